@@ -1,0 +1,1 @@
+"""Liaison bot: township united-front network on Telegram."""

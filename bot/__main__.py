@@ -1,0 +1,252 @@
+"""Command line: run, migrate, roster import/invite, backup. Parses arguments and calls in."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_policy, load_settings
+
+EXIT_USAGE = 2
+TOKEN_HELP = (
+    "BOT_TOKEN is not set. Create a bot with @BotFather in Telegram (send /newbot), "
+    "then put the token it gives you in the environment (export BOT_TOKEN=123456:ABC...) "
+    "or in a .env file in this folder (BOT_TOKEN=123456:ABC...)."
+)
+
+
+class CliError(Exception):
+    """An error reported as one line, exiting with `code`."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request URL, which contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+async def _open_db(settings: Settings) -> Any:
+    from bot.storage.db import Database
+    from bot.storage.migrations import migrate
+
+    db = await Database(settings.database_path).open()
+    try:
+        await migrate(db)
+    except Exception:
+        await db.close()
+        raise
+    return db
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the bot with long polling until SIGTERM/SIGINT."""
+    settings = load_settings()
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        raise CliError(TOKEN_HELP, EXIT_USAGE)
+    policy = load_policy(settings.policy_file)
+    _setup_logging(settings.log_level)
+
+    from telegram import Update
+
+    from bot.app import build_application
+    from bot.clock import SystemClock
+    from bot.deps import Deps
+    from bot.i18n import I18n
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    db = loop.run_until_complete(_open_db(settings))
+    deps = Deps(settings, policy, db, SystemClock(), I18n(settings.tz))
+    app = build_application(deps)
+    logging.getLogger("bot").info(
+        "starting: database %s, API %s", settings.database_path, settings.bot_api_url
+    )
+    try:
+        # run_polling installs SIGTERM/SIGINT handlers: the update in hand finishes,
+        # persistence is flushed, then it returns and we exit 0.
+        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+    finally:
+        loop.run_until_complete(db.close())
+        loop.close()
+    logging.getLogger("bot").info("stopped cleanly")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply pending migrations and exit."""
+    settings = load_settings()
+
+    async def go() -> list[Any]:
+        from bot.storage.db import Database
+        from bot.storage.migrations import migrate
+
+        async with Database(settings.database_path) as db:
+            return await migrate(db)
+
+    applied = asyncio.run(go())
+    for mig in applied:
+        print(f"applied {mig.version:04d}_{mig.name}")
+    if not applied:
+        print("database is up to date")
+    return 0
+
+
+def cmd_roster_import(args: argparse.Namespace) -> int:
+    """Import people and places from CSV or XLSX, all or nothing."""
+    from bot.clock import SystemClock
+    from bot.domain.roster import RosterFileError, parse_roster
+    from bot.storage.roster import RosterImportError, import_roster
+
+    settings = load_settings()
+    path = Path(args.file)
+    try:
+        parsed = parse_roster(path)
+    except RosterFileError as exc:
+        raise CliError(f"{path}: {exc}") from None
+
+    async def go() -> Any:
+        db = await _open_db(settings)
+        try:
+            return await import_roster(db, parsed, SystemClock())
+        finally:
+            await db.close()
+
+    try:
+        result = asyncio.run(go())
+    except RosterImportError as exc:
+        for err in exc.errors:
+            print(f"{path}:{err.line}: {err.reason}", file=sys.stderr)
+        raise CliError(f"{path}: {len(exc.errors)} bad row(s); nothing was imported") from None
+    people = [asdict(p) for p in result.people]
+    if args.json:
+        print(json.dumps(people, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"imported {path}: {result.created} new, {result.updated} updated, "
+            f"{result.unchanged} unchanged"
+        )
+        for p in people:
+            if p["invite_code"]:
+                place = " ".join(x for x in (p["township"], p["village"]) if x)
+                print(f"  {p['name']} ({p['role']}, {place}): invite code {p['invite_code']}")
+    return 0
+
+
+def cmd_roster_invite(args: argparse.Namespace) -> int:
+    """Issue a fresh single-use invite code for one person."""
+    from bot.clock import SystemClock
+    from bot.storage.roster import new_invite
+
+    settings = load_settings()
+
+    async def go() -> Any:
+        db = await _open_db(settings)
+        try:
+            return await new_invite(db, args.who, SystemClock())
+        finally:
+            await db.close()
+
+    try:
+        person = asyncio.run(go())
+    except LookupError as exc:
+        raise CliError(str(exc).strip("'\"")) from None
+    if args.json:
+        print(json.dumps([asdict(person)], ensure_ascii=False, indent=2))
+    else:
+        print(f"{person.name} ({person.role}): invite code {person.invite_code} (valid 14 days)")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the database consistently while the bot may be running."""
+    from bot.storage.db import Database
+
+    settings = load_settings()
+    dest = Path(args.dest)
+    if dest.is_dir():
+        dest = dest / settings.database_path.name
+    if not settings.database_path.exists():
+        raise CliError(f"database {settings.database_path} does not exist")
+    if dest.resolve() == settings.database_path.resolve():
+        raise CliError("backup destination is the database itself")
+
+    async def go() -> None:
+        async with Database(settings.database_path) as db:
+            await db.backup_to(dest)
+
+    asyncio.run(go())
+    print(f"backed up {settings.database_path} to {dest}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="liaison-bot",
+        description="Township liaison bot. Configuration comes from environment variables "
+        "and .env (BOT_TOKEN, BOT_API_URL, DATABASE_PATH, TIMEZONE, POLICY_FILE, LOG_LEVEL).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the bot (long polling); applies migrations first")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("migrate", help="apply database migrations and exit")
+    p.set_defaults(func=cmd_migrate)
+
+    roster = sub.add_parser("roster", help="manage people and places")
+    rsub = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    p = rsub.add_parser("import", help="import a roster CSV or XLSX (all or nothing)")
+    p.add_argument("file", metavar="FILE", help="CSV (UTF-8) or XLSX file with a header row")
+    p.add_argument("--json", action="store_true", help="print the people and invite codes as JSON")
+    p.set_defaults(func=cmd_roster_import)
+    p = rsub.add_parser("invite", help="issue a new invite code for one person")
+    p.add_argument("who", metavar="NAME|PHONE", help="the person's name or phone number")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_roster_invite)
+
+    p = sub.add_parser("backup", help="consistent online copy of the database")
+    p.add_argument("dest", metavar="DEST", help="destination file (or folder)")
+    p.set_defaults(func=cmd_backup)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; every error is one line on stderr and a non-zero exit."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except CliError as exc:
+        print(f"liaison-bot: {exc}", file=sys.stderr)
+        return exc.code
+    except ConfigError as exc:
+        print(f"liaison-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last resort: one line, no traceback
+        print(f"liaison-bot: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,46 @@
+"""Injectable time: production reads the system clock, tests move a fake one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Anything that tells the current time as an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real time."""
+
+    def now(self) -> datetime:
+        """Return the current UTC time."""
+        return datetime.now(UTC)
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FakeClock needs an aware datetime")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        """Return the frozen time."""
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        """Jump to an absolute time."""
+        self._now = when.astimezone(UTC)
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        """Move forward by a delta (or timedelta keyword arguments) and return the new time."""
+        self._now += delta if delta is not None else timedelta(**kwargs)
+        return self._now
+
+    def timestamp(self) -> float:
+        """Return POSIX seconds, for fakes that want a time.time-like callable."""
+        return self._now.timestamp()

@@ -1,0 +1,49 @@
+"""Everything handlers and jobs need, built once at start-up and reached via the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.config import Policy, Settings
+from bot.i18n import I18n
+from bot.storage.db import Database
+from bot.storage.outbox import OutboxRepo
+from bot.storage.people import PeopleRepo
+from bot.storage.updates import UpdateLog
+
+if TYPE_CHECKING:
+    from bot.reminders.delivery import DeliveryWorker
+    from bot.reminders.scheduler import Scheduler
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    policy: Policy
+    db: Database
+    clock: Clock
+    i18n: I18n
+    people: PeopleRepo = field(init=False)
+    outbox: OutboxRepo = field(init=False)
+    updates: UpdateLog = field(init=False)
+    delivery: DeliveryWorker | None = None
+    scheduler: Scheduler | None = None
+    bot_username: str = ""
+
+    def __post_init__(self) -> None:
+        self.people = PeopleRepo(self.db)
+        self.outbox = OutboxRepo(self.db)
+        self.updates = UpdateLog(self.db)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the configured local zone."""
+        return self.settings.tz
+
+    def wake_outbox(self) -> None:
+        """Nudge the delivery worker after a commit that queued messages."""
+        if self.delivery is not None:
+            self.delivery.wake()

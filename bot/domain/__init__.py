@@ -1,0 +1,1 @@
+"""Pure domain code: no Telegram, no SQL; time is passed in."""

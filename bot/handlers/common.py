@@ -1,0 +1,147 @@
+"""Shared handler plumbing: who is acting, in which language, and may they do this."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import ConversationHandler, TypeHandler
+
+from bot.context import BotContext
+from bot.domain.people import Person, Role, covers
+from bot.i18n import language_from_telegram
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[Update, BotContext], Awaitable[Any]]
+
+
+def choose_language(person: Person | None, telegram_code: str | None) -> str:
+    """Pick the language: /lang choice, else Telegram's language_code (PRODUCT.md §6)."""
+    if person is not None and person.language:
+        return person.language
+    return language_from_telegram(telegram_code)
+
+
+async def load_actor(update: object, context: BotContext) -> None:
+    """Attach the roster person and their translator to the context of every update."""
+    if not isinstance(update, Update):
+        return
+    user = update.effective_user
+    person = None
+    if user is not None and not user.is_bot:
+        person = await context.deps.people.by_telegram_id(user.id)
+        if person is not None and user.language_code and person.tg_language != user.language_code:
+            await context.deps.people.note_tg_language(person.id, user.language_code)
+    context.actor = person
+    language = choose_language(person, user.language_code if user else None)
+    if person is None and context.user_data and context.user_data.get("lang"):
+        language = context.user_data["lang"]  # a guest's /lang choice
+    context.t = context.deps.i18n.get(language)
+
+
+def actor_handler() -> TypeHandler:
+    """Return the handler that runs load_actor before any feature handler."""
+    return TypeHandler(Update, load_actor)  # type: ignore[arg-type]
+
+
+async def answer(update: Update, context: BotContext, text: str,
+                 markup: InlineKeyboardMarkup | None = None, *, edit: bool = False) -> Message | None:
+    """Reply in the chat of an update; with edit=True, replace the pressed message instead."""
+    query = update.callback_query
+    if query is not None:
+        await safe_answer_query(query)
+        if edit and query.message is not None:
+            try:
+                result = await query.edit_message_text(text, reply_markup=markup)
+                return result if isinstance(result, Message) else None
+            except BadRequest as exc:
+                if "not modified" in exc.message.lower():
+                    return None
+                log.info("edit failed (%s); sending a new message", exc.message)
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await context.bot.send_message(chat.id, text, reply_markup=markup)
+
+
+async def safe_answer_query(query: CallbackQuery, text: str | None = None,
+                            alert: bool = False) -> None:
+    """Answer a button press once; a second answer or a stale query is harmless."""
+    try:
+        await query.answer(text=text, show_alert=alert)
+    except BadRequest as exc:
+        # "query is too old" / "query ID is invalid": the user pressed long ago; nothing to do.
+        log.debug("answerCallbackQuery ignored: %s", exc.message)
+
+
+async def refuse(update: Update, context: BotContext, key: str) -> None:
+    """Tell the user they may not do this (a popup for buttons, a message otherwise)."""
+    text = context.t(key)
+    if update.callback_query is not None:
+        await safe_answer_query(update.callback_query, text, alert=True)
+    elif update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, text)
+
+
+def guard(*roles: Role, private: bool = True, end_conversation: bool = False) -> Callable[
+    [Callback], Callback
+]:
+    """Let a callback run only for bound people with one of `roles` (all roles when empty).
+
+    Unknown users are told they need an invite; others without the role are refused. The
+    check runs on every update, buttons included: callback data is never trusted.
+    """
+
+    def decorate(func: Callback) -> Callback:
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: BotContext) -> Any:
+            stop = ConversationHandler.END if end_conversation else None
+            if private and update.effective_chat and update.effective_chat.type != ChatType.PRIVATE:
+                await refuse(update, context, "common.private_only")
+                return stop
+            actor = context.actor
+            if actor is None:
+                await refuse(update, context, "common.need_invite")
+                return stop
+            if roles and actor.role not in roles:
+                await refuse(update, context, "common.not_allowed")
+                return stop
+            return await func(update, context)
+
+        return wrapper
+
+    return decorate
+
+
+def may_act_on(actor: Person | None, township_id: int | None, village_id: int | None = None) -> bool:
+    """Return whether the actor's role and scope cover a record (server-side check)."""
+    return actor is not None and covers(actor, township_id, village_id)
+
+
+def parse_callback(data: str | None, prefix: str, parts: int) -> list[str] | None:
+    """Split "prefix:a:b" into ["a", "b"]; None for anything malformed (forged or stale)."""
+    if not data or not data.startswith(prefix + ":"):
+        return None
+    fields = data.split(":")[1:]
+    if len(fields) != parts or any(len(f) > 40 for f in fields):
+        return None
+    return fields
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    """Return an inline button; callback data must fit Telegram's 64 bytes."""
+    if len(data.encode()) > 64:
+        raise ValueError(f"callback data too long: {data!r}")
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    """Return an inline keyboard from rows of buttons, dropping empty rows."""
+    return InlineKeyboardMarkup([r for r in rows if r])
+

@@ -1,0 +1,158 @@
+"""Onboarding: /start CODE binds an account; /help; /lang; unknown users are told what to do."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.domain.people import Person, Role
+from bot.handlers.common import answer, choose_language, button, keyboard, parse_callback, safe_answer_query
+from bot.handlers.menu import set_person_menu
+from bot.i18n import LANGUAGES, Translator
+from bot.storage import roster as roster_repo
+
+log = logging.getLogger(__name__)
+
+_ROLE_KEYS = {
+    Role.LIAISON: "role.liaison",
+    Role.COMMISSIONER: "role.commissioner",
+    Role.LEADER: "role.leader",
+    Role.COUNTY: "role.county",
+    Role.ADMIN: "role.admin",
+}
+_HELP_KEYS = {
+    Role.LIAISON: "help.liaison",
+    Role.COMMISSIONER: "help.commissioner",
+    Role.LEADER: "help.leader",
+    Role.COUNTY: "help.county",
+    Role.ADMIN: "help.admin",
+}
+_LANG_KEYS = {"zh_Hans": "lang.zh_Hans", "zh_Hant": "lang.zh_Hant", "en": "lang.en"}
+
+
+def role_name(t: Translator, role: Role) -> str:
+    """Return the localized name of a role."""
+    return t(_ROLE_KEYS[role])
+
+
+def help_text(t: Translator, person: Person) -> str:
+    """Return a person's greeting and the commands of their role."""
+    where = " · ".join(p for p in (person.township, person.village) if p)
+    head = t("help.header", name=person.name, role=role_name(t, person.role), place=where or "—")
+    return f"{head}\n\n{t(_HELP_KEYS[person.role])}"
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Bind with an invite code, or greet a bound person, or explain invites to a stranger."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None or update.effective_message is None:
+        return
+    if chat.type != ChatType.PRIVATE:
+        await answer(update, context, context.t("common.private_only"))
+        return
+    code = " ".join(context.args or []).strip()
+    if not code:
+        if context.actor is not None:
+            await answer(update, context, help_text(context.t, context.actor))
+            await set_person_menu(context.bot, context.actor, context.t)
+        else:
+            await answer(update, context, context.t("start.need_invite"))
+        return
+    await _redeem(update, context, code, user.id)
+
+
+async def _redeem(update: Update, context: BotContext, code: str, telegram_id: int) -> None:
+    deps = context.deps
+    if len(code) > 64:
+        code = code[:64]
+    wait = await roster_repo.wait_seconds(deps.db, telegram_id, deps.clock)
+    if wait > 0:
+        await answer(update, context, context.t("start.too_many", minutes=max(1, -(-wait // 60))))
+        return
+    result = await roster_repo.redeem_invite(deps.db, code, telegram_id, deps.clock)
+    if result.status not in ("ok", "already"):
+        await roster_repo.record_failed_start(deps.db, telegram_id, deps.clock)
+        key = {
+            "used": "start.code_used",
+            "expired": "start.code_expired",
+        }.get(result.status, "start.code_unknown")
+        await answer(update, context, context.t(key))
+        return
+    person = await deps.people.by_telegram_id(telegram_id)
+    if person is None:  # bound to an inactive roster entry
+        await answer(update, context, context.t("start.code_unknown"))
+        return
+    guest_choice = (context.user_data or {}).get("lang")
+    if guest_choice and not person.language:
+        # A language picked with /lang before binding becomes the person's choice.
+        await deps.people.set_language(person.id, guest_choice)
+        person = await deps.people.by_telegram_id(telegram_id) or person
+    user = update.effective_user
+    t = deps.i18n.get(choose_language(person, user.language_code if user else None))
+    context.actor, context.t = person, t
+    log.info("person %s bound to telegram user %s", person.id, telegram_id)
+    await answer(update, context, t("start.bound") + "\n\n" + help_text(t, person))
+    await set_person_menu(context.bot, person, t)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Show the role's help, or how to join for strangers."""
+    if context.actor is None:
+        await answer(update, context, context.t("start.need_invite"))
+        return
+    await answer(update, context, help_text(context.t, context.actor))
+
+
+async def lang_command(update: Update, context: BotContext) -> None:
+    """Offer the three languages as buttons."""
+    t = context.t
+    markup = keyboard([button(t(_LANG_KEYS[lang]), f"lang:{lang}") for lang in LANGUAGES])
+    await answer(update, context, t("lang.choose"), markup)
+
+
+async def lang_chosen(update: Update, context: BotContext) -> None:
+    """Store the language choice and refresh the command menu in it."""
+    query = update.callback_query
+    assert query is not None
+    fields = parse_callback(query.data, "lang", 1)
+    if fields is None or fields[0] not in LANGUAGES:
+        await safe_answer_query(query, context.t("common.stale"), alert=True)
+        return
+    lang = fields[0]
+    t = context.deps.i18n.get(lang)
+    context.t = t
+    if context.actor is not None:
+        await context.deps.people.set_language(context.actor.id, lang)
+        await set_person_menu(context.bot, context.actor, t)
+    elif context.user_data is not None:
+        context.user_data["lang"] = lang
+    await answer(update, context, t("lang.set"), edit=True)
+
+
+async def stranger(update: Update, context: BotContext) -> None:
+    """Answer any private message from someone not on the roster."""
+    if context.actor is None:
+        await answer(update, context, context.t("start.need_invite"))
+
+
+def get_handlers() -> list[BaseHandler]:
+    """Return onboarding handlers, in the order they must be tried."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("start", start),  # type: ignore[arg-type]
+        CommandHandler("help", help_command, filters=private),  # type: ignore[arg-type]
+        CommandHandler("lang", lang_command, filters=private),  # type: ignore[arg-type]
+        CallbackQueryHandler(lang_chosen, pattern=r"^lang:"),  # type: ignore[arg-type]
+    ]
+
+
+def get_fallback_handlers() -> list[BaseHandler]:
+    """Return the last-resort handlers for strangers (registered after every feature)."""
+    return [
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, stranger),  # type: ignore[arg-type]
+    ]

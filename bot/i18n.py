@@ -1,0 +1,131 @@
+"""Gettext catalogues from locales/ and a translator per update (no global locale state)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+LANGUAGES = ("zh_Hans", "zh_Hant", "en")
+DEFAULT_LANGUAGE = "zh_Hans"
+
+
+def locales_dir() -> Path:
+    """Return the folder holding the catalogues (next to the package, or $LOCALES_DIR)."""
+    override = os.environ.get("LOCALES_DIR")
+    if override:
+        return Path(override)
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "locales", here / "locales"):
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError("locales/ folder not found next to the bot package")
+
+
+def language_from_telegram(code: str | None) -> str:
+    """Map Telegram's language_code to one of LANGUAGES (PRODUCT.md §6)."""
+    code = (code or "").lower().replace("_", "-")
+    if code.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
+        return "zh_Hant"
+    if code.startswith("zh"):
+        return "zh_Hans"
+    if code.startswith("en"):
+        return "en"
+    return DEFAULT_LANGUAGE
+
+
+def load_catalogues(directory: Path | None = None) -> dict[str, dict[str, str]]:
+    """Read every .po file of every language into {language: {key: text}}."""
+    directory = directory or locales_dir()
+    result: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        messages: dict[str, str] = {}
+        for po in sorted((directory / lang / "LC_MESSAGES").glob("*.po")):
+            with po.open("rb") as fh:
+                catalog = read_po(fh, locale=None)
+            for msg in catalog:
+                if msg.id and isinstance(msg.id, str):
+                    if msg.id in messages:
+                        raise RuntimeError(f"key {msg.id!r} defined twice in {lang}")
+                    messages[msg.id] = str(msg.string or "")
+        result[lang] = messages
+    return result
+
+
+_BABEL_LOCALES = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "en": "en_GB"}
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Strings and formats of one language."""
+
+    language: str
+    messages: Mapping[str, str]
+    fallback: Mapping[str, str]
+    tz: ZoneInfo
+
+    def __call__(self, key: str, /, **values: object) -> str:
+        """Return the text for key with {placeholders} filled in."""
+        text = self.messages.get(key) or self.fallback.get(key)
+        if text is None:
+            # A missing key is a bug the locale test catches; show the key, never crash a user.
+            return key
+        return text.format(**values) if values else text
+
+    @property
+    def locale(self) -> Locale:
+        """Return the Babel locale used for formatting."""
+        return Locale.parse(_BABEL_LOCALES[self.language])
+
+    def date(self, value: date | datetime, fmt: str = "medium") -> str:
+        """Format a date (an instant is first put in the bot's zone)."""
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return format_date(value, format=fmt, locale=self.locale)
+
+    def time(self, value: datetime) -> str:
+        """Format a local clock time HH:MM."""
+        return format_time(value.astimezone(self.tz), format="HH:mm", locale=self.locale)
+
+    def datetime(self, value: datetime) -> str:
+        """Format a local date and time, short."""
+        local = value.astimezone(self.tz)
+        pattern = "M月d日 HH:mm" if self.language.startswith("zh") else "d MMM HH:mm"
+        return format_datetime(local, format=pattern, locale=self.locale)
+
+    def number(self, value: float) -> str:
+        """Format a number with the locale's separators."""
+        return format_decimal(value, locale=self.locale)
+
+    def percent(self, part: int, whole: int) -> str:
+        """Format part/whole as a rounded percentage ('—' when whole is zero)."""
+        if whole == 0:
+            return "—"
+        return f"{round(100 * part / whole)}%"
+
+
+class I18n:
+    """All catalogues, loaded once; hands out Translators."""
+
+    def __init__(self, tz: ZoneInfo, directory: Path | None = None) -> None:
+        self.catalogues = load_catalogues(directory)
+        self.tz = tz
+
+    def get(self, language: str | None) -> Translator:
+        """Return the translator for a language (the default when unknown)."""
+        lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        return Translator(
+            lang, self.catalogues[lang], self.catalogues[DEFAULT_LANGUAGE], self.tz
+        )
+
+    def all(self) -> list[Translator]:
+        """Return one translator per language."""
+        return [self.get(lang) for lang in LANGUAGES]

@@ -1,0 +1,1 @@
+"""Time-based work: the scheduler, its due-work functions, and outbox delivery."""

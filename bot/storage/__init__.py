@@ -1,0 +1,1 @@
+"""SQLite storage: connection, migrations, repositories, PTB persistence. All SQL lives here."""

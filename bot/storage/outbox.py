@@ -1,0 +1,189 @@
+"""The outbox: messages written with their cause, delivered later by the worker."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.text import split_text
+from bot.storage.db import Database, Tx, from_db_time, to_db_time
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    chat_id: int
+    person_id: int | None
+    method: str
+    payload: dict[str, Any]
+    attempts: int
+    dedup_key: str | None
+    ref_kind: str | None
+    ref_id: int | None
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        person_id=row["person_id"],
+        method=row["method"],
+        payload=json.loads(row["payload"]),
+        attempts=row["attempts"],
+        dedup_key=row["dedup_key"],
+        ref_kind=row["ref_kind"],
+        ref_id=row["ref_id"],
+    )
+
+
+async def enqueue(
+    tx: Tx,
+    now: datetime,
+    *,
+    chat_id: int,
+    payload: dict[str, Any],
+    method: str = "sendMessage",
+    person_id: int | None = None,
+    dedup_key: str | None = None,
+    not_before: datetime | None = None,
+    ref_kind: str | None = None,
+    ref_id: int | None = None,
+) -> list[int]:
+    """Queue one Bot API call inside the caller's transaction; return the new row ids.
+
+    A text over Telegram's limit becomes several rows (buttons on the last). A dedup_key
+    that was ever used before makes this a no-op, which is what keeps scheduled work from
+    sending twice.
+    """
+    if dedup_key is not None and await tx.fetchval(
+        "SELECT 1 FROM outbox WHERE dedup_key = ? OR dedup_key = ?",
+        (dedup_key, f"{dedup_key}#1"),
+    ):
+        return []
+    payloads = [payload]
+    if method == "sendMessage" and len(payload.get("text", "")) > 4096:
+        parts = split_text(payload["text"])
+        payloads = []
+        for i, part in enumerate(parts):
+            p = {k: v for k, v in payload.items() if k != "reply_markup"}
+            p["text"] = part
+            if i == len(parts) - 1 and "reply_markup" in payload:
+                p["reply_markup"] = payload["reply_markup"]
+            payloads.append(p)
+    ids = []
+    for i, p in enumerate(payloads):
+        key = dedup_key if dedup_key is None or len(payloads) == 1 else f"{dedup_key}#{i + 1}"
+        ids.append(
+            await tx.execute(
+                "INSERT INTO outbox (created_at, not_before, chat_id, person_id, method, payload,"
+                " dedup_key, ref_kind, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    to_db_time(now),
+                    to_db_time(not_before or now),
+                    chat_id,
+                    person_id,
+                    method,
+                    json.dumps(p, ensure_ascii=False),
+                    key,
+                    ref_kind,
+                    ref_id,
+                ),
+            )
+        )
+    return ids
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    outbox_id: int
+    chat_id: int
+    person_id: int | None
+    message_id: int | None
+    state: str
+
+
+class OutboxRepo:
+    """State changes of outbox rows, for the delivery worker."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        """Return pending rows whose time has come, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM outbox WHERE state = 'pending' AND not_before <= ?"
+            " ORDER BY id LIMIT ?",
+            (to_db_time(now), limit),
+        )
+        return [_item(r) for r in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        """Return the earliest not_before of pending rows."""
+        return from_db_time(
+            await self.db.fetchval("SELECT MIN(not_before) FROM outbox WHERE state = 'pending'")
+        )
+
+    async def claim(self, item_id: int) -> bool:
+        """Mark a row as being sent; False when someone else already took it."""
+        async with self.db.transaction() as tx:
+            return (
+                await tx.changes(
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
+                    " WHERE id = ? AND state = 'pending'",
+                    (item_id,),
+                )
+                == 1
+            )
+
+    async def mark_sent(self, item_id: int, now: datetime, message_id: int | None) -> None:
+        """Record a delivered row."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, last_error = NULL"
+                " WHERE id = ?",
+                (to_db_time(now), message_id, item_id),
+            )
+
+    async def retry_at(self, item_id: int, when: datetime, error: str) -> None:
+        """Put a row back in the queue for a later attempt."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+                (to_db_time(when), error[:500], item_id),
+            )
+
+    async def mark_failed(self, tx: Tx, item_id: int, now: datetime, error: str) -> None:
+        """Record a permanent failure (inside the caller's transaction)."""
+        await tx.execute(
+            "UPDATE outbox SET state = 'failed', sent_at = ?, last_error = ? WHERE id = ?",
+            (to_db_time(now), error[:500], item_id),
+        )
+
+    async def release_claims(self) -> int:
+        """Return rows left 'sending' by a killed process to the queue (at start-up).
+
+        Sending is at-least-once across a crash in the millisecond between Telegram's answer
+        and our commit; the alternative would be to lose the message.
+        """
+        async with self.db.transaction() as tx:
+            return await tx.changes("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+
+    async def for_ref(self, ref_kind: str, ref_id: int, tx: Tx | None = None) -> list[SentMessage]:
+        """Return the rows sent (or queued) about one record, for later edits."""
+        src = tx or self.db
+        rows = await src.fetchall(
+            "SELECT id, chat_id, person_id, message_id, state FROM outbox"
+            " WHERE ref_kind = ? AND ref_id = ? ORDER BY id",
+            (ref_kind, ref_id),
+        )
+        return [
+            SentMessage(r["id"], r["chat_id"], r["person_id"], r["message_id"], r["state"])
+            for r in rows
+        ]
+
+    async def counts(self) -> dict[str, int]:
+        """Return how many rows are in each state."""
+        rows = await self.db.fetchall("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        return {r[0]: r[1] for r in rows}

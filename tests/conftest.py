@@ -1,0 +1,144 @@
+"""Shared fixtures: a real Application on a temp database, driven through the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import LiaisonApplication, build_application
+from bot.clock import FakeClock
+from bot.config import Policy, Settings
+from bot.deps import Deps
+from bot.domain.people import Person
+from bot.i18n import I18n
+from bot.storage.db import Database
+from bot.storage.migrations import migrate
+from tests.fakebot import FakeBotAPI, FakeRequest, FakeUser, InProcessDriver
+
+DATA = Path(__file__).parent / "data"
+ROSTER = DATA / "roster_hekou.csv"
+# Monday 23 Nov 2026 09:00 in Asia/Shanghai (ISO week 2026-W48).
+MONDAY_0900 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+USER_IDS = iter(range(100_001, 999_999))
+
+
+class RecordingDriver(InProcessDriver):
+    """In-process driver that keeps every update it delivered (to redeliver one)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.delivered: list[dict[str, Any]] = []
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        self.delivered.append(update)
+        await super().deliver(update)
+
+
+@dataclass
+class Env:
+    """One bot under test: its API fake, application, dependencies and clock."""
+
+    api: FakeBotAPI
+    app: LiaisonApplication
+    deps: Deps
+    clock: FakeClock
+    driver: RecordingDriver
+    users: dict[str, FakeUser] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
+
+    async def seed(self, path: Path = ROSTER) -> dict[str, str]:
+        """Import a roster file; return invite codes by name."""
+        from bot.domain.roster import parse_roster
+        from bot.storage.roster import import_roster
+
+        result = await import_roster(self.db, parse_roster(path), self.clock)
+        for p in result.people:
+            if p.invite_code:
+                self.codes[p.name] = p.invite_code
+        return self.codes
+
+    def user(self, key: str, language_code: str = "zh-hans", user_id: int | None = None) -> FakeUser:
+        """Return (creating once) a fake Telegram user."""
+        if key not in self.users:
+            self.users[key] = FakeUser(
+                self.api,
+                self.driver,
+                user_id or next(USER_IDS),
+                first_name=key,
+                language_code=language_code,
+            )
+        return self.users[key]
+
+    async def bind(self, name: str, language_code: str = "zh-hans") -> FakeUser:
+        """Bind a roster person to a new fake user through /start CODE."""
+        if not self.codes:
+            await self.seed()
+        user = self.user(name, language_code)
+        await user.command("/start", self.codes[name])
+        assert await self.person(name) is not None, f"{name} did not bind"
+        return user
+
+    async def person(self, name: str) -> Person | None:
+        """Return a bound person by name."""
+        user = self.users.get(name)
+        if user is None:
+            return None
+        return await self.deps.people.by_telegram_id(user.id)
+
+    async def tick(self) -> None:
+        """Run the scheduler once and deliver everything due."""
+        assert self.deps.scheduler is not None
+        await self.deps.scheduler.tick()
+        await self.deliver()
+
+    async def deliver(self) -> int:
+        """Deliver every outbox row due now."""
+        assert self.deps.delivery is not None
+        return await self.deps.delivery.drain()
+
+
+async def make_env(tmp_path: Path, policy: Policy | None = None,
+                   start: datetime = MONDAY_0900, **api_kwargs: Any) -> tuple[Env, Any]:
+    """Build an Env; return it with the driver context to close."""
+    clock = FakeClock(start)
+    settings = Settings(
+        bot_token="123456:TEST-TOKEN",
+        bot_api_url="http://fake-bot-api.test",
+        database_path=tmp_path / "bot.sqlite3",
+        _env_file=None,
+    )
+    db = await Database(settings.database_path).open()
+    await migrate(db)
+    deps = Deps(settings, policy or Policy(), db, clock, I18n(settings.tz))
+    api = FakeBotAPI(clock=clock.timestamp, **api_kwargs)
+    app = build_application(
+        deps,
+        request=FakeRequest(api),
+        get_updates_request=FakeRequest(api),
+        rate_limit=False,
+        per_chat_interval=0,
+    )
+    driver = RecordingDriver(app, api)
+    await driver.__aenter__()
+    return Env(api, app, deps, clock, driver), driver
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    """A bot with an empty roster at Monday 09:00 local time; asserts zero spec violations."""
+    e, driver = await make_env(tmp_path)
+    try:
+        yield e
+    finally:
+        await driver.__aexit__(None, None, None)
+        await e.db.close()
+    e.api.assert_no_violations()

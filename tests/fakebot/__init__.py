@@ -1,0 +1,44 @@
+"""Offline test bed: a fake Telegram Bot API, its in-process and HTTP transports, fake users."""
+
+from .api import (
+    BOT_ID,
+    BOT_USERNAME,
+    NOT_MODIFIED,
+    Call,
+    FailRule,
+    FakeBotAPI,
+    NetworkFailure,
+    Outage,
+    UploadedFile,
+    chat_type,
+)
+from .formatting import EntityParseError, parse_text
+from .request import FakeRequest
+from .server import FakeBotServer
+from .spec import SpecChecker, Violation
+from .users import Driver, FakeGroup, FakeUser, InProcessDriver, PollingDriver, ServerDriver
+
+__all__ = [
+    "BOT_ID",
+    "BOT_USERNAME",
+    "NOT_MODIFIED",
+    "Call",
+    "Driver",
+    "EntityParseError",
+    "FailRule",
+    "FakeBotAPI",
+    "FakeBotServer",
+    "FakeGroup",
+    "FakeRequest",
+    "FakeUser",
+    "InProcessDriver",
+    "NetworkFailure",
+    "Outage",
+    "PollingDriver",
+    "ServerDriver",
+    "SpecChecker",
+    "UploadedFile",
+    "Violation",
+    "chat_type",
+    "parse_text",
+]
