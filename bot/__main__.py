@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -65,14 +66,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from telegram import Update
 
     from bot.app import build_application
-    from bot.clock import SystemClock
+    from bot.clock import clock_from_env
     from bot.deps import Deps
     from bot.i18n import I18n
 
+    try:
+        # Test hook: end-to-end tests start the real process at a chosen instant.
+        clock = clock_from_env(os.environ.get("LIAISON_FAKE_NOW"))
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     db = loop.run_until_complete(_open_db(settings))
-    deps = Deps(settings, policy, db, SystemClock(), I18n(settings.tz))
+    deps = Deps(settings, policy, db, clock, I18n(settings.tz))
     app = build_application(deps)
     logging.getLogger("bot").info(
         "starting: database %s, API %s", settings.database_path, settings.bot_api_url

@@ -44,3 +44,28 @@ class FakeClock:
     def timestamp(self) -> float:
         """Return POSIX seconds, for fakes that want a time.time-like callable."""
         return self._now.timestamp()
+
+
+class ShiftedClock:
+    """Real time moved to start at a given instant (test-only: LIAISON_FAKE_NOW)."""
+
+    def __init__(self, start: datetime, monotonic: object = None) -> None:
+        import time as _time
+
+        self._mono = monotonic or _time.monotonic
+        self._start = start.astimezone(UTC)
+        self._t0 = self._mono()  # type: ignore[operator]
+
+    def now(self) -> datetime:
+        """Return the shifted instant: start plus real time elapsed since creation."""
+        return self._start + timedelta(seconds=self._mono() - self._t0)  # type: ignore[operator]
+
+
+def clock_from_env(value: str | None) -> Clock:
+    """Return the system clock, or a shifted one when LIAISON_FAKE_NOW is set (tests only)."""
+    if not value:
+        return SystemClock()
+    start = datetime.fromisoformat(value)
+    if start.tzinfo is None:
+        raise ValueError("LIAISON_FAKE_NOW needs a time zone offset, e.g. 2026-11-24T15:59:50+08:00")
+    return ShiftedClock(start)

@@ -98,8 +98,7 @@ class Translator:
     def datetime(self, value: datetime) -> str:
         """Format a local date and time, short."""
         local = value.astimezone(self.tz)
-        pattern = "M月d日 HH:mm" if self.language.startswith("zh") else "d MMM HH:mm"
-        return format_datetime(local, format=pattern, locale=self.locale)
+        return format_datetime(local, format=self("fmt.datetime"), locale=self.locale)
 
     def number(self, value: float) -> str:
         """Format a number with the locale's separators."""

@@ -66,6 +66,15 @@ class Scheduler:
                 except Exception:
                     log.exception("due work %s failed at %s", name, now.isoformat())
         self.deps.wake_outbox()
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        # The container health check reads this file's age: a tick ran recently.
+        path = self.deps.settings.database_path.with_name("heartbeat")
+        try:
+            path.write_text(self.deps.clock.now().isoformat(), encoding="utf-8")
+        except OSError:
+            log.warning("cannot write heartbeat file %s", path)
 
     def install(self, job_queue: object, interval: float = TICK_SECONDS) -> None:
         """Run the tick on PTB's JobQueue (APScheduler) every `interval` seconds."""

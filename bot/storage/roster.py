@@ -512,21 +512,3 @@ async def wait_seconds(
     assert oldest is not None
     return max(0, math.ceil((oldest + window - now).total_seconds()))
 
-
-__all__ = [
-    "AmbiguousPerson",
-    "ImportResult",
-    "ImportedPerson",
-    "PersonNotFound",
-    "PersonSummary",
-    "RedeemResult",
-    "RedeemStatus",
-    "RosterImportError",
-    "failed_starts_since",
-    "import_roster",
-    "new_invite",
-    "people_json",
-    "record_failed_start",
-    "redeem_invite",
-    "wait_seconds",
-]

@@ -1,0 +1,108 @@
+"""Run the real `liaison-bot` process against the loopback fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.fakebot import FakeBotServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli_env(db_path: Path, server: FakeBotServer | None = None, **extra: str) -> dict[str, str]:
+    """Return the environment for a bot process: token, API URL, database, extras."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "POLICY_", "LIAISON_"))}
+    env.update(
+        BOT_TOKEN="123456:PROCESS-TEST",
+        DATABASE_PATH=str(db_path),
+        LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    if server is not None:
+        env["BOT_API_URL"] = server.url
+    env.update(extra)
+    return env
+
+
+def cli(db_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run one CLI command to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=cli_env(db_path, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def import_roster(db_path: Path, roster: Path) -> dict[str, str]:
+    """Import a roster with the real CLI; return invite codes by name."""
+    done = cli(db_path, "roster", "import", str(roster), "--json")
+    assert done.returncode == 0, done.stderr
+    return {p["name"]: p["invite_code"] for p in json.loads(done.stdout) if p["invite_code"]}
+
+
+class BotProcess:
+    """`python -m bot run` as a child process."""
+
+    def __init__(self, db_path: Path, server: FakeBotServer, log: Path, **extra: str) -> None:
+        self.db_path = db_path
+        self.server = server
+        self.log_path = log
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self, timeout: float = 20) -> None:
+        """Start the bot and wait until it polls getUpdates."""
+        polls_before = self.server.api.polls
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=ROOT,
+            env=cli_env(self.db_path, self.server, **self.extra),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.server.api.polls <= polls_before:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"bot exited with {self.proc.returncode}:\n{self.log()}")
+            if loop.time() > deadline:
+                raise AssertionError(f"bot did not start polling:\n{self.log()}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Send a signal and wait for the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.proc.poll() is None:
+            if loop.time() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"bot did not stop on signal {sig}:\n{self.log()}")
+            await asyncio.sleep(0.05)
+        self._log.close()
+        return self.proc.returncode
+
+    async def kill9(self) -> None:
+        """Kill the process without any chance to clean up."""
+        await self.stop(signal.SIGKILL)
+
+    def log(self) -> str:
+        """Return what the process printed so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    def ensure_stopped(self) -> None:
+        """Kill the process if a test left it running."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)

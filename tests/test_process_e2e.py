@@ -1,0 +1,84 @@
+"""The real `liaison-bot` process over loopback HTTP: onboarding survives SIGTERM and restart."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from tests.botproc import BotProcess, cli, import_roster
+from tests.conftest import ROSTER
+from tests.fakebot import FakeBotAPI, FakeBotServer, FakeUser, ServerDriver
+
+
+async def test_onboarding_through_the_real_process(tmp_path: Path) -> None:
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    codes = import_roster(db_path, ROSTER)
+    api = FakeBotAPI()
+    with FakeBotServer(api) as server:
+        bot = BotProcess(db_path, server, tmp_path / "bot.log")
+        try:
+            await bot.start()
+            driver = ServerDriver(server, timeout=15)
+            liaison = FakeUser(api, driver, 424242, first_name="王建国", language_code="zh-hans")
+            calls = await liaison.command("/start", codes["王建国"])
+            assert any("绑定成功" in (c.text or "") for c in calls), bot.log()
+            menus = [c for c in calls if c.method == "setMyCommands"]
+            assert menus and menus[-1].params["scope"] == {"type": "chat", "chat_id": 424242}
+            assert "report" in [c["command"] for c in menus[-1].params["commands"]]
+
+            stranger = FakeUser(api, driver, 515151, first_name="路人", language_code="en")
+            calls = await stranger.send("hello")
+            assert any("invite code" in (c.text or "") for c in calls)
+            calls = await stranger.command("/start", "NOTACODE")
+            assert any("not valid" in (c.text or "") for c in calls)
+            calls = await stranger.command("/start", codes["王建国"])
+            assert any("already been used" in (c.text or "") for c in calls)
+
+            assert await bot.stop(signal.SIGTERM) == 0, bot.log()
+            assert "stopped cleanly" in bot.log()
+
+            await bot.start()
+            calls = await liaison.command("/start")
+            assert any("/report" in (c.text or "") and "王建国" in (c.text or "") for c in calls)
+            assert await bot.stop(signal.SIGTERM) == 0
+        finally:
+            bot.ensure_stopped()
+    # Every request both processes made was valid against the Bot API spec.
+    api.assert_no_violations()
+    # The configured BOT_API_URL served the methods (the fake saw the bot's token there).
+    assert "123456:PROCESS-TEST" in server.tokens
+
+
+def test_run_without_token_exits_2_with_help(tmp_path: Path) -> None:
+    done = cli(tmp_path / "x.sqlite3", "run", BOT_TOKEN="")
+    assert done.returncode == 2
+    assert "@BotFather" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_malformed_policy_stops_start_up(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[escalation]\ncritical = "soon"\n', encoding="utf-8")
+    done = cli(tmp_path / "x.sqlite3", "run", POLICY_FILE=str(policy))
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert str(policy) in line and "escalation.critical" in line and "integer" in line
+    assert "Traceback" not in done.stderr and len(line.splitlines()) == 1
+
+
+def test_cli_help_for_every_command(tmp_path: Path) -> None:
+    for args in (["--help"], ["run", "--help"], ["migrate", "--help"], ["roster", "--help"],
+                 ["roster", "import", "--help"], ["roster", "invite", "--help"],
+                 ["backup", "--help"]):
+        done = cli(tmp_path / "x.sqlite3", *args)
+        assert done.returncode == 0 and "usage:" in done.stdout, args
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "x.sqlite3"
+    done = cli(db, "roster", "import", str(tmp_path / "missing.csv"))
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    done = cli(db, "roster", "invite", "无此人")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    done = cli(db, "backup", str(tmp_path / "b.sqlite3"))
+    assert done.returncode == 0  # the database exists by now (invite opened it)
