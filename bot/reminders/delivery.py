@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from bot.clock import Clock
 from bot.domain.people import Role
@@ -20,6 +22,10 @@ from bot.storage.outbox import OutboxItem, OutboxRepo, enqueue
 from bot.storage.people import PeopleRepo
 
 log = logging.getLogger(__name__)
+
+# The worker sends stored Bot API calls generically through do_api_request on purpose;
+# PTB's hint to use the typed method instead is noise here.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
 # Longest pause between attempts while Telegram is unreachable: retries go on forever,
 # since an alert must not be lost to an outage of an hour.
