@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_policy, load_settings
+from bot.logs import setup_logging
 
 EXIT_USAGE = 2
 TOKEN_HELP = (
@@ -29,17 +30,6 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.code = code
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request URL, which contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 async def _open_db(settings: Settings) -> Any:
@@ -61,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise CliError(TOKEN_HELP, EXIT_USAGE)
     policy = load_policy(settings.policy_file)
-    _setup_logging(settings.log_level)
+    setup_logging(settings.log_level)
 
     from telegram import Update
 

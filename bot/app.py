@@ -12,8 +12,9 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import BotContext
 from bot.deps import Deps
-from bot.handlers import alert, common, digest, errors, info, report, start
+from bot.handlers import alert, common, digest, errors, info, mine, report, start
 from bot.handlers.menu import set_default_menus
+from bot.logs import handler_var, update_id_var, user_id_var
 from bot.reminders import escalation, quotas, weekly
 from bot.reminders.delivery import DeliveryWorker
 from bot.reminders.scheduler import Scheduler
@@ -22,7 +23,7 @@ from bot.storage.persistence import SQLitePersistence
 log = logging.getLogger(__name__)
 
 # Feature modules, each exposing get_handlers(); tried in this order within group 0.
-FEATURES: tuple[ModuleType, ...] = (start, report, alert, info, digest)
+FEATURES: tuple[ModuleType, ...] = (start, report, alert, info, digest, mine)
 # Modules exposing register(scheduler): the due work of every tick, run in this order.
 DUE_WORK: tuple[ModuleType, ...] = (escalation, weekly, quotas)
 
@@ -38,6 +39,10 @@ class LiaisonApplication(Application):  # type: ignore[misc]
     async def process_update(self, update: object) -> None:
         """Handle an update once, then write conversation state and user data at once."""
         update_id = update.update_id if isinstance(update, Update) else None
+        user = update.effective_user if isinstance(update, Update) else None
+        update_id_var.set(update_id)
+        user_id_var.set(user.id if user else None)
+        handler_var.set(None)
         if update_id is not None and await self.deps.updates.seen(update_id):
             log.info("update %s already processed; skipped", update_id)
             return

@@ -15,6 +15,7 @@ from telegram.ext import ConversationHandler, TypeHandler
 from bot.context import BotContext
 from bot.domain.people import Person, Role, covers
 from bot.i18n import language_from_telegram
+from bot.logs import handler_var
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def guard(*roles: Role, private: bool = True, end_conversation: bool = False) ->
     def decorate(func: Callback) -> Callback:
         @functools.wraps(func)
         async def wrapper(update: Update, context: BotContext) -> Any:
+            handler_var.set(func.__qualname__)
             stop = ConversationHandler.END if end_conversation else None
             if private and update.effective_chat and update.effective_chat.type != ChatType.PRIVATE:
                 await refuse(update, context, "common.private_only")
