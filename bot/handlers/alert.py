@@ -1,10 +1,1068 @@
-"""Feature module placeholder: filled in by its issue."""
+"""Dispute alerts: /alert (liaison), the alert buttons, /alerts, and liaison updates from /mine.
+
+State machines (see alert.mmd): "alert" is the liaison's form; "alert_action" asks a
+commissioner for the resolution level and note, or an escalation reason; "alert_update"
+collects a liaison's update to an open alert.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import BotContext, drafts
+from bot.domain.alert import (
+    CATEGORIES,
+    MAX_DESCRIPTION,
+    MAX_NOTE,
+    MAX_PHOTOS,
+    MAX_PLACE,
+    RESOLUTION_LEVELS,
+    SEVERITIES,
+    TOP_LEVEL,
+    Alert,
+    AlertDraft,
+    check_text,
+    parse_people,
+)
+from bot.domain.people import Person, Role
+from bot.handlers.common import (
+    answer,
+    button,
+    guard,
+    keyboard,
+    may_act_on,
+    parse_callback,
+    refuse,
+    safe_answer_query,
+)
+from bot.i18n import Translator
+from bot.reminders import escalation as notify
+from bot.reminders.escalation import CATEGORY_KEYS, LEVEL_KEYS, RESOLUTION_KEYS, SEVERITY_KEYS
+from bot.storage import alerts as repo
+from bot.storage.reports import get_report
+
+# Form states.
+CATEGORY, SEVERITY, PEOPLE, PLACE, WHAT, CONFIRM, PHOTOS, EDIT = range(8)
+# Commissioner-side states.
+RES_LEVEL, RES_NOTE, ESC_REASON = range(10, 13)
+# Liaison update state.
+UPDATE = 20
+
+END = ConversationHandler.END
+OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
+STALE_AFTER = timedelta(hours=24)
+PEOPLE_CHOICES = (2, 5, 10, 30, 100)
+
+SEVERITY_HINT_KEYS = {
+    "critical": "alert.sev_hint.critical",
+    "high": "alert.sev_hint.high",
+    "medium": "alert.sev_hint.medium",
+    "low": "alert.sev_hint.low",
+}
+STATE_KEYS = {
+    "open": "alert.state.open",
+    "acknowledged": "alert.state.acknowledged",
+    "resolved": "alert.state.resolved",
+}
+EVENT_KEYS = {
+    "created": "alert.ev.created",
+    "delivered": "alert.ev.delivered",
+    "acknowledged": "alert.ev.acknowledged",
+    "escalated": "alert.ev.escalated",
+    "update": "alert.ev.update",
+    "resolved": "alert.ev.resolved",
+    "reopened": "alert.ev.reopened",
+    "reminded": "alert.ev.reminded",
+}
+TEXT_ERRORS = {"empty": "alert.err.empty", "too_long": "alert.err.too_long"}
+PEOPLE_ERRORS = {"not_a_number": "alert.err.people_nan", "out_of_range": "alert.err.people_range"}
+
+# --- drafts -------------------------------------------------------------------------------
+
+
+def _now_iso(context: BotContext) -> str:
+    return context.deps.clock.now().isoformat()
+
+
+def _load(context: BotContext, name: str = "alert") -> dict[str, Any] | None:
+    return drafts(context).get(name)
+
+
+def _draft(context: BotContext) -> AlertDraft:
+    data = _load(context) or {}
+    return AlertDraft.model_validate(data.get("form", {}))
+
+
+def _save(context: BotContext, form: AlertDraft, **extra: Any) -> None:
+    data = drafts(context).setdefault("alert", {})
+    data["form"] = form.model_dump(mode="json")
+    data["updated_at"] = _now_iso(context)
+    data.update(extra)
+
+
+def _drop(context: BotContext, name: str = "alert") -> None:
+    drafts(context).pop(name, None)
+
+
+def _is_stale(context: BotContext, name: str = "alert") -> bool:
+    data = _load(context, name)
+    if not data or "updated_at" not in data:
+        return False
+    last = datetime.fromisoformat(data["updated_at"])
+    return context.deps.clock.now() - last > STALE_AFTER
+
+
+def _cancel_row(t: Translator) -> list:
+    return [button(t("alert.btn.cancel"), "alf:cancel")]
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def _summary(t: Translator, form: AlertDraft) -> str:
+    place = " · ".join(
+        x for x in (
+            form.place_text,
+            t("alert.card.location", lat=f"{form.latitude:.5f}", lon=f"{form.longitude:.5f}")
+            if form.latitude is not None and form.longitude is not None else None,
+        ) if x
+    )
+    what = form.description or ""
+    if form.voice_file_id:
+        what = (what + "\n" if what else "") + t("alert.card.voice")
+    return t(
+        "alert.summary",
+        category=t(CATEGORY_KEYS[form.category or "other"]),
+        severity=t(SEVERITY_KEYS[form.severity or "low"]),
+        people=form.people_count if form.people_count is not None else "—",
+        place=place or "—",
+        description=what or "—",
+        photos=len(form.photos),
+    )
+
+
+def _category_markup(t: Translator) -> InlineKeyboardMarkup:
+    rows = [[button(t(CATEGORY_KEYS[c]), f"alf:cat:{c}")] for c in CATEGORIES]
+    return keyboard(*rows, _cancel_row(t))
+
+
+def _severity_markup(t: Translator) -> InlineKeyboardMarkup:
+    rows = [[button(t(SEVERITY_KEYS[s]), f"alf:sev:{s}")] for s in SEVERITIES]
+    return keyboard(*rows, _cancel_row(t))
+
+
+def _severity_text(t: Translator) -> str:
+    lines = [t("alert.ask_severity")]
+    lines += [f"• {t(SEVERITY_KEYS[s])}: {t(SEVERITY_HINT_KEYS[s])}" for s in SEVERITIES]
+    return "\n".join(lines)
+
+
+def _people_markup(t: Translator) -> InlineKeyboardMarkup:
+    return keyboard(
+        [button(t("alert.people_n", n=n), f"alf:ppl:{n}") for n in PEOPLE_CHOICES],
+        _cancel_row(t),
+    )
+
+
+def _place_markup(t: Translator, village: str) -> InlineKeyboardMarkup:
+    return keyboard([button(t("alert.btn.in_village", village=village), "alf:here")],
+                    _cancel_row(t))
+
+
+def _what_markup(t: Translator, form: AlertDraft) -> InlineKeyboardMarkup:
+    keep = [button(t("alert.btn.keep_text"), "alf:keep")] if form.description else []
+    return keyboard(keep, _cancel_row(t))
+
+
+def _confirm_markup(t: Translator) -> InlineKeyboardMarkup:
+    return keyboard(
+        [button(t("alert.btn.submit"), "alf:submit")],
+        [button(t("alert.btn.add_photos"), "alf:photos"), button(t("alert.btn.edit"), "alf:edit")],
+        _cancel_row(t),
+    )
+
+
+def _edit_markup(t: Translator) -> InlineKeyboardMarkup:
+    fields = (("category", "alert.f.category"), ("severity", "alert.f.severity"),
+              ("people", "alert.f.people"), ("place", "alert.f.place"), ("what", "alert.f.what"))
+    return keyboard(*[[button(t(k), f"alf:ed:{f}")] for f, k in fields], _cancel_row(t))
+
+
+async def _ask(update: Update, context: BotContext, step: int, *, edit: bool = False) -> int:
+    """Show the question of one step and return that state."""
+    t = context.t
+    form = _draft(context)
+    actor = context.actor
+    if step == CATEGORY:
+        await answer(update, context, t("alert.ask_category"), _category_markup(t), edit=edit)
+    elif step == SEVERITY:
+        await answer(update, context, _severity_text(t), _severity_markup(t), edit=edit)
+    elif step == PEOPLE:
+        await answer(update, context, t("alert.ask_people"), _people_markup(t), edit=edit)
+    elif step == PLACE:
+        village = actor.village if actor and actor.village else "—"
+        await answer(update, context, t("alert.ask_place"), _place_markup(t, village), edit=edit)
+    elif step == WHAT:
+        text = t("alert.ask_what")
+        if form.description:
+            text += "\n\n" + t("alert.carried", text=form.description)
+        await answer(update, context, text, _what_markup(t, form), edit=edit)
+    elif step == PHOTOS:
+        await answer(update, context, t("alert.ask_photos"),
+                     keyboard([button(t("alert.btn.photos_done"), "alf:pdone")]), edit=edit)
+    else:
+        await answer(update, context, _summary(t, form), _confirm_markup(t), edit=edit)
+        step = CONFIRM
+    return step
+
+
+async def _next(update: Update, context: BotContext, form: AlertDraft, *,
+                edit: bool = False) -> int:
+    """Store an answer and go to the next unanswered step, or to the summary."""
+    _save(context, form)
+    order = {"category": CATEGORY, "severity": SEVERITY, "people": PEOPLE, "place": PLACE,
+             "what": WHAT}
+    missing = form.missing()
+    return await _ask(update, context, CONFIRM if missing is None else order[missing], edit=edit)
+
+
+# --- the liaison's form -------------------------------------------------------------------
+
+
+async def _begin(update: Update, context: BotContext, form: AlertDraft) -> int:
+    drafts(context)["alert"] = {}
+    _save(context, form)
+    return await _ask(update, context, CATEGORY, edit=False)
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def start_alert(update: Update, context: BotContext) -> int:
+    """/alert: start a new alert, or continue a half-filled one."""
+    existing = _load(context)
+    if existing and not _is_stale(context):
+        form = _draft(context)
+        await answer(update, context, context.t("alert.resumed"))
+        return await _next(update, context, form)
+    if existing:
+        await answer(update, context, context.t("alert.draft_dropped"))
+    return await _begin(update, context, AlertDraft())
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def from_report(update: Update, context: BotContext) -> int:
+    """The weekly report's "Raise a dispute alert": check the report is the liaison's own."""
+    query = update.callback_query
+    assert query is not None
+    actor = context.actor
+    fields = parse_callback(query.data, "alert", 2)
+    report = None
+    if fields and fields[0] == "fromreport" and fields[1].isdigit():
+        report = await get_report(context.deps.db, int(fields[1]))
+    if report is None or actor is None or not may_act_on(actor, report.township_id,
+                                                         report.village_id):
+        await refuse(update, context, "common.not_allowed")
+        return END
+    if report.alert_id is not None:
+        await safe_answer_query(query, context.t("alert.already_linked", ref=f"A-{report.alert_id}"),
+                                alert=True)
+        return END
+    await safe_answer_query(query)
+    return await _begin(update, context, AlertDraft(description=report.findings or None,
+                                                    report_id=report.id))
+
+
+async def _stale_guard(update: Update, context: BotContext) -> bool:
+    if _is_stale(context):
+        _drop(context)
+        if update.callback_query:
+            await safe_answer_query(update.callback_query)
+        await answer(update, context, context.t("alert.draft_dropped"))
+        return True
+    if _load(context) is None:
+        if update.callback_query:
+            await safe_answer_query(update.callback_query, context.t("common.stale"), alert=True)
+        return True
+    return False
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_choice(update: Update, context: BotContext) -> int:
+    """Every button of the form (alf:…)."""
+    query = update.callback_query
+    assert query is not None
+    if await _stale_guard(update, context):
+        return END
+    t = context.t
+    parts = (query.data or "").split(":")
+    action = parts[1] if len(parts) > 1 else ""
+    value = parts[2] if len(parts) > 2 else ""
+    form = _draft(context)
+    if action == "cancel":
+        _drop(context)
+        await answer(update, context, t("alert.cancelled"), edit=True)
+        return END
+    if action == "cat" and value in CATEGORIES:
+        form.category = value
+    elif action == "sev" and value in SEVERITIES:
+        form.severity = value
+    elif action == "ppl" and value.isdigit() and int(value) in PEOPLE_CHOICES:
+        form.people_count = int(value)
+    elif action == "here" and context.actor is not None:
+        form.place_text = context.actor.village
+    elif action == "keep" and form.description:
+        pass
+    elif action == "submit":
+        return await _submit(update, context, form)
+    elif action == "photos":
+        return await _ask(update, context, PHOTOS, edit=True)
+    elif action == "pdone":
+        return await _ask(update, context, CONFIRM, edit=True)
+    elif action == "edit":
+        await answer(update, context, t("alert.ask_edit"), _edit_markup(t), edit=True)
+        return EDIT
+    elif action == "ed" and value in ("category", "severity", "people", "place", "what"):
+        step = {"category": CATEGORY, "severity": SEVERITY, "people": PEOPLE, "place": PLACE,
+                "what": WHAT}[value]
+        return await _ask(update, context, step, edit=True)
+    else:
+        await safe_answer_query(query, t("common.stale"), alert=True)
+        return await _next(update, context, form)
+    return await _next(update, context, form, edit=True)
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_people_text(update: Update, context: BotContext) -> int:
+    """A typed number of people."""
+    if await _stale_guard(update, context):
+        return END
+    assert update.effective_message is not None
+    value, error = parse_people(update.effective_message.text or "")
+    if error:
+        await answer(update, context, context.t(PEOPLE_ERRORS[error]), _people_markup(context.t))
+        return PEOPLE
+    form = _draft(context)
+    form.people_count = value
+    return await _next(update, context, form)
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_place_text(update: Update, context: BotContext) -> int:
+    """The place as text."""
+    if await _stale_guard(update, context):
+        return END
+    assert update.effective_message is not None
+    text = update.effective_message.text or ""
+    error = check_text(text, MAX_PLACE)
+    if error:
+        village = context.actor.village if context.actor and context.actor.village else "—"
+        await answer(update, context, context.t(TEXT_ERRORS[error], limit=MAX_PLACE),
+                     _place_markup(context.t, village))
+        return PLACE
+    form = _draft(context)
+    form.place_text = text.strip()
+    return await _next(update, context, form)
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_place_location(update: Update, context: BotContext) -> int:
+    """The place as a shared location."""
+    if await _stale_guard(update, context):
+        return END
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    form = _draft(context)
+    form.latitude, form.longitude = message.location.latitude, message.location.longitude
+    return await _next(update, context, form)
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_what_text(update: Update, context: BotContext) -> int:
+    """What happened, as text."""
+    if await _stale_guard(update, context):
+        return END
+    assert update.effective_message is not None
+    text = update.effective_message.text or ""
+    error = check_text(text, MAX_DESCRIPTION)
+    if error:
+        await answer(update, context, context.t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION),
+                     _what_markup(context.t, _draft(context)))
+        return WHAT
+    form = _draft(context)
+    form.description = text.strip()
+    return await _next(update, context, form)
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_what_voice(update: Update, context: BotContext) -> int:
+    """What happened, as a voice note."""
+    if await _stale_guard(update, context):
+        return END
+    message = update.effective_message
+    assert message is not None and message.voice is not None
+    form = _draft(context)
+    form.voice_file_id = message.voice.file_id
+    return await _next(update, context, form)
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_photo(update: Update, context: BotContext) -> int:
+    """One more photo for the alert."""
+    if await _stale_guard(update, context):
+        return END
+    message = update.effective_message
+    assert message is not None and message.photo
+    form = _draft(context)
+    t = context.t
+    if len(form.photos) >= MAX_PHOTOS:
+        await answer(update, context, t("alert.err.photos_max", n=MAX_PHOTOS),
+                     keyboard([button(t("alert.btn.photos_done"), "alf:pdone")]))
+        return PHOTOS
+    best = message.photo[-1]
+    form.photos.append([best.file_id, best.file_unique_id])
+    _save(context, form)
+    await answer(update, context, t("alert.photo_added", n=len(form.photos)),
+                 keyboard([button(t("alert.btn.photos_done"), "alf:pdone")]))
+    return PHOTOS
+
+
+def _reprompt(key: str, state: int) -> Any:
+    @guard(Role.LIAISON, end_conversation=True)
+    async def callback(update: Update, context: BotContext) -> int:
+        if await _stale_guard(update, context):
+            return END
+        t = context.t
+        await answer(update, context, t(key))
+        return await _ask(update, context, state)
+
+    return callback
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_cancel(update: Update, context: BotContext) -> int:
+    """/cancel inside the form."""
+    _drop(context)
+    await answer(update, context, context.t("alert.cancelled"))
+    return END
+
+
+async def _submit(update: Update, context: BotContext, form: AlertDraft) -> int:
+    """Store the alert and queue it for the township in one transaction."""
+    actor = context.actor
+    deps = context.deps
+    t = context.t
+    if form.missing() is not None or actor is None or actor.village_id is None \
+            or actor.township_id is None:
+        return await _next(update, context, form, edit=True)
+    now = deps.clock.now()
+    if form.report_id is not None:
+        report = await get_report(deps.db, form.report_id)
+        if report is None or report.village_id != actor.village_id or report.alert_id is not None:
+            form.report_id = None
+    async with deps.db.transaction() as tx:
+        alert_id = await repo.create_alert(tx, now, form, person_id=actor.id,
+                                           township_id=actor.township_id,
+                                           village_id=actor.village_id)
+        alert = await repo.get_alert(tx, alert_id)
+        assert alert is not None
+        await notify.deliver_new(deps, tx, alert, now)
+    deps.wake_outbox()
+    _drop(context)
+    await answer(update, context, t("alert.submitted", ref=f"A-{alert_id}"), edit=True)
+    return END
+
+
+# --- the alert buttons (commissioners and above) -------------------------------------------
+
+
+async def _target(update: Update, context: BotContext, action: str) -> Alert | None:
+    """Parse al:<action>:<id>, load the alert and check the actor's scope (never trust data)."""
+    query = update.callback_query
+    assert query is not None
+    fields = parse_callback(query.data, "al", 2)
+    if fields is None or fields[0] != action or not fields[1].isdigit():
+        await safe_answer_query(query, context.t("common.stale"), alert=True)
+        return None
+    alert = await repo.get_alert(context.deps.db, int(fields[1]))
+    actor = context.actor
+    if alert is None or actor is None or actor.role not in OVERSIGHT \
+            or not may_act_on(actor, alert.township_id, alert.village_id):
+        await refuse(update, context, "common.not_allowed")
+        return None
+    return alert
+
+
+@guard()
+async def on_ack(update: Update, context: BotContext) -> None:
+    """Acknowledge: record who and when, update every copy, tell the liaison."""
+    alert = await _target(update, context, "ack")
+    if alert is None:
+        return
+    deps, actor, t = context.deps, context.actor, context.t
+    assert actor is not None and update.callback_query is not None
+    now = deps.clock.now()
+    async with deps.db.transaction() as tx:
+        fresh = await repo.get_alert(tx, alert.id)
+        assert fresh is not None
+        done = await repo.acknowledge(tx, fresh, actor.id, now)
+        if done:
+            await notify.refresh_cards(deps, tx, alert.id, now)
+            await notify.tell(deps, tx, fresh.person_id, now, "alert.told_ack", ref=fresh.ref,
+                              name=actor.name, time=t.time(now),
+                              dedup_key=f"alert:{alert.id}:told_ack")
+    if not done:
+        await safe_answer_query(update.callback_query, t("alert.already", ref=alert.ref,
+                                                        state=t(STATE_KEYS[fresh.state])),
+                                alert=True)
+        return
+    deps.wake_outbox()
+    await safe_answer_query(update.callback_query, t("alert.ack_done", ref=alert.ref))
+
+
+@guard()
+async def on_timeline(update: Update, context: BotContext) -> None:
+    """Show every event of an alert with its time."""
+    alert = await _target(update, context, "tl")
+    if alert is None:
+        return
+    await answer(update, context, await _timeline_text(context, alert))
+
+
+async def _timeline_text(context: BotContext, alert: Alert) -> str:
+    t = context.t
+    lines = [t("alert.timeline_head", ref=alert.ref, village=alert.village)]
+    for ev in await repo.events(context.deps.db, alert.id):
+        detail = ev.detail
+        extra = ""
+        if ev.kind == "delivered":
+            extra = t("alert.ev.to", level=t(LEVEL_KEYS.get(detail.get("level", 1), "role.commissioner")),
+                      names="、".join(detail.get("to", [])) or "—")
+        elif ev.kind == "escalated":
+            extra = t(LEVEL_KEYS.get(detail.get("level", 2), "role.leader"))
+            if detail.get("reason"):
+                extra += f" · {detail['reason']}"
+        elif ev.kind == "resolved":
+            extra = f"{t(RESOLUTION_KEYS.get(detail.get('level', ''), 'alert.rlevel.village'))}" \
+                    f" · {detail.get('note', '')}"
+        elif ev.kind == "update":
+            extra = detail.get("text") or ""
+            if detail.get("photos"):
+                extra += " " + t("alert.ev.photos", n=detail["photos"])
+        who = ev.person or ""
+        lines.append(t("alert.ev.line", time=t.datetime(ev.at),
+                       event=t(EVENT_KEYS.get(ev.kind, "alert.ev.update")),
+                       who=who, extra=extra).rstrip(" ·"))
+    return "\n".join(lines)
+
+
+@guard()
+async def on_reopen(update: Update, context: BotContext) -> None:
+    """Reopen a resolved alert."""
+    alert = await _target(update, context, "reo")
+    if alert is None:
+        return
+    deps, actor, t = context.deps, context.actor, context.t
+    assert actor is not None and update.callback_query is not None
+    now = deps.clock.now()
+    async with deps.db.transaction() as tx:
+        fresh = await repo.get_alert(tx, alert.id)
+        assert fresh is not None
+        done = await repo.reopen(tx, fresh, actor.id, now)
+        if done:
+            await notify.refresh_cards(deps, tx, alert.id, now)
+            await notify.tell(deps, tx, fresh.person_id, now, "alert.told_reopen", ref=fresh.ref,
+                              name=actor.name)
+    if not done:
+        await safe_answer_query(update.callback_query, t("alert.already", ref=alert.ref,
+                                                        state=t(STATE_KEYS[fresh.state])),
+                                alert=True)
+        return
+    deps.wake_outbox()
+    await safe_answer_query(update.callback_query, t("alert.reopened", ref=alert.ref))
+
+
+@guard(*OVERSIGHT)
+async def alerts_command(update: Update, context: BotContext) -> None:
+    """/alerts: unresolved alerts of the actor's scope, oldest first."""
+    actor, t = context.actor, context.t
+    assert actor is not None
+    scope = None if actor.role is Role.COUNTY else actor.township_id
+    items = await repo.open_alerts(context.deps.db, scope)
+    if not items:
+        await answer(update, context, t("alert.list_empty"))
+        return
+    now = context.deps.clock.now()
+    lines = [t("alert.list_head", n=len(items))]
+    rows = []
+    for a in items[:30]:
+        age = _age(t, now - a.created_at)
+        lines.append(t("alert.list_line", ref=a.ref, village=a.village, age=age,
+                       severity=t(SEVERITY_KEYS[a.severity]), state=t(STATE_KEYS[a.state])))
+        rows.append([button(f"{a.ref} {a.village}", f"al:open:{a.id}")])
+    await answer(update, context, "\n".join(lines), keyboard(*rows))
+
+
+def _age(t: Translator, delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return t("alert.age_min", n=minutes)
+    if minutes < 48 * 60:
+        return t("alert.age_hours", n=minutes // 60)
+    return t("alert.age_days", n=minutes // 1440)
+
+
+@guard(*OVERSIGHT)
+async def on_open(update: Update, context: BotContext) -> None:
+    """Open one alert from /alerts."""
+    alert = await _target(update, context, "open")
+    if alert is None:
+        return
+    t = context.t
+    await answer(update, context, notify.card_text(t, alert),
+                 InlineKeyboardMarkup.de_json(notify.card_markup(t, alert), None))
+
+
+# --- resolve and escalate by hand ---------------------------------------------------------
+
+
+@guard(end_conversation=True)
+async def start_resolve(update: Update, context: BotContext) -> int:
+    """Resolve: ask the level it was settled at."""
+    alert = await _target(update, context, "res")
+    if alert is None:
+        return END
+    t = context.t
+    if alert.state == "resolved":
+        await safe_answer_query(update.callback_query, t("alert.already", ref=alert.ref,  # type: ignore[arg-type]
+                                                        state=t(STATE_KEYS[alert.state])),
+                                alert=True)
+        return END
+    drafts(context)["alert_action"] = {"id": alert.id, "updated_at": _now_iso(context)}
+    rows = [[button(t(RESOLUTION_KEYS[lv]), f"alr:lv:{lv}")] for lv in RESOLUTION_LEVELS]
+    await answer(update, context, t("alert.ask_rlevel", ref=alert.ref),
+                 keyboard(*rows, [button(t("alert.btn.cancel"), "alr:cancel")]))
+    return RES_LEVEL
+
+
+@guard(end_conversation=True)
+async def on_rlevel(update: Update, context: BotContext) -> int:
+    """The resolution level was chosen; ask for the outcome note."""
+    query = update.callback_query
+    assert query is not None
+    data = _load(context, "alert_action")
+    fields = parse_callback(query.data, "alr", 2)
+    if data is None or fields is None or fields[1] not in RESOLUTION_LEVELS:
+        await safe_answer_query(query, context.t("common.stale"), alert=True)
+        return RES_LEVEL if data else END
+    data["level"] = fields[1]
+    data["updated_at"] = _now_iso(context)
+    t = context.t
+    await answer(update, context, t("alert.ask_note"),
+                 keyboard([button(t("alert.btn.cancel"), "alr:cancel")]), edit=True)
+    return RES_NOTE
+
+
+@guard(end_conversation=True)
+async def on_note(update: Update, context: BotContext) -> int:
+    """The outcome note: resolve, update every copy, tell the liaison."""
+    data = _load(context, "alert_action")
+    message = update.effective_message
+    assert message is not None
+    t = context.t
+    if not data or "level" not in data:
+        return END
+    text = message.text or ""
+    error = check_text(text, MAX_NOTE)
+    if error:
+        await answer(update, context, t(TEXT_ERRORS[error], limit=MAX_NOTE))
+        return RES_NOTE
+    deps, actor = context.deps, context.actor
+    alert = await repo.get_alert(deps.db, int(data["id"]))
+    if alert is None or actor is None or not may_act_on(actor, alert.township_id):
+        _drop(context, "alert_action")
+        await refuse(update, context, "common.not_allowed")
+        return END
+    now = deps.clock.now()
+    async with deps.db.transaction() as tx:
+        fresh = await repo.get_alert(tx, alert.id)
+        assert fresh is not None
+        done = await repo.resolve(tx, fresh, actor.id, now, data["level"], text.strip())
+        if done:
+            await notify.refresh_cards(deps, tx, alert.id, now)
+            await notify.tell(deps, tx, fresh.person_id, now, "alert.told_resolved",
+                              ref=fresh.ref, name=actor.name,
+                              level=t(RESOLUTION_KEYS[data["level"]]), note=text.strip())
+    _drop(context, "alert_action")
+    deps.wake_outbox()
+    await answer(update, context, t("alert.resolved_done" if done else "alert.already",
+                                    ref=alert.ref, state=t(STATE_KEYS[fresh.state])))
+    return END
+
+
+@guard(end_conversation=True)
+async def start_escalate(update: Update, context: BotContext) -> int:
+    """Escalate by hand: ask for the reason."""
+    alert = await _target(update, context, "esc")
+    if alert is None:
+        return END
+    t = context.t
+    if alert.state == "resolved" or alert.level >= TOP_LEVEL:
+        await safe_answer_query(update.callback_query, t("alert.cannot_escalate", ref=alert.ref),  # type: ignore[arg-type]
+                                alert=True)
+        return END
+    drafts(context)["alert_action"] = {"id": alert.id, "level_was": alert.level,
+                                       "updated_at": _now_iso(context)}
+    await answer(update, context,
+                 t("alert.ask_reason", ref=alert.ref, level=t(LEVEL_KEYS[alert.level + 1])),
+                 keyboard([button(t("alert.btn.cancel"), "alr:cancel")]))
+    return ESC_REASON
+
+
+@guard(end_conversation=True)
+async def on_reason(update: Update, context: BotContext) -> int:
+    """The escalation reason: climb one level now."""
+    data = _load(context, "alert_action")
+    message = update.effective_message
+    assert message is not None
+    t = context.t
+    if not data:
+        return END
+    text = message.text or ""
+    error = check_text(text, MAX_NOTE)
+    if error:
+        await answer(update, context, t(TEXT_ERRORS[error], limit=MAX_NOTE))
+        return ESC_REASON
+    deps, actor = context.deps, context.actor
+    alert = await repo.get_alert(deps.db, int(data["id"]))
+    if alert is None or actor is None or not may_act_on(actor, alert.township_id):
+        _drop(context, "alert_action")
+        await refuse(update, context, "common.not_allowed")
+        return END
+    now = deps.clock.now()
+    async with deps.db.transaction() as tx:
+        fresh = await repo.get_alert(tx, alert.id)
+        assert fresh is not None
+        done = fresh.level == data.get("level_was") and await notify.escalate(
+            deps, tx, fresh, now, by=actor, reason=text.strip())
+        if done:
+            await notify.refresh_cards(deps, tx, alert.id, now)
+    _drop(context, "alert_action")
+    deps.wake_outbox()
+    if done:
+        await answer(update, context, t("alert.escalated_done", ref=alert.ref,
+                                        level=t(LEVEL_KEYS[fresh.level + 1])))
+    else:
+        await answer(update, context, t("alert.cannot_escalate", ref=alert.ref))
+    return END
+
+
+@guard(end_conversation=True)
+async def action_cancel(update: Update, context: BotContext) -> int:
+    """Cancel resolving or escalating."""
+    _drop(context, "alert_action")
+    await answer(update, context, context.t("alert.cancelled"), edit=update.callback_query is not None)
+    return END
+
+
+def _action_reprompt(key: str, state: int) -> Any:
+    @guard(end_conversation=True)
+    async def callback(update: Update, context: BotContext) -> int:
+        if update.callback_query is not None:
+            await safe_answer_query(update.callback_query, context.t(key), alert=True)
+        else:
+            await answer(update, context, context.t(key))
+        return state
+
+    return callback
+
+
+# --- liaison updates from /mine -------------------------------------------------------------
+
+
+@guard(Role.LIAISON)
+async def mine_alerts(update: Update, context: BotContext) -> None:
+    """The /mine menu's "Alerts": the liaison's recent alerts, each openable."""
+    actor, t = context.actor, context.t
+    assert actor is not None
+    items = await repo.of_liaison(context.deps.db, actor.id)
+    if not items:
+        await answer(update, context, t("alert.mine_empty"))
+        return
+    lines = [t("alert.mine_head")]
+    rows = []
+    for a in items:
+        lines.append(t("alert.mine_line", ref=a.ref, time=t.datetime(a.created_at),
+                       category=t(CATEGORY_KEYS.get(a.category, "alert.cat.other")),
+                       state=t(STATE_KEYS[a.state])))
+        rows.append([button(f"{a.ref} · {t(STATE_KEYS[a.state])}", f"al:mine:{a.id}")])
+    await answer(update, context, "\n".join(lines), keyboard(*rows))
+
+
+async def _own(update: Update, context: BotContext, action: str) -> Alert | None:
+    """Parse al:<action>:<id> for a liaison and check the alert is their village's."""
+    query = update.callback_query
+    assert query is not None
+    fields = parse_callback(query.data, "al", 2)
+    if fields is None or fields[0] != action or not fields[1].isdigit():
+        await safe_answer_query(query, context.t("common.stale"), alert=True)
+        return None
+    alert = await repo.get_alert(context.deps.db, int(fields[1]))
+    actor = context.actor
+    if alert is None or actor is None or actor.role is not Role.LIAISON \
+            or not may_act_on(actor, alert.township_id, alert.village_id):
+        await refuse(update, context, "common.not_allowed")
+        return None
+    return alert
+
+
+@guard(Role.LIAISON)
+async def mine_open(update: Update, context: BotContext) -> None:
+    """Show one of the liaison's alerts with "Add an update" while it is open."""
+    alert = await _own(update, context, "mine")
+    if alert is None:
+        return
+    t = context.t
+    rows = [[button(t("alert.btn.timeline_mine"), f"al:mtl:{alert.id}")]]
+    if alert.state != "resolved":
+        rows.insert(0, [button(t("alert.btn.add_update"), f"al:upd:{alert.id}")])
+    await answer(update, context, notify.card_text(t, alert), keyboard(*rows))
+
+
+@guard(Role.LIAISON)
+async def mine_timeline(update: Update, context: BotContext) -> None:
+    """The liaison's view of the timeline of their alert."""
+    alert = await _own(update, context, "mtl")
+    if alert is None:
+        return
+    await answer(update, context, await _timeline_text(context, alert))
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def start_update(update: Update, context: BotContext) -> int:
+    """Add an update: collect text and photos until Send."""
+    alert = await _own(update, context, "upd")
+    if alert is None:
+        return END
+    t = context.t
+    if alert.state == "resolved":
+        await safe_answer_query(update.callback_query, t("alert.update_closed", ref=alert.ref),  # type: ignore[arg-type]
+                                alert=True)
+        return END
+    drafts(context)["alert_update"] = {"id": alert.id, "text": "", "photos": [],
+                                       "updated_at": _now_iso(context)}
+    await answer(update, context, t("alert.ask_update", ref=alert.ref), _update_markup(t))
+    return UPDATE
+
+
+def _update_markup(t: Translator) -> InlineKeyboardMarkup:
+    return keyboard([button(t("alert.btn.send_update"), "alu:send")],
+                    [button(t("alert.btn.cancel"), "alu:cancel")])
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_update_text(update: Update, context: BotContext) -> int:
+    """Text of an update (several messages are joined)."""
+    data = _load(context, "alert_update")
+    message = update.effective_message
+    assert message is not None
+    if data is None:
+        return END
+    t = context.t
+    text = ((data.get("text") or "") + "\n" + (message.text or "")).strip()
+    error = check_text(text, MAX_DESCRIPTION)
+    if error:
+        await answer(update, context, t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION),
+                     _update_markup(t))
+        return UPDATE
+    data["text"], data["updated_at"] = text, _now_iso(context)
+    await answer(update, context, t("alert.update_noted"), _update_markup(t))
+    return UPDATE
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_update_photo(update: Update, context: BotContext) -> int:
+    """A photo for an update."""
+    data = _load(context, "alert_update")
+    message = update.effective_message
+    assert message is not None and message.photo
+    if data is None:
+        return END
+    t = context.t
+    if len(data["photos"]) >= MAX_PHOTOS:
+        await answer(update, context, t("alert.err.photos_max", n=MAX_PHOTOS), _update_markup(t))
+        return UPDATE
+    best = message.photo[-1]
+    data["photos"].append([best.file_id, best.file_unique_id])
+    if message.caption:
+        data["text"] = ((data.get("text") or "") + "\n" + message.caption).strip()[:MAX_DESCRIPTION]
+    data["updated_at"] = _now_iso(context)
+    await answer(update, context, t("alert.photo_added", n=len(data["photos"])), _update_markup(t))
+    return UPDATE
+
+
+@guard(Role.LIAISON, end_conversation=True)
+async def on_update_button(update: Update, context: BotContext) -> int:
+    """Send or cancel an update."""
+    query = update.callback_query
+    assert query is not None
+    data = _load(context, "alert_update")
+    t = context.t
+    if data is None:
+        await safe_answer_query(query, t("common.stale"), alert=True)
+        return END
+    if query.data == "alu:cancel":
+        _drop(context, "alert_update")
+        await answer(update, context, t("alert.cancelled"), edit=True)
+        return END
+    if not data.get("text") and not data.get("photos"):
+        await safe_answer_query(query, t("alert.update_empty"), alert=True)
+        return UPDATE
+    deps, actor = context.deps, context.actor
+    assert actor is not None
+    alert = await repo.get_alert(deps.db, int(data["id"]))
+    if alert is None or not may_act_on(actor, alert.township_id, alert.village_id):
+        _drop(context, "alert_update")
+        await refuse(update, context, "common.not_allowed")
+        return END
+    now = deps.clock.now()
+    async with deps.db.transaction() as tx:
+        await _store_update(deps, tx, alert, actor, now, data)
+    _drop(context, "alert_update")
+    deps.wake_outbox()
+    await answer(update, context, t("alert.update_sent", ref=alert.ref), edit=True)
+    return END
+
+
+async def _store_update(deps: Any, tx: Any, alert: Alert, actor: Person, now: datetime,
+                        data: dict[str, Any]) -> None:
+    """Record the update and forward it (text, then photos) to whoever acknowledged the alert."""
+    photos = data.get("photos") or []
+    event_id = await repo.add_event(tx, alert.id, now, "update", actor.id,
+                                    {"text": data.get("text") or "", "photos": len(photos)})
+    await repo.add_attachments(tx, now, "alert_update", event_id, photos)
+    # Not yet acknowledged: the update goes to everyone who has the alert.
+    targets = [alert.acknowledged_by] if alert.acknowledged_by else sorted(
+        {m.person_id for m in await deps.outbox.for_ref("alert", alert.id, tx=tx) if m.person_id}
+    )
+    for person_id in targets:
+        person = await deps.people.get(person_id, tx=tx)
+        if person is None or not person.telegram_id:
+            continue
+        t = notify.translator(deps, person)
+        markup = {"inline_keyboard": [[{"text": t("alert.btn.timeline"),
+                                        "callback_data": f"al:tl:{alert.id}"}]]}
+        await notify.enqueue(
+            tx, now, chat_id=person.telegram_id, person_id=person.id,
+            payload={"text": t("alert.update_msg", ref=alert.ref, village=alert.village,
+                               name=actor.name, text=data.get("text") or "—",
+                               photos=len(photos)), "reply_markup": markup},
+            dedup_key=f"alert:{alert.id}:upd:{event_id}:{person.id}",
+        )
+        for i, (file_id, _unique) in enumerate(photos):
+            await notify.enqueue(
+                tx, now, chat_id=person.telegram_id, person_id=person.id, method="sendPhoto",
+                payload={"photo": file_id, "caption": f"{alert.ref} · {actor.name}"},
+                dedup_key=f"alert:{alert.id}:upd:{event_id}:{person.id}:p{i}",
+            )
+
+
+# --- wiring ----------------------------------------------------------------------------------
 
 
 def get_handlers() -> list[BaseHandler]:
-    """Return this feature's handlers."""
-    return []
+    """Return the alert handlers, conversations first."""
+    text = filters.TEXT & ~filters.COMMAND
+    other = ~filters.COMMAND
+    cancel = CommandHandler("cancel", on_cancel)
+    form = ConversationHandler(
+        entry_points=[
+            CommandHandler("alert", start_alert, filters=filters.ChatType.PRIVATE),
+            CallbackQueryHandler(from_report, pattern=r"^alert:fromreport:(\d+)$"),
+        ],
+        states={
+            CATEGORY: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
+                       MessageHandler(other, _reprompt("alert.err.use_buttons", CATEGORY))],
+            SEVERITY: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
+                       MessageHandler(other, _reprompt("alert.err.use_buttons", SEVERITY))],
+            PEOPLE: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
+                     MessageHandler(text, on_people_text),
+                     MessageHandler(other, _reprompt("alert.err.people_nan", PEOPLE))],
+            PLACE: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
+                    MessageHandler(filters.LOCATION, on_place_location),
+                    MessageHandler(text, on_place_text),
+                    MessageHandler(other, _reprompt("alert.err.place", PLACE))],
+            WHAT: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
+                   MessageHandler(filters.VOICE, on_what_voice),
+                   MessageHandler(text, on_what_text),
+                   MessageHandler(other, _reprompt("alert.err.what", WHAT))],
+            PHOTOS: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
+                     MessageHandler(filters.PHOTO, on_photo),
+                     MessageHandler(other, _reprompt("alert.err.photo", PHOTOS))],
+            CONFIRM: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
+                      MessageHandler(other, _reprompt("alert.err.use_buttons", CONFIRM))],
+            EDIT: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
+                   MessageHandler(other, _reprompt("alert.err.use_buttons", CONFIRM))],
+        },
+        fallbacks=[cancel],
+        name="alert",
+        persistent=True,
+        allow_reentry=True,
+    )
+    action = ConversationHandler(
+        entry_points=[
+            CallbackQueryHandler(start_resolve, pattern=r"^al:res:\d+$"),
+            CallbackQueryHandler(start_escalate, pattern=r"^al:esc:\d+$"),
+        ],
+        states={
+            RES_LEVEL: [CallbackQueryHandler(on_rlevel, pattern=r"^alr:lv:"),
+                        CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
+                        MessageHandler(other, _action_reprompt("alert.err.use_buttons",
+                                                               RES_LEVEL))],
+            RES_NOTE: [MessageHandler(text, on_note),
+                       CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
+                       MessageHandler(other, _action_reprompt("alert.err.note", RES_NOTE))],
+            ESC_REASON: [MessageHandler(text, on_reason),
+                         CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
+                         MessageHandler(other, _action_reprompt("alert.err.note", ESC_REASON))],
+        },
+        fallbacks=[CommandHandler("cancel", action_cancel)],
+        name="alert_action",
+        persistent=True,
+        allow_reentry=True,
+    )
+    updates = ConversationHandler(
+        entry_points=[CallbackQueryHandler(start_update, pattern=r"^al:upd:\d+$")],
+        states={
+            UPDATE: [MessageHandler(filters.PHOTO, on_update_photo),
+                     MessageHandler(text, on_update_text),
+                     CallbackQueryHandler(on_update_button, pattern=r"^alu:(send|cancel)$"),
+                     MessageHandler(other, _action_reprompt("alert.err.update", UPDATE))],
+        },
+        fallbacks=[CommandHandler("cancel", action_cancel)],
+        name="alert_update",
+        persistent=True,
+        allow_reentry=True,
+    )
+    return [
+        form,
+        action,
+        updates,
+        CommandHandler("alerts", alerts_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(on_ack, pattern=r"^al:ack:"),
+        CallbackQueryHandler(on_timeline, pattern=r"^al:tl:"),
+        CallbackQueryHandler(on_reopen, pattern=r"^al:reo:"),
+        CallbackQueryHandler(on_open, pattern=r"^al:open:"),
+        CallbackQueryHandler(mine_open, pattern=r"^al:mine:"),
+        CallbackQueryHandler(mine_timeline, pattern=r"^al:mtl:"),
+        CallbackQueryHandler(mine_alerts, pattern=r"^mine:a$"),
+    ]

@@ -1,10 +1,160 @@
-"""Feature module placeholder: filled in by its issue."""
+"""The township's digest group: /bindgroup, /digest, and noticing the bot leave a group.
+
+Also answers the reminder's "report now" button when no report conversation took it.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+import logging
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import BotContext
+from bot.domain import digest as dom
+from bot.domain.people import Role
+from bot.handlers.common import answer, refuse, safe_answer_query
+from bot.i18n import language_from_telegram
+from bot.reminders.weekly import REPORT_START
+from bot.storage import digest as store
+from bot.storage.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
+_GONE = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+_OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
+
+
+async def bindgroup(update: Update, context: BotContext) -> None:
+    """Make this group the digest group of the commissioner's township (moving it if bound)."""
+    chat, actor, t = update.effective_chat, context.actor, context.t
+    if chat is None:
+        return
+    if chat.type not in GROUP_TYPES:
+        await answer(update, context, t("digest.bind_in_group"))
+        return
+    if actor is None:
+        await refuse(update, context, "common.need_invite")
+        return
+    if actor.role is not Role.COMMISSIONER or actor.township_id is None:
+        await answer(update, context, t("digest.bind_commissioner_only"))
+        return
+    deps, now = context.deps, context.deps.clock.now()
+    async with deps.db.transaction() as tx:
+        previous = await store.bind_group(
+            tx, actor.township_id, chat.id, chat.title, actor.id, t.language, now
+        )
+        if previous is not None:
+            await enqueue(tx, now, chat_id=previous,
+                          payload={"text": t("digest.moved_away", township=actor.township)})
+    deps.wake_outbox()
+    log.info("township %s digest group set to %s by person %s", actor.township_id, chat.id, actor.id)
+    await answer(update, context, t("digest.bound", township=actor.township,
+                                    post=str(deps.policy.digest.post)))
+
+
+async def digest_command(update: Update, context: BotContext) -> None:
+    """Show the digest of the week just ended, in the group it is bound to or in private."""
+    chat, actor, t = update.effective_chat, context.actor, context.t
+    if chat is None:
+        return
+    if actor is None:
+        await refuse(update, context, "common.need_invite")
+        return
+    if actor.role not in _OVERSIGHT:
+        await refuse(update, context, "common.not_allowed")
+        return
+    deps = context.deps
+    if chat.type in GROUP_TYPES:
+        townships = [
+            (g.township_id, g.township) for g in await store.groups_of_chat(deps.db, chat.id)
+            if actor.role is Role.COUNTY or g.township_id == actor.township_id
+        ]
+        if not townships:
+            await answer(update, context, t("digest.group_not_bound"))
+            return
+    elif actor.role is Role.COUNTY:
+        townships = [(tw.id, tw.name) for tw in await deps.people.townships()]
+    else:
+        townships = [(actor.township_id, actor.township or "")]
+    now = deps.clock.now()
+    week = dom.week_just_ended(now, deps.tz)
+    texts = []
+    for township_id, name in townships:
+        data = await store.collect_digest(
+            deps.db, deps.policy, deps.tz, township_id, name, week, now  # type: ignore[arg-type]
+        )
+        texts.append(dom.render_digest(data, t))
+    # Through the outbox: long digests are split there and sent within the group's limits.
+    async with deps.db.transaction() as tx:
+        for text in texts:
+            await enqueue(tx, now, chat_id=chat.id, person_id=actor.id if chat.type == ChatType.PRIVATE
+                          else None, payload={"text": text}, ref_kind="digest_now")
+    deps.wake_outbox()
+
+
+async def bot_membership(update: Update, context: BotContext) -> None:
+    """Notice the bot being removed from (or leaving) a digest group; tell the commissioners."""
+    change = update.my_chat_member
+    if change is None or change.chat.type not in GROUP_TYPES:
+        return
+    old, new = change.old_chat_member.status, change.new_chat_member.status
+    deps = context.deps
+    if new in _GONE:
+        now = deps.clock.now()
+        async with deps.db.transaction() as tx:
+            unbound = await store.unbind_chat(tx, change.chat.id, now, "bot_removed")
+            for group in unbound:
+                bosses = await deps.people.in_township(group.township_id, (Role.COMMISSIONER,), tx=tx)
+                for boss in bosses:
+                    if boss.telegram_id is None:
+                        continue
+                    bt = deps.i18n.get(boss.language or language_from_telegram(boss.tg_language))
+                    await enqueue(
+                        tx, now, chat_id=boss.telegram_id, person_id=boss.id,
+                        payload={"text": bt("digest.unbound_notice", township=group.township,
+                                            title=change.chat.title or str(change.chat.id))},
+                    )
+        if unbound:
+            log.info("bot left chat %s: digest groups unbound", change.chat.id)
+            deps.wake_outbox()
+    elif old in _GONE and new in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
+        # Just added: say how to make this the digest group.
+        await context.bot.send_message(change.chat.id, context.t("digest.added_hint"))
+
+
+async def chat_migrated(update: Update, context: BotContext) -> None:
+    """Follow a group that became a supergroup, so its digest keeps arriving."""
+    message = update.effective_message
+    if message is None or message.migrate_to_chat_id is None:
+        return
+    async with context.deps.db.transaction() as tx:
+        await store.move_chat(tx, message.chat.id, message.migrate_to_chat_id)
+
+
+async def report_button_fallback(update: Update, context: BotContext) -> None:
+    """Answer the reminder's button when the report conversation did not take it."""
+    query = update.callback_query
+    if query is None:
+        return
+    await safe_answer_query(query, context.t("weekly.use_report"), alert=True)
 
 
 def get_handlers() -> list[BaseHandler]:
-    """Return this feature's handlers."""
-    return []
+    """Return the digest feature's handlers."""
+    return [
+        CommandHandler("bindgroup", bindgroup),  # type: ignore[arg-type]
+        CommandHandler("digest", digest_command),  # type: ignore[arg-type]
+        ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER),  # type: ignore[arg-type]
+        MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),  # type: ignore[arg-type]
+        CallbackQueryHandler(report_button_fallback, pattern=f"^{REPORT_START}$"),  # type: ignore[arg-type]
+    ]

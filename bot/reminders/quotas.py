@@ -1,9 +1,98 @@
-"""Due-work module placeholder: filled in by its issue."""
+"""Quota reminders: at two thirds of a period when behind, and three days before its end.
+
+Commissioners hear where the township stands; liaisons of villages with nothing submitted
+this period get a gentle nudge. Each (township, rule, period, moment) runs once (job_runs),
+never in quiet hours (the tick simply waits until they end), and not when the quota is met.
+"""
 
 from __future__ import annotations
 
-from bot.reminders.scheduler import Scheduler
+from bot.domain.calendar import in_quiet_hours
+from bot.domain.info import KIND_KEYS
+from bot.domain.people import Person, Role
+from bot.domain.quotas import MOMENT_THREE_DAYS, QuotaProgress, due_moment
+from bot.handlers.common import choose_language
+from bot.i18n import Translator
+from bot.reminders.scheduler import Scheduler, Tick
+from bot.storage.jobs import claim_run
+from bot.storage.outbox import enqueue
+from bot.storage.submissions import quota_progress, villages_with_submissions
+
+_COMMISSIONER_KEYS = {
+    "two_thirds": "info.quota.remind_two_thirds",
+    "three_days": "info.quota.remind_three_days",
+}
+
+
+def _t(tick: Tick, person: Person) -> Translator:
+    return tick.deps.i18n.get(choose_language(person, person.tg_language))
+
+
+def _kinds(t: Translator, kinds: list[str]) -> str:
+    return "/".join(t(KIND_KEYS[k]) for k in kinds)
+
+
+async def remind_quotas(tick: Tick) -> None:
+    """Send the quota reminders that are due now (idempotent)."""
+    deps = tick.deps
+    if in_quiet_hours(tick.now, deps.policy.quiet_hours, deps.tz):
+        return  # held: the first tick after the quiet hours sends them
+    today = tick.now.astimezone(deps.tz).date()
+    for township in await deps.people.townships():
+        progress = await quota_progress(deps.db, deps.policy, township.id, today, deps.tz)
+        by_rule: dict[int, list[QuotaProgress]] = {}
+        for p in progress:
+            by_rule.setdefault(p.rule_index, []).append(p)
+        for index, rows in by_rule.items():
+            period = rows[0].period
+            moment = due_moment(period, tick.now, deps.tz)
+            if moment is None:
+                continue
+            behind = [r for r in rows if not r.met]
+            key = f"quota:{township.id}:{index}:{period.key}:{moment}"
+            async with deps.db.transaction() as tx:
+                if not await claim_run(tx, key, tick.now):
+                    continue
+                if not behind:
+                    continue  # met: claimed, so a later drop below the minimum stays quiet
+                start, end = period.start_at(deps.tz), period.end_at(deps.tz)
+                quiet_villages = await villages_with_submissions(
+                    tx, township.id, rows[0].kinds, start, end, without=True)
+                days = period.days_left(today)
+                for person in await deps.people.in_township(township.id, (Role.COMMISSIONER,),
+                                                            tx=tx):
+                    if person.telegram_id is None:
+                        continue
+                    t = _t(tick, person)
+                    if rows[0].scope == "village":
+                        standing = t("info.quota.standing_village",
+                                     met=len(rows) - len(behind), villages=len(rows),
+                                     min=rows[0].min)
+                    else:
+                        standing = t("info.quota.standing", n=rows[0].count, min=rows[0].min)
+                    names = t("info.quota.sep").join(v for _, v in quiet_villages) or "—"
+                    await enqueue(
+                        tx, tick.now, chat_id=person.telegram_id, person_id=person.id,
+                        payload={"text": t(_COMMISSIONER_KEYS[moment],
+                                           kinds=_kinds(t, rows[0].kinds), standing=standing,
+                                           days=days, villages=names)},
+                        dedup_key=f"{key}:c:{person.id}",
+                    )
+                for village_id, _name in quiet_villages:
+                    for liaison in await deps.people.liaisons_of_village(village_id, tx=tx):
+                        if liaison.telegram_id is None:
+                            continue
+                        t = _t(tick, liaison)
+                        nudge = ("info.quota.nudge_end" if moment == MOMENT_THREE_DAYS
+                                 else "info.quota.nudge")
+                        await enqueue(
+                            tx, tick.now, chat_id=liaison.telegram_id, person_id=liaison.id,
+                            payload={"text": t(nudge, kinds=_kinds(t, rows[0].kinds),
+                                               days=days)},
+                            dedup_key=f"{key}:l:{liaison.id}",
+                        )
 
 
 def register(scheduler: Scheduler) -> None:
-    """Plug this module's due work into the scheduler."""
+    """Plug the quota reminders into the scheduler."""
+    scheduler.register("quota_reminders", remind_quotas)

@@ -1,9 +1,160 @@
-"""Due-work module placeholder: filled in by its issue."""
+"""Due work of the weekly report: reminders, overdue notices and lists, the weekly digest.
+
+Everything is derived from the database and the clock at each tick. Idempotency keys
+(outbox dedup_key, job_runs) make a restart, a repeated tick or two racing ticks harmless:
+remind:{person}:{week}:{i}, overdue:{person}:{week}, overdue-list:{commissioner}:{week},
+digest:{township}:{week}.
+"""
 
 from __future__ import annotations
 
-from bot.reminders.scheduler import Scheduler
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from bot.domain import digest as dom
+from bot.domain.calendar import due_at, end_of_quiet
+from bot.domain.people import Person, Role
+from bot.i18n import Translator, language_from_telegram
+from bot.reminders.scheduler import Scheduler, Tick
+from bot.storage import digest as store
+from bot.storage.jobs import claim_run
+from bot.storage.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+# Bulk sends (hundreds of liaisons at one moment) are spread over seconds, this many per
+# second, so Telegram's 30 messages/s is never approached whatever the limiter's burst.
+PER_SECOND = 25
+
+# The reminder's button; the report conversation takes it as an entry point.
+REPORT_START = "rpstart"
+
+
+def translator(tick: Tick, person: Person) -> Translator:
+    """Return the translator of someone we write to first (their choice, else Telegram's)."""
+    return tick.deps.i18n.get(person.language or language_from_telegram(person.tg_language))
+
+
+def report_button(t: Translator) -> dict[str, Any]:
+    """Return the reply_markup with the button that starts /report."""
+    return {"inline_keyboard": [[{"text": t("weekly.report_button"), "callback_data": REPORT_START}]]}
+
+
+async def send_reminders(tick: Tick) -> None:
+    """Remind liaisons without a report at each reminder moment (held by quiet hours)."""
+    deps, now = tick.deps, tick.now
+    for week in dom.weeks_past_due(now, deps.policy, deps.tz):
+        # A reminder still waiting (quiet hours, outage) when the deadline passes is dropped.
+        async with deps.db.transaction() as tx:
+            await store.cancel_reminders(tx, week, all_of_week=True)
+    for due in dom.due_reminders(now, deps.policy, deps.tz):
+        send_at = end_of_quiet(now, deps.policy.quiet_hours, deps.tz)
+        async with deps.db.transaction() as tx:
+            # Whoever reported meanwhile is not nudged by a reminder still waiting.
+            await store.cancel_reminders(tx, due.week, all_of_week=False)
+            if send_at >= due.due:
+                continue
+            for n, person in enumerate(await store.missing_liaisons(tx, due.week)):
+                t = translator(tick, person)
+                await enqueue(
+                    tx,
+                    now,
+                    chat_id=person.telegram_id,  # type: ignore[arg-type]
+                    person_id=person.id,
+                    payload={
+                        "text": dom.render_reminder(t, due.week, due.due, person.village or ""),
+                        "reply_markup": report_button(t),
+                    },
+                    dedup_key=f"remind:{person.id}:{due.week}:{due.index}",
+                    not_before=send_at + timedelta(seconds=n // PER_SECOND),
+                    ref_kind="weekly_reminder",
+                    ref_id=person.village_id,
+                )
+
+
+async def send_overdue(tick: Tick) -> None:
+    """Once per week, tell missing liaisons they are overdue and commissioners who is missing."""
+    deps, now = tick.deps, tick.now
+    for week, _at in dom.due_overdue(now, deps.policy, deps.tz):
+        due = due_at(week, deps.policy, deps.tz)
+        async with deps.db.transaction() as tx:
+            if not await claim_run(tx, f"overdue:{week}", now):
+                continue
+            missing, totals = await store.missing_villages(tx, week)
+            by_township: dict[int, list[store.MissingRow]] = defaultdict(list)
+            for row in missing:
+                by_township[row.township_id].append(row)
+                for person in row.liaisons:
+                    if person.telegram_id is None:
+                        continue
+                    t = translator(tick, person)
+                    await enqueue(
+                        tx,
+                        now,
+                        chat_id=person.telegram_id,
+                        person_id=person.id,
+                        payload={
+                            "text": dom.render_overdue_notice(t, week, due, row.village),
+                            "reply_markup": report_button(t),
+                        },
+                        dedup_key=f"overdue:{person.id}:{week}",
+                        ref_kind="weekly_overdue",
+                        ref_id=row.village_id,
+                    )
+            for township_id, rows in by_township.items():
+                listed = [
+                    dom.MissingVillage(r.village, [(p.name, p.phone) for p in r.liaisons])
+                    for r in rows
+                ]
+                for boss in await deps.people.in_township(township_id, (Role.COMMISSIONER,), tx=tx):
+                    if boss.telegram_id is None:
+                        continue
+                    t = translator(tick, boss)
+                    text = dom.render_overdue_list(
+                        t, rows[0].township, week, due, listed, totals.get(township_id, 0)
+                    )
+                    await enqueue(
+                        tx,
+                        now,
+                        chat_id=boss.telegram_id,
+                        person_id=boss.id,
+                        payload={"text": text},
+                        dedup_key=f"overdue-list:{boss.id}:{week}",
+                        ref_kind="weekly_overdue_list",
+                        ref_id=township_id,
+                    )
+            log.info("overdue %s: %d villages missing", week, len(missing))
+
+
+async def send_digests(tick: Tick) -> None:
+    """Post the weekly digest to every bound group, once per township and week."""
+    deps, now = tick.deps, tick.now
+    for week, _at in dom.due_digests(now, deps.policy, deps.tz):
+        for group in await store.bound_groups(deps.db):
+            key = f"digest:{group.township_id}:{week}"
+            if await store.key_used(deps.db, key):
+                continue
+            digest = await store.collect_digest(
+                deps.db, deps.policy, deps.tz, group.township_id, group.township, week, now
+            )
+            text = dom.render_digest(digest, deps.i18n.get(group.language))
+            async with deps.db.transaction() as tx:
+                # The key check inside enqueue makes a racing tick a no-op.
+                await enqueue(
+                    tx,
+                    now,
+                    chat_id=group.chat_id,
+                    payload={"text": text},
+                    dedup_key=key,
+                    ref_kind="digest",
+                    ref_id=group.township_id,
+                )
 
 
 def register(scheduler: Scheduler) -> None:
-    """Plug this module's due work into the scheduler."""
+    """Plug the weekly report's due work into the scheduler."""
+    scheduler.register("weekly-reminders", send_reminders)
+    scheduler.register("weekly-overdue", send_overdue)
+    scheduler.register("weekly-digest", send_digests)

@@ -1,0 +1,315 @@
+"""Weekly patrol reports: store, edit with history, and who has reported which week."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.domain.people import Person
+from bot.domain.report import Outcome, Report, ReportForm, snapshot
+from bot.storage.db import Database, Row, Tx, from_db_time, to_db_time
+from bot.storage.people import _person
+
+_SELECT = """
+SELECT r.*, v.name AS village, t.name AS township, p.name AS person
+FROM weekly_reports r
+JOIN villages v ON v.id = r.village_id
+JOIN townships t ON t.id = r.township_id
+JOIN people p ON p.id = r.person_id
+"""
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _report(row: Row) -> Report:
+    submitted = from_db_time(row["submitted_at"])
+    updated = from_db_time(row["updated_at"])
+    assert submitted is not None and updated is not None
+    return Report(
+        id=row["id"],
+        village_id=row["village_id"],
+        township_id=row["township_id"],
+        week=row["week"],
+        person_id=row["person_id"],
+        patrol_date=date.fromisoformat(row["patrol_date"]),
+        places=json.loads(row["places"]),
+        visited=row["visited"],
+        outcome=Outcome(row["outcome"]),
+        findings=row["findings"],
+        unstable=_bool(row["unstable"]),
+        follow_up=_bool(row["follow_up"]),
+        dispute=bool(row["dispute"]),
+        alert_id=row["alert_id"],
+        late=bool(row["late"]),
+        submitted_at=submitted,
+        updated_at=updated,
+        version=row["version"],
+        village=row["village"],
+        township=row["township"],
+        person=row["person"],
+    )
+
+
+@dataclass(frozen=True)
+class VillageWeek:
+    """One village's report state for one week."""
+
+    village_id: int
+    village: str
+    township_id: int
+    township: str
+    report_id: int | None
+    late: bool
+    submitted_at: datetime | None
+    liaisons: list[Person]  # active liaisons of the village
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A Telegram file (or a location) attached to a record."""
+
+    kind: str  # photo | voice | location
+    file_id: str | None
+    file_unique_id: str | None
+    meta: dict[str, Any]
+
+
+async def week_status(db: Database, week: str, township_id: int | None = None) -> list[VillageWeek]:
+    """Return every village (of one township, or all) with its report state for a week.
+
+    Ordered by township name, then village id.
+    """
+    sql = (
+        "SELECT v.id AS village_id, v.name AS village, v.township_id, t.name AS township,"
+        " r.id AS report_id, r.late, r.submitted_at"
+        " FROM villages v JOIN townships t ON t.id = v.township_id"
+        " LEFT JOIN weekly_reports r ON r.village_id = v.id AND r.week = ?"
+    )
+    params: list[Any] = [week]
+    if township_id is not None:
+        sql += " WHERE v.township_id = ?"
+        params.append(township_id)
+    rows = await db.fetchall(sql + " ORDER BY t.name, v.id", params)
+    liaison_sql = (
+        "SELECT p.id, p.name, p.role, p.township_id, p.village_id, p.phone, p.telegram_id,"
+        " p.language, p.tg_language, t.name AS township, v.name AS village"
+        " FROM people p LEFT JOIN townships t ON t.id = p.township_id"
+        " LEFT JOIN villages v ON v.id = p.village_id"
+        " WHERE p.active = 1 AND p.role = 'liaison' AND p.village_id IS NOT NULL"
+    )
+    lparams: list[Any] = []
+    if township_id is not None:
+        liaison_sql += " AND p.township_id = ?"
+        lparams.append(township_id)
+    by_village: dict[int, list[Person]] = {}
+    for r in await db.fetchall(liaison_sql + " ORDER BY p.name, p.id", lparams):
+        by_village.setdefault(r["village_id"], []).append(_person(r))
+    return [
+        VillageWeek(
+            village_id=r["village_id"],
+            village=r["village"],
+            township_id=r["township_id"],
+            township=r["township"],
+            report_id=r["report_id"],
+            late=bool(r["late"]) if r["report_id"] is not None else False,
+            submitted_at=from_db_time(r["submitted_at"]),
+            liaisons=by_village.get(r["village_id"], []),
+        )
+        for r in rows
+    ]
+
+
+async def get_report(db: Database | Tx, report_id: int) -> Report | None:
+    """Return one report with its village, township and submitter names."""
+    row = await db.fetchone(_SELECT + " WHERE r.id = ?", (report_id,))
+    return _report(row) if row else None
+
+
+async def report_for(db: Database | Tx, village_id: int, week: str) -> Report | None:
+    """Return a village's report of a week, if any."""
+    row = await db.fetchone(_SELECT + " WHERE r.village_id = ? AND r.week = ?", (village_id, week))
+    return _report(row) if row else None
+
+
+async def latest_before(db: Database, village_id: int, week: str) -> Report | None:
+    """Return the village's most recent report of a week before `week`."""
+    row = await db.fetchone(
+        _SELECT + " WHERE r.village_id = ? AND r.week < ? ORDER BY r.week DESC LIMIT 1",
+        (village_id, week),
+    )
+    return _report(row) if row else None
+
+
+async def village_reports(db: Database, village_id: int, since_week: str) -> dict[str, Report]:
+    """Return a village's reports from `since_week` on, by week."""
+    rows = await db.fetchall(
+        _SELECT + " WHERE r.village_id = ? AND r.week >= ? ORDER BY r.week DESC",
+        (village_id, since_week),
+    )
+    return {r["week"]: _report(r) for r in rows}
+
+
+async def attachments(db: Database, report_id: int) -> list[Attachment]:
+    """Return the files and locations attached to a report."""
+    rows = await db.fetchall(
+        "SELECT kind, file_id, file_unique_id, meta FROM attachments"
+        " WHERE owner_kind = 'report' AND owner_id = ? ORDER BY id",
+        (report_id,),
+    )
+    return [
+        Attachment(r["kind"], r["file_id"], r["file_unique_id"], json.loads(r["meta"] or "{}"))
+        for r in rows
+    ]
+
+
+async def _replace_attachments(tx: Tx, report_id: int, items: list[Attachment],
+                               now: datetime) -> None:
+    await tx.execute(
+        "DELETE FROM attachments WHERE owner_kind = 'report' AND owner_id = ?", (report_id,)
+    )
+    for a in items:
+        await tx.execute(
+            "INSERT INTO attachments (owner_kind, owner_id, kind, file_id, file_unique_id, meta,"
+            " created_at) VALUES ('report', ?, ?, ?, ?, ?, ?)",
+            (report_id, a.kind, a.file_id, a.file_unique_id,
+             json.dumps(a.meta, ensure_ascii=False), to_db_time(now)),
+        )
+
+
+def _fields(form: ReportForm) -> tuple[Any, ...]:
+    def opt(v: bool | None) -> int | None:
+        return None if v is None else int(v)
+
+    return (
+        form.patrol_date.isoformat(),
+        json.dumps(form.places),
+        form.visited,
+        form.outcome.value,
+        form.findings,
+        opt(form.unstable),
+        opt(form.follow_up),
+        int(form.dispute),
+    )
+
+
+async def _history(tx: Tx, report_id: int, version: int, person_id: int, now: datetime,
+                   form: ReportForm) -> None:
+    await tx.execute(
+        "INSERT OR IGNORE INTO weekly_report_history (report_id, version, person_id, at, snapshot)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (report_id, version, person_id, to_db_time(now),
+         json.dumps(snapshot(form), ensure_ascii=False)),
+    )
+
+
+async def create_report(tx: Tx, *, person: Person, form: ReportForm, late: bool, now: datetime,
+                        files: list[Attachment]) -> tuple[int, bool]:
+    """Store a new report; return (id, created). An existing one for the week is kept."""
+    assert person.village_id is not None and person.township_id is not None
+    existing = await tx.fetchval(
+        "SELECT id FROM weekly_reports WHERE village_id = ? AND week = ?",
+        (person.village_id, form.week),
+    )
+    if existing is not None:
+        return existing, False
+    at = to_db_time(now)
+    report_id = await tx.execute(
+        "INSERT INTO weekly_reports (village_id, township_id, week, person_id, patrol_date,"
+        " places, visited, outcome, findings, unstable, follow_up, dispute, late, submitted_at,"
+        " updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+        (person.village_id, person.township_id, form.week, person.id, *_fields(form),
+         int(late), at, at),
+    )
+    await _history(tx, report_id, 1, person.id, now, form)
+    await _replace_attachments(tx, report_id, files, now)
+    return report_id, True
+
+
+async def update_report(tx: Tx, *, report_id: int, base_version: int, person: Person,
+                        form: ReportForm, now: datetime, files: list[Attachment]) -> bool:
+    """Apply an edit made on top of `base_version`; False if that version was already edited."""
+    changed = await tx.changes(
+        "UPDATE weekly_reports SET patrol_date = ?, places = ?, visited = ?, outcome = ?,"
+        " findings = ?, unstable = ?, follow_up = ?, dispute = ?, updated_at = ?,"
+        " version = version + 1 WHERE id = ? AND version = ?",
+        (*_fields(form), to_db_time(now), report_id, base_version),
+    )
+    if changed != 1:
+        return False
+    await _history(tx, report_id, base_version + 1, person.id, now, form)
+    await _replace_attachments(tx, report_id, files, now)
+    return True
+
+
+async def history(db: Database, report_id: int) -> list[tuple[int, int, datetime, dict]]:
+    """Return (version, person_id, at, snapshot) of every version of a report."""
+    rows = await db.fetchall(
+        "SELECT version, person_id, at, snapshot FROM weekly_report_history"
+        " WHERE report_id = ? ORDER BY version",
+        (report_id,),
+    )
+    return [
+        (r["version"], r["person_id"], from_db_time(r["at"]), json.loads(r["snapshot"]))  # type: ignore[misc]
+        for r in rows
+    ]
+
+
+# --- drafts: a mirror of open /report forms, for the 24 h idle drop and ownership checks ---
+
+
+@dataclass(frozen=True)
+class DraftRow:
+    token: str
+    person_id: int
+    chat_id: int
+    updated_at: datetime
+    state: str
+    report_id: int | None
+
+
+def _draft(row: Row) -> DraftRow:
+    updated = from_db_time(row["updated_at"])
+    assert updated is not None
+    return DraftRow(row["token"], row["person_id"], row["chat_id"], updated, row["state"],
+                    row["report_id"])
+
+
+async def touch_draft(db: Database, token: str, person_id: int, chat_id: int,
+                      now: datetime) -> None:
+    """Record that an open draft was just worked on."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO report_drafts (token, person_id, chat_id, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(token) DO UPDATE SET updated_at = excluded.updated_at"
+            " WHERE report_drafts.state = 'open'",
+            (token, person_id, chat_id, to_db_time(now)),
+        )
+
+
+async def get_draft(db: Database | Tx, token: str) -> DraftRow | None:
+    """Return a draft's mirror row."""
+    row = await db.fetchone("SELECT * FROM report_drafts WHERE token = ?", (token,))
+    return _draft(row) if row else None
+
+
+async def close_draft(tx: Tx, token: str, state: str, now: datetime,
+                      report_id: int | None = None) -> bool:
+    """Close an open draft (submitted, cancelled or dropped); False if it was not open."""
+    return await tx.changes(
+        "UPDATE report_drafts SET state = ?, report_id = ?, closed_at = ?"
+        " WHERE token = ? AND state = 'open'",
+        (state, report_id, to_db_time(now), token),
+    ) == 1
+
+
+async def stale_drafts(db: Database, cutoff: datetime) -> list[DraftRow]:
+    """Return open drafts last touched at or before `cutoff`."""
+    rows = await db.fetchall(
+        "SELECT * FROM report_drafts WHERE state = 'open' AND updated_at <= ? ORDER BY updated_at",
+        (to_db_time(cutoff),),
+    )
+    return [_draft(r) for r in rows]
