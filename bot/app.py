@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -24,8 +25,13 @@ log = logging.getLogger(__name__)
 
 # Feature modules, each exposing get_handlers(); tried in this order within group 0.
 FEATURES: tuple[ModuleType, ...] = (start, report, alert, info, digest, mine)
-# Modules exposing register(scheduler): the due work of every tick, run in this order.
-DUE_WORK: tuple[ModuleType, ...] = (escalation, weekly, quotas)
+# Functions registering due work with the scheduler; every tick runs it in this order.
+DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
+    escalation.register,  # alerts climb first: the most urgent work
+    weekly.register,  # reminders, overdue notices, digests
+    quotas.register,  # quota reminders
+    report.register_due_work,  # drop report drafts idle for 24 h
+)
 
 ACTOR_GROUP = -10  # who is acting and in which language: before everything else
 FEATURE_GROUP = 0
@@ -61,6 +67,7 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     rate_limit: bool = True,
     per_chat_interval: float = 1.0,
+    overall_per_second: int = 25,
 ) -> LiaisonApplication:
     """Wire settings, storage, handlers, the delivery worker and the scheduler together."""
     settings = deps.settings
@@ -114,11 +121,16 @@ def build_application(
     app.add_error_handler(errors.on_error)  # type: ignore[arg-type]
 
     deps.delivery = DeliveryWorker(
-        deps.db, app.bot, deps.clock, deps.i18n, per_chat_interval=per_chat_interval
+        deps.db,
+        app.bot,
+        deps.clock,
+        deps.i18n,
+        per_chat_interval=per_chat_interval,
+        overall_per_second=overall_per_second,
     )
     deps.scheduler = Scheduler(deps)
-    for module in DUE_WORK:
-        module.register(deps.scheduler)
+    for register in DUE_WORK:
+        register(deps.scheduler)
     return app
 
 

@@ -126,6 +126,7 @@ async def make_env(tmp_path: Path, policy: Policy | None = None,
         get_updates_request=FakeRequest(api),
         rate_limit=False,
         per_chat_interval=0,
+        overall_per_second=0,
     )
     driver = RecordingDriver(app, api)
     await driver.__aenter__()

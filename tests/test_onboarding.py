@@ -106,3 +106,15 @@ async def test_forged_language_callback_is_refused(env: Env) -> None:
     assert answers and answers[0].params.get("show_alert")
     person = await env.person("王建国")
     assert person is not None and person.language is None
+
+
+async def test_cancel_with_nothing_open(env: Env) -> None:
+    user = await env.bind("王建国")
+    calls = await user.command("/cancel")
+    assert "没有正在填写" in calls[-1].text
+
+
+async def test_binding_records_telegram_language(env: Env) -> None:
+    await env.bind("冯兴敏", language_code="zh-tw")
+    person = await env.person("冯兴敏")
+    assert person is not None and person.tg_language == "zh-tw"

@@ -178,14 +178,16 @@ async def test_english_liaison_gets_english_reminder(env: Env) -> None:
     assert msg["reply_markup"]["inline_keyboard"][0][0]["text"] == "📝 Report now"
 
 
-async def test_reminder_button_without_report_conversation_says_send_report(env: Env) -> None:
+async def test_reminder_button_starts_the_report(env: Env) -> None:
     user = await env.bind("王建国")
     await at(env, local(2026, 11, 24, 9, 0))
     msg = last_with(env, user.id, "巡查情况还没有上报")
     calls = await user.press("现在上报", msg)
-    answered = [c for c in calls if c.method == "answerCallbackQuery"]
-    # The report conversation (if it takes `rpstart`) answers first; otherwise we point to /report.
-    assert answered or any(c.method == "sendMessage" for c in calls)
+    assert any(c.method == "answerCallbackQuery" for c in calls)
+    # The report form opens at its first step (the patrol date, or last week's offer).
+    assert any(c.method == "sendMessage" and c.buttons for c in calls)
+    state = await env.db.fetchval("SELECT state FROM ptb_conversations WHERE name = 'report'")
+    assert state is not None
 
 
 @pytest.mark.parametrize("holiday", ["2026-11-24"])

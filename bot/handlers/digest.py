@@ -11,7 +11,6 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
@@ -21,9 +20,8 @@ from telegram.ext import (
 from bot.context import BotContext
 from bot.domain import digest as dom
 from bot.domain.people import Role
-from bot.handlers.common import answer, refuse, safe_answer_query
+from bot.handlers.common import answer, refuse
 from bot.i18n import language_from_telegram
-from bot.reminders.weekly import REPORT_START
 from bot.storage import digest as store
 from bot.storage.outbox import enqueue
 
@@ -141,14 +139,6 @@ async def chat_migrated(update: Update, context: BotContext) -> None:
         await store.move_chat(tx, message.chat.id, message.migrate_to_chat_id)
 
 
-async def report_button_fallback(update: Update, context: BotContext) -> None:
-    """Answer the reminder's button when the report conversation did not take it."""
-    query = update.callback_query
-    if query is None:
-        return
-    await safe_answer_query(query, context.t("weekly.use_report"), alert=True)
-
-
 def get_handlers() -> list[BaseHandler]:
     """Return the digest feature's handlers."""
     return [
@@ -156,5 +146,4 @@ def get_handlers() -> list[BaseHandler]:
         CommandHandler("digest", digest_command),  # type: ignore[arg-type]
         ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER),  # type: ignore[arg-type]
         MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),  # type: ignore[arg-type]
-        CallbackQueryHandler(report_button_fallback, pattern=f"^{REPORT_START}$"),  # type: ignore[arg-type]
     ]

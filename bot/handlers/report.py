@@ -41,6 +41,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import Translator
 from bot.reminders.scheduler import Tick
+from bot.reminders.weekly import REPORT_START
 from bot.storage import reports as repo
 from bot.storage.outbox import enqueue
 
@@ -810,6 +811,8 @@ def conversation() -> ConversationHandler:
     return ConversationHandler(
         entry_points=[
             CommandHandler("report", start),
+            # The reminder's "Report now" button (bot/reminders/weekly.py REPORT_START).
+            CallbackQueryHandler(start, pattern=f"^{REPORT_START}$"),
             CallbackQueryHandler(open_report, pattern=r"^rpo:\d+$"),
         ],
         states={

@@ -93,6 +93,9 @@ async def _redeem(update: Update, context: BotContext, code: str, telegram_id: i
         await deps.people.set_language(person.id, guest_choice)
         person = await deps.people.by_telegram_id(telegram_id) or person
     user = update.effective_user
+    if user is not None and user.language_code:
+        # Messages queued for this person before their next update use this language.
+        await deps.people.note_tg_language(person.id, user.language_code)
     t = deps.i18n.get(choose_language(person, user.language_code if user else None))
     context.actor, context.t = person, t
     log.info("person %s bound to telegram user %s", person.id, telegram_id)
@@ -134,6 +137,11 @@ async def lang_chosen(update: Update, context: BotContext) -> None:
     await answer(update, context, t("lang.set"), edit=True)
 
 
+async def nothing_to_cancel(update: Update, context: BotContext) -> None:
+    """Answer /cancel when no form is open (forms handle their own /cancel first)."""
+    await answer(update, context, context.t("common.nothing_to_cancel"))
+
+
 async def stranger(update: Update, context: BotContext) -> None:
     """Answer any private message from someone not on the roster."""
     if context.actor is None:
@@ -154,5 +162,6 @@ def get_handlers() -> list[BaseHandler]:
 def get_fallback_handlers() -> list[BaseHandler]:
     """Return the last-resort handlers for strangers (registered after every feature)."""
     return [
+        CommandHandler("cancel", nothing_to_cancel, filters=filters.ChatType.PRIVATE),  # type: ignore[arg-type]
         MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, stranger),  # type: ignore[arg-type]
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 import warnings
 from collections.abc import Callable
 from datetime import timedelta
@@ -54,6 +55,7 @@ class DeliveryWorker:
         i18n: I18n,
         *,
         per_chat_interval: float = 1.0,
+        overall_per_second: int = 25,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
@@ -63,7 +65,9 @@ class DeliveryWorker:
         self.clock = clock
         self.i18n = i18n
         self.per_chat_interval = per_chat_interval
+        self.overall_per_second = overall_per_second
         self._monotonic = monotonic
+        self._recent: deque[float] = deque()  # send times within the last second
         self._last_sent: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -104,8 +108,28 @@ class DeliveryWorker:
         return total
 
     async def _pace(self, chat_id: int) -> None:
-        # Telegram allows about one message per second to one chat; the overall and group
-        # limits are enforced by PTB's AIORateLimiter on the bot itself.
+        await self._pace_overall()
+        await self._pace_chat(chat_id)
+
+    async def _pace_overall(self) -> None:
+        # A sliding one-second window below Telegram's 30 messages/s: PTB's limiter lets a
+        # burst through at the start, which Telegram answers with 429s when hundreds of
+        # reminders fall due at the same moment.
+        if self.overall_per_second <= 0:
+            return
+        window = self._recent
+        while True:
+            now = self._monotonic()
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if len(window) < self.overall_per_second:
+                break
+            await asyncio.sleep(1.0 - (now - window[0]))
+        window.append(self._monotonic())
+
+    async def _pace_chat(self, chat_id: int) -> None:
+        # Telegram allows about one message per second to one chat; group limits (20/min)
+        # are enforced by PTB's AIORateLimiter on the bot itself.
         if self.per_chat_interval <= 0:
             return
         last = self._last_sent.get(chat_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
 from typing import Any
 
 from bot.domain import digest as dom
@@ -23,10 +22,6 @@ from bot.storage.jobs import claim_run
 from bot.storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
-
-# Bulk sends (hundreds of liaisons at one moment) are spread over seconds, this many per
-# second, so Telegram's 30 messages/s is never approached whatever the limiter's burst.
-PER_SECOND = 25
 
 # The reminder's button; the report conversation takes it as an entry point.
 REPORT_START = "rpstart"
@@ -56,7 +51,7 @@ async def send_reminders(tick: Tick) -> None:
             await store.cancel_reminders(tx, due.week, all_of_week=False)
             if send_at >= due.due:
                 continue
-            for n, person in enumerate(await store.missing_liaisons(tx, due.week)):
+            for person in await store.missing_liaisons(tx, due.week):
                 t = translator(tick, person)
                 await enqueue(
                     tx,
@@ -68,7 +63,7 @@ async def send_reminders(tick: Tick) -> None:
                         "reply_markup": report_button(t),
                     },
                     dedup_key=f"remind:{person.id}:{due.week}:{due.index}",
-                    not_before=send_at + timedelta(seconds=n // PER_SECOND),
+                    not_before=send_at,
                     ref_kind="weekly_reminder",
                     ref_id=person.village_id,
                 )

@@ -13,7 +13,7 @@ from bot.domain.info import KIND_KEYS
 from bot.domain.people import Person
 from bot.storage.alerts import alert_stats
 from bot.storage.db import Database, Tx, to_db_time
-from bot.storage.people import _SELECT, _person
+from bot.storage.people import SELECT_PEOPLE, person_from_row
 from bot.storage.reports import week_status
 from bot.storage.submissions import quota_progress
 
@@ -33,12 +33,12 @@ class DigestGroup:
 async def missing_liaisons(src: Database | Tx, week: str) -> list[Person]:
     """Return active, bound liaisons whose village has no report for the week."""
     rows = await src.fetchall(
-        _SELECT + " WHERE p.active = 1 AND p.role = 'liaison' AND p.telegram_id IS NOT NULL"
+        SELECT_PEOPLE + " WHERE p.active = 1 AND p.role = 'liaison' AND p.telegram_id IS NOT NULL"
         " AND p.village_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM weekly_reports r"
         " WHERE r.village_id = p.village_id AND r.week = ?) ORDER BY p.township_id, p.village_id, p.id",
         (week,),
     )
-    return [_person(r) for r in rows]
+    return [person_from_row(r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,12 @@ async def missing_villages(src: Database | Tx, week: str) -> tuple[list[MissingR
         (week,),
     )
     people = await src.fetchall(
-        _SELECT + " WHERE p.active = 1 AND p.role = 'liaison' AND p.village_id IS NOT NULL"
+        SELECT_PEOPLE + " WHERE p.active = 1 AND p.role = 'liaison' AND p.village_id IS NOT NULL"
         " ORDER BY p.name, p.id"
     )
     by_village: dict[int, list[Person]] = {}
     for r in people:
-        by_village.setdefault(r["village_id"], []).append(_person(r))
+        by_village.setdefault(r["village_id"], []).append(person_from_row(r))
     totals = {
         r[0]: r[1]
         for r in await src.fetchall("SELECT township_id, COUNT(*) FROM villages GROUP BY township_id")

@@ -7,16 +7,21 @@ from dataclasses import dataclass
 from bot.domain.people import Person, Role
 from bot.storage.db import Database, Row, Tx
 
-_SELECT = """
-SELECT p.id, p.name, p.role, p.township_id, p.village_id, p.phone, p.telegram_id,
-       p.language, p.tg_language, t.name AS township, v.name AS village
+PERSON_COLUMNS = """
+p.id, p.name, p.role, p.township_id, p.village_id, p.phone, p.telegram_id,
+p.language, p.tg_language, t.name AS township, v.name AS village
+"""
+
+SELECT_PEOPLE = f"""
+SELECT {PERSON_COLUMNS}
 FROM people p
 LEFT JOIN townships t ON t.id = p.township_id
 LEFT JOIN villages v ON v.id = p.village_id
 """
 
 
-def _person(row: Row) -> Person:
+def person_from_row(row: Row) -> Person:
+    """Build a Person from a row selected with the columns of PERSON_COLUMNS."""
     return Person(
         id=row["id"],
         name=row["name"],
@@ -56,15 +61,15 @@ class PeopleRepo:
     async def by_telegram_id(self, telegram_id: int) -> Person | None:
         """Return the active person bound to a Telegram account."""
         row = await self.db.fetchone(
-            _SELECT + " WHERE p.telegram_id = ? AND p.active = 1", (telegram_id,)
+            SELECT_PEOPLE + " WHERE p.telegram_id = ? AND p.active = 1", (telegram_id,)
         )
-        return _person(row) if row else None
+        return person_from_row(row) if row else None
 
     async def get(self, person_id: int, tx: Tx | None = None) -> Person | None:
         """Return a person by id."""
         src = tx or self.db
-        row = await src.fetchone(_SELECT + " WHERE p.id = ?", (person_id,))
-        return _person(row) if row else None
+        row = await src.fetchone(SELECT_PEOPLE + " WHERE p.id = ?", (person_id,))
+        return person_from_row(row) if row else None
 
     async def in_township(
         self, township_id: int, roles: tuple[Role, ...], tx: Tx | None = None
@@ -74,31 +79,31 @@ class PeopleRepo:
         marks = ",".join("?" * len(roles))
         county = Role.COUNTY in roles
         rows = await src.fetchall(
-            _SELECT
+            SELECT_PEOPLE
             + f" WHERE p.active = 1 AND p.role IN ({marks})"
             + " AND (p.township_id = ? OR (? AND p.role = 'county'))"
             + " ORDER BY p.role, p.name, p.id",
             (*[r.value for r in roles], township_id, int(county)),
         )
-        return [_person(r) for r in rows]
+        return [person_from_row(r) for r in rows]
 
     async def with_role(self, role: Role, tx: Tx | None = None) -> list[Person]:
         """Return every active person of a role."""
         src = tx or self.db
         rows = await src.fetchall(
-            _SELECT + " WHERE p.active = 1 AND p.role = ? ORDER BY p.name, p.id", (role.value,)
+            SELECT_PEOPLE + " WHERE p.active = 1 AND p.role = ? ORDER BY p.name, p.id", (role.value,)
         )
-        return [_person(r) for r in rows]
+        return [person_from_row(r) for r in rows]
 
     async def liaisons_of_village(self, village_id: int, tx: Tx | None = None) -> list[Person]:
         """Return the active liaisons of a village."""
         src = tx or self.db
         rows = await src.fetchall(
-            _SELECT + " WHERE p.active = 1 AND p.role = 'liaison' AND p.village_id = ?"
+            SELECT_PEOPLE + " WHERE p.active = 1 AND p.role = 'liaison' AND p.village_id = ?"
             " ORDER BY p.name, p.id",
             (village_id,),
         )
-        return [_person(r) for r in rows]
+        return [person_from_row(r) for r in rows]
 
     async def set_language(self, person_id: int, language: str | None) -> None:
         """Store the language a person chose with /lang."""

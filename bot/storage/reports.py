@@ -10,7 +10,7 @@ from typing import Any
 from bot.domain.people import Person
 from bot.domain.report import Outcome, Report, ReportForm, snapshot
 from bot.storage.db import Database, Row, Tx, from_db_time, to_db_time
-from bot.storage.people import _person
+from bot.storage.people import PERSON_COLUMNS, person_from_row
 
 _SELECT = """
 SELECT r.*, v.name AS village, t.name AS township, p.name AS person
@@ -95,8 +95,7 @@ async def week_status(db: Database, week: str, township_id: int | None = None) -
         params.append(township_id)
     rows = await db.fetchall(sql + " ORDER BY t.name, v.id", params)
     liaison_sql = (
-        "SELECT p.id, p.name, p.role, p.township_id, p.village_id, p.phone, p.telegram_id,"
-        " p.language, p.tg_language, t.name AS township, v.name AS village"
+        f"SELECT {PERSON_COLUMNS}"
         " FROM people p LEFT JOIN townships t ON t.id = p.township_id"
         " LEFT JOIN villages v ON v.id = p.village_id"
         " WHERE p.active = 1 AND p.role = 'liaison' AND p.village_id IS NOT NULL"
@@ -107,7 +106,7 @@ async def week_status(db: Database, week: str, township_id: int | None = None) -
         lparams.append(township_id)
     by_village: dict[int, list[Person]] = {}
     for r in await db.fetchall(liaison_sql + " ORDER BY p.name, p.id", lparams):
-        by_village.setdefault(r["village_id"], []).append(_person(r))
+        by_village.setdefault(r["village_id"], []).append(person_from_row(r))
     return [
         VillageWeek(
             village_id=r["village_id"],
