@@ -10,6 +10,9 @@ The liaisons bind only after the first periodic tick (1 s after start-up, still 
 16:00) so that no tick ever sees them bound while 09:00 is the latest passed moment: by the
 design (bot/domain/digest.py due_reminders) the 16:00 reminder is then the only one they get,
 and the 09:00 one, missed while they were not bound, is superseded, never sent late.
+吴芳 (bound by the roster) is seen by the start-up tick at 15:59:56, when 09:00 is the latest
+passed moment; that catch-up is skipped because 16:00 is seconds away (CATCH_UP_GAP), so she
+too gets only the 16:00 reminder, once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import asyncio
 import signal
 import sqlite3
 import time
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,6 +40,10 @@ AFTER = "2026-11-24T16:00:30+08:00"
 LATER = "2026-11-24T16:01:00+08:00"
 LIAISONS = {"王建国": (610001, "方庄村"), "李秀英": (610002, "高河村")}
 COMMISSIONER = ("冯兴敏", 610010)
+# 吴芳 (金汇镇) is bound by the roster itself (telegram_id 555000111): every tick sees her.
+PREBOUND = {"吴芳": (555000111, "白沙社区")}
+REMINDED = {**LIAISONS, **PREBOUND}
+MOMENT = datetime(2026, 11, 24, 16, 0, tzinfo=TZ)
 
 
 class Heartbeat:
@@ -129,19 +137,32 @@ def person_ids(db_path: Path) -> dict[str, int]:
         conn.close()
 
 
-def check_once(api: FakeBotAPI, db_path: Path) -> None:
-    """Each liaison got the 16:00 reminder exactly once; nothing else reminded anyone."""
+def tick_times(beat: Heartbeat) -> list[datetime]:
+    """Return the (fake) times of the ticks seen so far."""
+    return [datetime.fromisoformat(w) for w in beat.writes]
+
+
+def check_once(api: FakeBotAPI, db_path: Path, expected: dict[str, set[int]]) -> None:
+    """Each liaison got each expected reminder moment exactly once, and nothing more.
+
+    `expected` maps a liaison's name to the reminder indexes (0: 09:00, 1: 16:00) due to them.
+    Both moments have the same text, so messages are matched to outbox rows by message_id.
+    """
     ids = person_ids(db_path)
     rows = outbox_reminders(db_path)
-    expected_keys = sorted(f"remind:{ids[name]}:{WEEK}:1" for name in LIAISONS)
-    assert [r[0] for r in rows] == expected_keys, rows  # 16:00 only (index 1), no 09:00 (index 0)
+    expected_keys = sorted(
+        f"remind:{ids[name]}:{WEEK}:{i}" for name, indexes in expected.items() for i in indexes
+    )
+    assert [r[0] for r in rows] == expected_keys, rows
     assert all(r[2] == "sent" for r in rows), rows
-    for name, (chat_id, village) in LIAISONS.items():
+    for name, indexes in expected.items():
+        chat_id, village = REMINDED[name]
         sent = reminders_to(api, chat_id, village)
-        assert len(sent) == 1, f"{name} got the reminder {len(sent)} times"
-        assert (f"remind:{ids[name]}:{WEEK}:1", chat_id, "sent", sent[0]) in rows
+        assert len(sent) == len(indexes), f"{name} got {len(sent)} reminders, expected {indexes}"
+        theirs = sorted(r[3] for r in rows if r[0].startswith(f"remind:{ids[name]}:"))
+        assert sorted(sent) == theirs, (name, sent, rows)
     all_reminders = [c for c in api.sent(method="sendMessage") if "⏰" in (c.text or "")]
-    assert len(all_reminders) == len(LIAISONS), all_reminders
+    assert len(all_reminders) == len(expected_keys), all_reminders
     assert not [c for c in api.sent(COMMISSIONER[1]) if "⏰" in (c.text or "")]
 
 
@@ -173,9 +194,17 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             await wait_until(
                 lambda: all(reminders_to(api, c, v) for c, v in LIAISONS.values()),
                 40, "the 16:00 reminders")
-            assert len(beat.writes) > bound_at
+            # No tick saw the two liaisons bound before 16:00: only the 16:00 moment is theirs.
+            after_binding = tick_times(beat)[bound_at:]
+            assert after_binding and all(at >= MOMENT for at in after_binding), after_binding
+            # 吴芳 was bound at every tick: the 09:00 catch-up before 16:00 is skipped (16:00 is
+            # seconds away); the first tick after 16:00 sends her the 16:00 one, exactly once.
+            expected = {name: {1} for name in LIAISONS}
+            expected["吴芳"] = {1}
+            await wait_until(lambda: len(reminders_to(api, *PREBOUND["吴芳"])) == len(expected["吴芳"]),
+                             10, "吴芳's reminders")
             await wait_quiet(api, 1.0)
-            check_once(api, db_path)
+            check_once(api, db_path, expected)
             assert await bot.stop(signal.SIGTERM) == 0, bot.log()
 
             # --- run 2: after the moment; the start-up tick redoes the due work; then kill -9.
@@ -184,7 +213,7 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             await bot.start()
             await beat.wait_ticks(mark, 2)
             await wait_quiet(api, 2.0)
-            check_once(api, db_path)
+            check_once(api, db_path, expected)
             await bot.kill9()
 
             # --- run 3: after the kill, the same again; a clean stop at the end.
@@ -193,11 +222,12 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             await bot.start()
             await beat.wait_ticks(mark, 2)
             await wait_quiet(api, 2.0)
-            check_once(api, db_path)
+            check_once(api, db_path, expected)
             assert await bot.stop(signal.SIGTERM) == 0, bot.log()
             assert "stopped cleanly" in bot.log()
         finally:
             for run in runs:
                 run.ensure_stopped()
-    check_once(api, db_path)
+    check_once(api, db_path, expected)
     api.assert_no_violations()
+    assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")

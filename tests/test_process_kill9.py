@@ -56,9 +56,8 @@ async def test_kill9_between_answers_keeps_the_form(tmp_path: Path) -> None:
             driver = ServerDriver(server, timeout=15)
             user = FakeUser(api, driver, LIAISON_ID, first_name="王建国", language_code="zh-hans")
 
-            async def answered(calls_coro: object) -> None:
-                """Await a press/send, then make sure the bot finished with that update."""
-                await calls_coro  # type: ignore[misc]
+            async def processed() -> None:
+                """Make sure the bot finished the last update (state flushed) before a kill."""
                 # The bot confirmed the update by polling past it: update_id = offset - 1.
                 await wait_processed(db_path, api.confirmed_offset - 1)
 
@@ -74,7 +73,8 @@ async def test_kill9_between_answers_keeps_the_form(tmp_path: Path) -> None:
             assert "报本周（第48周）" in form.buttons, form.buttons
             await user.press("报本周（第48周）", message_id)
             await user.press("今天", message_id)
-            await answered(user.press("宗教活动场所", message_id))
+            await user.press("宗教活动场所", message_id)
+            await processed()
             shown = api.message(LIAISON_ID, message_id)
             assert shown is not None and "✅ 宗教活动场所" in str(shown["reply_markup"])
             await bot.kill9()
@@ -88,7 +88,8 @@ async def test_kill9_between_answers_keeps_the_form(tmp_path: Path) -> None:
             assert edits, f"no edit after the restart: {calls}\n{bot.log()}"
             assert "✅ 宗教活动场所" in edits[-1].buttons and "✅ 民间信仰点" in edits[-1].buttons
             await user.press("选好了 / 完成", message_id)
-            await answered(user.press("10", message_id))
+            await user.press("10", message_id)
+            await processed()
             shown = api.message(LIAISON_ID, message_id)
             assert shown is not None and "一切正常" in str(shown["reply_markup"]), shown
             await bot.kill9()
@@ -130,3 +131,4 @@ async def test_kill9_between_answers_keeps_the_form(tmp_path: Path) -> None:
         "2026-W48", "2026-11-23", 10, "normal", 0, 1)
     assert sorted(json.loads(places)) == ["folk", "religious"]
     api.assert_no_violations()
+    assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")

@@ -221,3 +221,17 @@ async def test_holiday_on_the_due_day_moves_due_and_reminders(tmp_path: Path, ho
 async def test_reminder_sent_at_utc_instants(env: Env) -> None:
     # Sanity: the default 09:00 Shanghai reminder is 01:00 UTC.
     assert reminder_times("2026-W48", Policy(), TZ)[0] == datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+
+
+def test_catch_up_reminder_is_skipped_when_the_next_one_is_close() -> None:
+    from bot.domain.digest import due_reminders
+
+    policy = Policy()
+    # Down from before 09:00 until 15:30: the 09:00 nudge would be followed by 16:00's in 30 min.
+    assert due_reminders(local(2026, 11, 24, 15, 30), policy, TZ) == []
+    # Back at 12:00: the 09:00 reminder is still worth sending, late.
+    [late] = due_reminders(local(2026, 11, 24, 12, 0), policy, TZ)
+    assert late.index == 0
+    # On time (the regular tick): always sent.
+    [on_time] = due_reminders(local(2026, 11, 24, 16, 0) + timedelta(seconds=20), policy, TZ)
+    assert on_time.index == 1

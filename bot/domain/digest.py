@@ -53,21 +53,33 @@ class DueReminder:
     due: datetime
 
 
+# A reminder caught up after downtime is skipped when the week's next reminder is this close:
+# the liaison gets one nudge then, not two identical ones minutes apart.
+CATCH_UP_GAP = timedelta(hours=1)
+ON_TIME = timedelta(minutes=5)
+
+
 def due_reminders(now: datetime, policy: Policy, tz: ZoneInfo) -> list[DueReminder]:
     """Return, per week whose deadline is still ahead, the latest reminder moment passed.
 
     Earlier moments of the same week missed during downtime are superseded by the latest one
-    (one nudge, not two at once); a moment whose deadline has passed too is dropped.
+    (one nudge, not two at once); a moment whose deadline has passed too is dropped; a late
+    one is also dropped when the next reminder moment is less than CATCH_UP_GAP away.
     """
     found = []
     for week in _weeks_around(now, tz):
         due = due_at(week, policy, tz)
         if now >= due:
             continue
-        passed = [(i, at) for i, at in enumerate(reminder_times(week, policy, tz)) if at <= now]
-        if passed:
-            i, at = max(passed, key=lambda p: (p[1], p[0]))
-            found.append(DueReminder(week, i, at, due))
+        moments = reminder_times(week, policy, tz)
+        passed = [(i, at) for i, at in enumerate(moments) if at <= now]
+        if not passed:
+            continue
+        i, at = max(passed, key=lambda p: (p[1], p[0]))
+        upcoming = [m for m in moments if m > now]
+        if now - at > ON_TIME and upcoming and min(upcoming) - now < CATCH_UP_GAP:
+            continue
+        found.append(DueReminder(week, i, at, due))
     return found
 
 
