@@ -61,7 +61,7 @@ INPUT_VOCABULARY = {"bot/domain/roster.py"}
 
 def test_no_chinese_text_outside_locales() -> None:
     """User-facing strings live in locales/: no CJK string literals in the bot's code."""
-    cjk = re.compile(r"[\u4e00-\u9fff]")
+    cjk = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
     offenders = []
     for path in (ROOT / "bot").rglob("*.py"):
         rel = str(path.relative_to(ROOT))

@@ -227,7 +227,7 @@ def render_digest(d: Digest, t: Translator) -> str:
     if not d.quotas:
         lines.append(t("digest.quotas_none"))
     for q in d.quotas:
-        kinds = t("digest.kinds_sep").join(t(k) for k in q.kinds)
+        kinds = t("common.list_sep").join(t(k) for k in q.kinds)
         lines.append(
             t("digest.quota_line",
               mark="✅" if q.met else "⏳",
@@ -269,7 +269,7 @@ def render_overdue_list(t: Translator, township: str, week: str, due: datetime,
         "",
     ]
     for v in missing:
-        people = t("digest.kinds_sep").join(
+        people = t("common.list_sep").join(
             t("weekly.contact", name=name, phone=phone or "—") for name, phone in v.liaisons
         ) or t("weekly.no_liaison")
         lines.append(t("weekly.overdue_list_line", village=v.name, people=people))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -43,7 +45,8 @@ class Err(StrEnum):
 
 def parse_visited(text: str) -> int | Err:
     """Parse the households/people visited: a whole number 0–999, or an error code."""
-    raw = (text or "").strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    # NFKC turns full-width digits (typed with a Chinese keyboard) into ASCII ones.
+    raw = unicodedata.normalize("NFKC", text or "").strip()
     if raw.startswith("-") and raw[1:].isdigit():
         return Err.OUT_OF_RANGE
     if not raw.isdigit() or not raw.isascii():

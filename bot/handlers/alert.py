@@ -546,7 +546,7 @@ async def _timeline_text(context: BotContext, alert: Alert) -> str:
         extra = ""
         if ev.kind == "delivered":
             extra = t("alert.ev.to", level=t(LEVEL_KEYS.get(detail.get("level", 1), "role.commissioner")),
-                      names="、".join(detail.get("to", [])) or "—")
+                      names=t("common.list_sep").join(detail.get("to", [])) or "—")
         elif ev.kind == "escalated":
             extra = t(LEVEL_KEYS.get(detail.get("level", 2), "role.leader"))
             if detail.get("reason"):

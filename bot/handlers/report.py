@@ -172,7 +172,7 @@ def _cancel_row(t: Translator, draft: dict[str, Any]) -> list[InlineKeyboardButt
 
 
 def _places_text(t: Translator, places: list[str]) -> str:
-    return t("report.list_sep").join(t(PLACE_KEYS[p]) for p in PLACES if p in places) or "—"
+    return t("common.list_sep").join(t(PLACE_KEYS[p]) for p in PLACES if p in places) or "—"
 
 
 def _yes_no(t: Translator, value: bool | None) -> str:
@@ -189,7 +189,7 @@ def _evidence_text(t: Translator, draft: dict[str, Any]) -> str:
         parts.append(t("report.ev.voice"))
     if draft.get("location"):
         parts.append(t("report.ev.location"))
-    return t("report.list_sep").join(parts) or t("report.ev.none")
+    return t("common.list_sep").join(parts) or t("report.ev.none")
 
 
 def _week_label(t: Translator, week: str) -> str:
@@ -780,7 +780,7 @@ async def overdue(update: Update, context: BotContext) -> None:
         if r.township != current_tsp and township is None:
             lines.append("\n" + t("report.ov.township", name=r.township))
         current_tsp = r.township
-        people = t("report.list_sep").join(
+        people = t("common.list_sep").join(
             f"{p.name} {p.phone}" if p.phone else p.name for p in r.liaisons) or t("report.ov.no_liaison")
         mark = " " + t("report.ov.overdue_mark") if past_due else ""
         lines.append(t("report.ov.line", village=r.village, people=people) + mark)

@@ -70,7 +70,7 @@ async def remind_quotas(tick: Tick) -> None:
                                      min=rows[0].min)
                     else:
                         standing = t("info.quota.standing", n=rows[0].count, min=rows[0].min)
-                    names = t("info.quota.sep").join(v for _, v in quiet_villages) or "—"
+                    names = t("common.list_sep").join(v for _, v in quiet_villages) or "—"
                     await enqueue(
                         tx, tick.now, chat_id=person.telegram_id, person_id=person.id,
                         payload={"text": t(_COMMISSIONER_KEYS[moment],
