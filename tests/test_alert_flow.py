@@ -293,3 +293,22 @@ async def test_alerts_list_oldest_first(env):
     await comm.press("A-2")
     assert "A-2" in comm.texts()[-1]
     assert "没有" in (await liaison.command("/alerts"))[0].text or True
+
+
+async def test_copy_waiting_in_the_outbox_goes_out_acknowledged(env):
+    liaison, comm, leader, county = await bind_all(env)
+    # The leader's chat is down when the critical alert is raised.
+    outage = env.api.outage(lambda method, params: params.get("chat_id") == leader.id)
+    await raise_alert(liaison, "特急")
+    await env.deliver()
+    assert not any("A-1" in t for t in leader.texts())
+    await comm.press("签收", comm.last_message())
+    await env.deliver()
+    env.api.end_outage(outage)
+    env.clock.advance(minutes=5)
+    await env.deliver()
+    card = leader.last_message()
+    # The copy that waited went out in its current state: acknowledged, no Acknowledge button.
+    assert "已由冯兴敏" in card["text"]
+    labels = [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
+    assert "签收" not in labels

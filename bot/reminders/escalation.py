@@ -192,16 +192,28 @@ async def escalate(deps: Deps, tx: Tx, alert: Alert, now: datetime,
 
 
 async def refresh_cards(deps: Deps, tx: Tx, alert_id: int, now: datetime) -> None:
-    """Edit every delivered copy of an alert message to its current state."""
+    """Bring every copy of an alert message to its current state.
+
+    Delivered copies are edited; copies still waiting in the outbox (an outage, quiet hours)
+    are rewritten so they go out as they are now, not with stale buttons.
+    """
     alert = await repo.get_alert(tx, alert_id)
     assert alert is not None
     for sent in await deps.outbox.for_ref("alert", alert_id, tx=tx):
-        if sent.message_id is None or sent.person_id is None:
+        if sent.person_id is None:
             continue
         person = await deps.people.get(sent.person_id, tx=tx)
         if person is None:
             continue
         t = translator(deps, person)
+        if sent.state == "pending":
+            await deps.outbox.rewrite_pending(
+                tx, sent.outbox_id,
+                {"text": card_text(t, alert), "reply_markup": card_markup(t, alert)},
+            )
+            continue
+        if sent.message_id is None:
+            continue
         await enqueue(
             tx, now, chat_id=sent.chat_id, person_id=person.id, method="editMessageText",
             payload={"message_id": sent.message_id, "text": card_text(t, alert),

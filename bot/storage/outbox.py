@@ -183,6 +183,16 @@ class OutboxRepo:
             for r in rows
         ]
 
+    async def rewrite_pending(self, tx: Tx, item_id: int, payload: dict[str, Any]) -> bool:
+        """Replace the payload of a row not sent yet (so it goes out in its current form)."""
+        return (
+            await tx.changes(
+                "UPDATE outbox SET payload = ? WHERE id = ? AND state = 'pending'",
+                (json.dumps(payload, ensure_ascii=False), item_id),
+            )
+            == 1
+        )
+
     async def counts(self) -> dict[str, int]:
         """Return how many rows are in each state."""
         rows = await self.db.fetchall("SELECT state, COUNT(*) FROM outbox GROUP BY state")
