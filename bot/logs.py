@@ -29,14 +29,29 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# Library loggers whose debug output would carry message texts, SQL parameters (report
+# contents, phone numbers) or the token in URLs: capped whatever LOG_LEVEL says.
+LIBRARY_CAPS = {
+    "aiosqlite": logging.WARNING,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "telegram": logging.INFO,
+}
+
+
+def quiet_libraries() -> None:
+    """Cap the libraries' log levels so LOG_LEVEL=DEBUG never logs sensitive contents."""
+    for name, level in LIBRARY_CAPS.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def setup_logging(level: str) -> None:
-    """Log to stderr with context; keep chatty libraries (and the token in URLs) quiet."""
+    """Log to stderr with context; LOG_LEVEL applies to the bot, libraries stay capped."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ContextFilter())
     handler.setFormatter(logging.Formatter(FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL, which contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    quiet_libraries()
