@@ -32,7 +32,7 @@ def test_render_empty_and_busy_digest() -> None:
         quotas=[QuotaLine(["info.kind.work_update"], "month", "2026-11", 1, 3)],
     )
     text = render_digest(busy, t)
-    for expected in ("2/3", "按时 1 个,迟报 1 个", "大朱村", "新报 3 件", "已受理 2 件", "已化解 1 件",
+    for expected in ("2/3", "按时 1 个，迟报 1 个", "大朱村", "新报 3 件", "已签收 2 件", "已化解 1 件",
                      "升级 1 件", "12分钟", "高河村 · 高 · 已 2天3小时", "1/3"):
         assert expected in text, expected
     en = render_digest(busy, I18N.get("en"))
@@ -116,8 +116,8 @@ async def test_digest_with_activity_has_counts_and_no_sensitive_details(env: Env
     await add_submission(env, "highlight", local(2026, 11, 26, 10))
     await at(env, local(2026, 12, 2, 9, 0))
     [text] = digests(env, group.id)
-    for expected in ("3/6", "按时 2 个,迟报 1 个", "刘振屯村", "新报 3 件", "已受理 2 件",
-                     "已化解 1 件", "上报升级", "15分钟", "尚未化解(3)", "马庄村 · 中", "方庄村 · 低"):
+    for expected in ("3/6", "按时 2 个，迟报 1 个", "刘振屯村", "新报 3 件", "已签收 2 件",
+                     "已化解 1 件", "上报升级", "15分钟", "尚未化解（3）", "马庄村 · 中", "方庄村 · 低"):
         assert expected in text, (expected, text)
     assert "工作动态" in text or "work" in text.lower()
     # Counts and village names only: no people, descriptions, places or titles.
@@ -190,7 +190,7 @@ async def test_sixty_village_township_digest_is_split_not_truncated(tmp_path: Pa
         assert len(texts) >= 2
         assert all(len(t) <= 4096 for t in texts)
         whole = "\n".join(texts)
-        assert "0/60" in whole and "尚未化解(60)" in whole
+        assert "0/60" in whole and "尚未化解（60）" in whole
         for name in names:
             assert name in whole
         assert whole.count(names[5]) == 2  # once missing, once with its open alert

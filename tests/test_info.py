@@ -75,7 +75,7 @@ async def test_multi_message_body_attachments_and_wrong_inputs(env: Env) -> None
     calls = await liaison.press("附件完成")
     summary = calls[-1].text
     assert "第一段:群众工作。\n\n第二段:依法调解。" in summary
-    assert "照片:5 张" in summary and "文件:1 个" in summary
+    assert "照片：5 张" in summary and "文件：1 个" in summary
     await liaison.press("报送")
     sub = (await SubmissionRepo(env.db).pending(None))[0]
     assert sub.body == "第一段:群众工作。\n\n第二段:依法调解。"

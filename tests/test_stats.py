@@ -46,11 +46,11 @@ async def test_stats_for_a_commissioner(env: Env) -> None:
     await _fixtures(env)
     calls = await boss.command("/stats")
     text = calls[-1].text
-    assert "巡查上报:2/3 个村(67%)" in text
-    assert "按时上报:1/3(33%)" in text
-    assert "新增 2,已接收 1,已化解 0" in text and "20 分钟" in text
-    assert "工作动态:1/3,还剩 8 天" in text
-    assert "经验总结/亮点特色:0/1,还剩 39 天" in text
+    assert "巡查上报：2/3 个村（67%）" in text
+    assert "按时上报：1/3（33%）" in text
+    assert "新增 2，已签收 1，已化解 0" in text and "20 分钟" in text
+    assert "工作动态：1/3，还剩 8 天" in text
+    assert "经验总结/亮点特色：0/1，还剩 39 天" in text
     # A liaison may not see statistics.
     calls = await wang.command("/stats")
     assert "巡查上报" not in (calls[-1].text or "")
