@@ -28,7 +28,6 @@ from bot.domain import report as dom
 from bot.domain.calendar import due_at, shift_week, week_monday, week_number
 from bot.domain.people import Person, Role
 from bot.domain.report import PLACES, Err, Outcome, Report
-from bot.domain.text import split_text
 from bot.handlers.common import (
     answer,
     button,
@@ -751,49 +750,6 @@ def register_due_work(scheduler: Any) -> None:
     scheduler.register("report_drafts", drop_stale_drafts)
 
 
-# --- /overdue -----------------------------------------------------------------------------
-
-
-@guard(Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
-async def overdue(update: Update, context: BotContext) -> None:
-    """List this week's villages without a report in the actor's scope, counts on top."""
-    deps = context.deps
-    actor = context.actor
-    t = context.t
-    assert actor is not None
-    now = deps.clock.now()
-    week = dom.current_week(now, deps.tz)
-    township = None if actor.role is Role.COUNTY else actor.township_id
-    rows = [r for r in await repo.week_status(deps.db, week, township)
-            if may_act_on(actor, r.township_id, None)]
-    missing = [r for r in rows if r.report_id is None]
-    late = [r for r in rows if r.report_id is not None and r.late]
-    past_due = now > due_at(week, deps.policy, deps.tz)
-    lines = [t("report.ov.title", n=week_number(week)),
-             t("report.ov.counts", total=len(rows), done=len(rows) - len(missing),
-               missing=len(missing), late=len(late)),
-             t("report.ov.due", due=t.datetime(due_at(week, deps.policy, deps.tz)))]
-    if not missing:
-        lines.append(t("report.ov.none"))
-    current_tsp = None
-    for r in missing:
-        if r.township != current_tsp and township is None:
-            lines.append("\n" + t("report.ov.township", name=r.township))
-        current_tsp = r.township
-        people = t("common.list_sep").join(
-            f"{p.name} {p.phone}" if p.phone else p.name for p in r.liaisons) or t("report.ov.no_liaison")
-        mark = " " + t("report.ov.overdue_mark") if past_due else ""
-        lines.append(t("report.ov.line", village=r.village, people=people) + mark)
-    if late:
-        lines.append("")
-        lines.append(t("report.ov.late_title"))
-        for r in late:
-            when = t.datetime(r.submitted_at) if r.submitted_at else ""
-            lines.append(t("report.ov.late_line", village=r.village, at=when))
-    for part in split_text("\n".join(lines)):
-        await answer(update, context, part)
-
-
 # --- wiring -------------------------------------------------------------------------------
 
 
@@ -842,10 +798,9 @@ def conversation() -> ConversationHandler:
 
 
 def get_handlers() -> list[BaseHandler]:
-    """Return the report conversation, stray form buttons, and /overdue."""
+    """Return the report conversation and the handler for stray form buttons."""
     return [
         conversation(),
         CallbackQueryHandler(stray_button, pattern=r"^rp:"),
-        CommandHandler("overdue", overdue),
     ]
 
