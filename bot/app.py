@@ -34,6 +34,7 @@ DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
 )
 
 ACTOR_GROUP = -10  # who is acting and in which language: before everything else
+EDIT_GROUP = -5  # edited messages stop here
 FEATURE_GROUP = 0
 
 
@@ -109,6 +110,8 @@ def build_application(
 
     # 1. Who is acting, in which language: every later handler relies on it.
     app.add_handler(common.actor_handler(), group=ACTOR_GROUP)
+    # 1b. An edited message is not a new answer: say so and stop there.
+    app.add_handler(common.edited_message_handler(), group=EDIT_GROUP)
     # 2. Features, in FEATURES order (conversations before plain commands they contain).
     for feature in FEATURES:
         for handler in feature.get_handlers():

@@ -118,3 +118,23 @@ async def test_binding_records_telegram_language(env: Env) -> None:
     await env.bind("冯兴敏", language_code="zh-tw")
     person = await env.person("冯兴敏")
     assert person is not None and person.tg_language == "zh-tw"
+
+
+async def test_edited_message_is_not_taken_as_an_answer(env: Env) -> None:
+    user = await env.bind("王建国")
+    await user.command("/report")
+    await user.press("报本周（第48周）")
+    await user.press("今天")
+    await user.press("宗教活动场所")
+    await user.press("选好了 / 完成")
+    answer = await user.send("12")
+    assert answer, "the visited count was answered"
+    typed = env.driver.delivered[-1]["message"]["message_id"]
+    state_before = await env.db.fetchval("SELECT state FROM ptb_conversations WHERE name = 'report'")
+    calls = await user.edit(typed, "15")
+    assert [c.text for c in calls if c.method == "sendMessage"] == [
+        "修改过的消息机器人不会读取。如需更正，请直接重新发送。"
+    ]
+    # The form did not move: the edit was not taken as an answer.
+    assert await env.db.fetchval(
+        "SELECT state FROM ptb_conversations WHERE name = 'report'") == state_before

@@ -10,7 +10,13 @@ from typing import Any
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ConversationHandler, TypeHandler
+from telegram.ext import (
+    ApplicationHandlerStop,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.context import BotContext
 from bot.domain.people import Person, Role, covers
@@ -44,6 +50,18 @@ async def load_actor(update: object, context: BotContext) -> None:
     if person is None and context.user_data and context.user_data.get("lang"):
         language = context.user_data["lang"]  # a guest's /lang choice
     context.t = context.deps.i18n.get(language)
+
+
+async def edited_message(update: Update, context: BotContext) -> None:
+    """Tell the user edits are not read (an edit must not count as a new answer to a form)."""
+    if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
+        await context.bot.send_message(update.effective_chat.id, context.t("common.edit_ignored"))
+    raise ApplicationHandlerStop
+
+
+def edited_message_handler() -> MessageHandler:
+    """Return the handler that stops edited messages before any feature sees them."""
+    return MessageHandler(filters.UpdateType.EDITED, edited_message)  # type: ignore[arg-type]
 
 
 def actor_handler() -> TypeHandler:

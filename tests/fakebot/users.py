@@ -272,6 +272,13 @@ class FakeUser:
             return []
         return await self._deliver({"message": message})
 
+    async def edit(self, message_id: int, text: str) -> list[Call]:
+        """Edit one of this user's earlier messages (Telegram sends an edited_message update)."""
+        message = self._message(text=text)
+        message["message_id"] = message_id
+        message["edit_date"] = int(self.api.clock())
+        return await self._deliver({"edited_message": message})
+
     async def command(self, cmd: str, *args: str, reply_to: MessageRef | None = None) -> list[Call]:
         """Send ``/cmd arg ...`` with a bot_command entity covering the command."""
         name = cmd if cmd.startswith("/") else f"/{cmd}"
