@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_time, get_day_names
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
@@ -99,6 +99,10 @@ class Translator:
         """Format a local date and time, short."""
         local = value.astimezone(self.tz)
         return format_datetime(local, format=self("fmt.datetime"), locale=self.locale)
+
+    def weekly(self, weekday: int, at: time) -> str:
+        """Format a weekly moment, e.g. "星期二 18:00" / "Tuesday 18:00" (weekday 0 = Monday)."""
+        return f"{get_day_names('wide', locale=self.locale)[weekday]} {at:%H:%M}"
 
     def number(self, value: float) -> str:
         """Format a number with the locale's separators."""

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.config import Policy
 from bot.context import BotContext
 from bot.domain.people import Person, Role
 from bot.handlers.common import answer, choose_language, button, keyboard, parse_callback, safe_answer_query
@@ -39,11 +40,12 @@ def role_name(t: Translator, role: Role) -> str:
     return t(_ROLE_KEYS[role])
 
 
-def help_text(t: Translator, person: Person) -> str:
+def help_text(t: Translator, person: Person, policy: Policy) -> str:
     """Return a person's greeting and the commands of their role."""
     where = " · ".join(p for p in (person.township, person.village) if p)
     head = t("help.header", name=person.name, role=role_name(t, person.role), place=where or "—")
-    return f"{head}\n\n{t(_HELP_KEYS[person.role])}"
+    due = policy.weekly_report.due
+    return f"{head}\n\n{t(_HELP_KEYS[person.role], due=t.weekly(due.weekday, due.at))}"
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -58,7 +60,7 @@ async def start(update: Update, context: BotContext) -> None:
     code = " ".join(context.args or []).strip()
     if not code:
         if context.actor is not None:
-            await answer(update, context, help_text(context.t, context.actor))
+            await answer(update, context, help_text(context.t, context.actor, context.deps.policy))
             await set_person_menu(context.bot, context.actor, context.t)
         else:
             await answer(update, context, context.t("start.need_invite"))
@@ -99,7 +101,7 @@ async def _redeem(update: Update, context: BotContext, code: str, telegram_id: i
     t = deps.i18n.get(choose_language(person, user.language_code if user else None))
     context.actor, context.t = person, t
     log.info("person %s bound to telegram user %s", person.id, telegram_id)
-    await answer(update, context, t("start.bound") + "\n\n" + help_text(t, person))
+    await answer(update, context, t("start.bound") + "\n\n" + help_text(t, person, deps.policy))
     await set_person_menu(context.bot, person, t)
 
 
@@ -108,7 +110,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     if context.actor is None:
         await answer(update, context, context.t("start.need_invite"))
         return
-    await answer(update, context, help_text(context.t, context.actor))
+    await answer(update, context, help_text(context.t, context.actor, context.deps.policy))
 
 
 async def lang_command(update: Update, context: BotContext) -> None:
