@@ -80,10 +80,37 @@ async def bench_memory() -> None:
             await env.db.close()
 
 
+async def bench_process_rss() -> None:
+    """Measure the resident memory of the real `liaison-bot run` process, idle after start-up."""
+    from tests.botproc import BotProcess, import_roster
+    from tests.conftest import ROSTER
+    from tests.fakebot import FakeBotAPI, FakeBotServer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "bot.sqlite3"
+        import_roster(db_path, ROSTER)
+        with FakeBotServer(FakeBotAPI()) as server:
+            proc = BotProcess(db_path, server, Path(tmp) / "bot.log")
+            try:
+                t0 = time.perf_counter()
+                await proc.start()
+                started = time.perf_counter() - t0
+                await asyncio.sleep(2)
+                assert proc.proc is not None
+                status = Path(f"/proc/{proc.proc.pid}/status").read_text()
+                rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+                print(f"process: start-up to first getUpdates {started:.2f} s; "
+                      f"idle RSS {int(rss) / 1024:.0f} MB")
+                await proc.stop()
+            finally:
+                proc.ensure_stopped()
+
+
 async def main() -> None:
     await bench_updates()
     await bench_outbox()
     await bench_memory()
+    await bench_process_rss()
 
 
 if __name__ == "__main__":
