@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from bot.i18n import Translator
+
 KINDS = ("work_update", "experience_summary", "highlight", "public_opinion")
 
 # Literal locale keys of the kinds (imported by the digest too).
@@ -26,6 +28,16 @@ MAX_PHOTOS = 5
 MAX_FILES = 5
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # the Bot API's download limit
 MAX_COMMENT = 1000
+
+
+def kind_label(t: Translator, kind: str) -> str:
+    """Return the localized name of a submission kind."""
+    return t(KIND_KEYS[kind])
+
+
+def kinds_label(t: Translator, kinds: list[str]) -> str:
+    """Return the localized names of a quota's kinds joined with slashes."""
+    return "/".join(kind_label(t, k) for k in kinds)
 
 
 def title_error(text: str | None) -> str | None:

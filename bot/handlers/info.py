@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,18 +24,22 @@ from bot.domain.info import (
     MAX_BODY,
     MAX_COMMENT,
     MAX_DOCUMENT_BYTES,
+    MAX_FILES,
     MAX_PHOTOS,
     MAX_TITLE,
     STATE_KEYS,
     SubmissionDraft,
     body_error,
     join_body,
+    kind_label,
+    kinds_label,
     reference,
     title_error,
 )
 from bot.domain.people import Person, Role
 from bot.domain.text import clip, split_text
 from bot.handlers.common import (
+    Callback,
     answer,
     button,
     choose_language,
@@ -86,10 +91,6 @@ def _now(context: BotContext) -> datetime:
     return context.deps.clock.now()
 
 
-def _kind(t: Translator, kind: str) -> str:
-    return t(KIND_KEYS[kind])
-
-
 def _translator_for(context: BotContext, person: Person) -> Translator:
     return context.deps.i18n.get(choose_language(person, person.tg_language))
 
@@ -113,14 +114,31 @@ def _drop(context: BotContext) -> None:
 async def _stale(update: Update, context: BotContext) -> bool:
     """Drop a draft idle for 24 h (with a notice); True when the conversation must end."""
     draft = _draft(context)
-    if draft is None:
-        await answer(update, context, context.t("info.expired"))
-        return True
-    if _now(context) - datetime.fromisoformat(draft["updated_at"]) > STALE_AFTER:
-        _drop(context)
-        await answer(update, context, context.t("info.expired"))
-        return True
-    return False
+    if draft is not None:
+        idle = _now(context) - datetime.fromisoformat(draft["updated_at"])
+        if idle <= STALE_AFTER:
+            return False
+    _drop(context)
+    await answer(update, context, context.t("info.expired"))
+    return True
+
+
+def _draft_step(step: Callback) -> Callback:
+    """Guard a /info step for liaisons and end the conversation when its draft is gone or stale."""
+
+    @guard(Role.LIAISON, end_conversation=True)
+    @functools.wraps(step)
+    async def checked(update: Update, context: BotContext) -> Any:
+        if await _stale(update, context):
+            return END
+        return await step(update, context)
+
+    return checked
+
+
+def _count(files: list[dict[str, Any]], kind: str) -> int:
+    """Count the draft's files of one kind ("photo" or "document")."""
+    return sum(1 for f in files if f["kind"] == kind)
 
 
 def _cancel_row(t: Translator) -> list:
@@ -129,7 +147,7 @@ def _cancel_row(t: Translator) -> list:
 
 async def _ask_kind(update: Update, context: BotContext) -> str:
     t = context.t
-    rows = [[button(_kind(t, k), f"info:k:{k}")] for k in KINDS]
+    rows = [[button(kind_label(t, k), f"info:k:{k}")] for k in KINDS]
     await answer(update, context, t("info.ask_kind"), keyboard(*rows, _cancel_row(t)))
     return KIND
 
@@ -157,12 +175,12 @@ async def _ask_files(update: Update, context: BotContext) -> str:
 
 def _summary_text(t: Translator, draft: dict[str, Any]) -> str:
     files = draft.get("files", [])
-    photos = sum(1 for f in files if f["kind"] == "photo")
+    photos = _count(files, "photo")
     docs = len(files) - photos
     head = t("info.summary_revise", ref=reference(draft["revise_of"])) if draft.get(
         "revise_of") else t("info.summary")
     return t(
-        "info.summary_body", head=head, kind=_kind(t, draft["kind"]), title=draft["title"],
+        "info.summary_body", head=head, kind=kind_label(t, draft["kind"]), title=draft["title"],
         body=clip(join_body(draft["parts"]), 3000), photos=photos, documents=docs,
     )
 
@@ -181,6 +199,14 @@ async def _show_summary(update: Update, context: BotContext) -> str:
     return CONFIRM
 
 
+async def _next_step(update: Update, context: BotContext, draft: dict[str, Any],
+                     ask_next: Callback) -> str:
+    """Go back to the summary when editing a finished draft, else ask the next question."""
+    if draft.get("editing"):
+        return await _show_summary(update, context)
+    return await ask_next(update, context)
+
+
 # --- /info steps -----------------------------------------------------------------------
 
 
@@ -195,11 +221,9 @@ async def start_info(update: Update, context: BotContext) -> str:
     return await _ask_kind(update, context)
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def on_kind(update: Update, context: BotContext) -> str | int:
     """Store the chosen kind."""
-    if await _stale(update, context):
-        return END
     fields = _args(update, "k", 1)
     if not fields or fields[0] not in KINDS:
         await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
@@ -208,27 +232,21 @@ async def on_kind(update: Update, context: BotContext) -> str | int:
     assert draft is not None
     draft["kind"] = fields[0]
     _touch(context, draft)
-    await answer(update, context, context.t("info.kind_chosen", kind=_kind(context.t, fields[0])),
-                 edit=True)
-    if draft.get("editing"):
-        return await _show_summary(update, context)
-    return await _ask_title(update, context)
+    await answer(update, context,
+                 context.t("info.kind_chosen", kind=kind_label(context.t, fields[0])), edit=True)
+    return await _next_step(update, context, draft, _ask_title)
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def kind_text(update: Update, context: BotContext) -> str | int:
     """Re-prompt when something other than a kind button arrives."""
-    if await _stale(update, context):
-        return END
     await answer(update, context, context.t("info.err.use_buttons"))
     return await _ask_kind(update, context)
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def on_title(update: Update, context: BotContext) -> str | int:
     """Store the title (one line, at most 60 characters)."""
-    if await _stale(update, context):
-        return END
     text = update.effective_message.text if update.effective_message else None
     code = title_error(text)
     if code:
@@ -239,16 +257,12 @@ async def on_title(update: Update, context: BotContext) -> str | int:
     assert draft is not None and text is not None
     draft["title"] = text.strip()
     _touch(context, draft)
-    if draft.get("editing"):
-        return await _show_summary(update, context)
-    return await _ask_body(update, context)
+    return await _next_step(update, context, draft, _ask_body)
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def title_other(update: Update, context: BotContext) -> str | int:
     """Re-prompt when a title step gets a photo, sticker or file."""
-    if await _stale(update, context):
-        return END
     await answer(update, context, context.t("info.err.title_text", max=MAX_TITLE))
     return TITLE
 
@@ -257,11 +271,9 @@ def _body_markup(t: Translator) -> Any:
     return keyboard([button(t("info.btn.done"), "info:bdone")], _cancel_row(t))
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def on_body(update: Update, context: BotContext) -> str | int:
     """Add one message to the body; the liaison presses Done when it is complete."""
-    if await _stale(update, context):
-        return END
     t = context.t
     text = (update.effective_message.text if update.effective_message else None) or ""
     draft = _draft(context)
@@ -281,37 +293,28 @@ async def on_body(update: Update, context: BotContext) -> str | int:
     return BODY
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def body_other(update: Update, context: BotContext) -> str | int:
     """Re-prompt when the body step gets something other than text."""
-    if await _stale(update, context):
-        return END
     await answer(update, context, context.t("info.err.body_text"), _body_markup(context.t))
     return BODY
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def body_done(update: Update, context: BotContext) -> str | int:
     """Finish the body, then ask for attachments (or go back to the summary)."""
-    if await _stale(update, context):
-        return END
     draft = _draft(context)
     assert draft is not None
+    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
     if body_error(draft["parts"]) == "empty":
-        await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
         await answer(update, context, context.t("info.err.body_empty"), _body_markup(context.t))
         return BODY
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
-    if draft.get("editing"):
-        return await _show_summary(update, context)
-    return await _ask_files(update, context)
+    return await _next_step(update, context, draft, _ask_files)
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def on_file(update: Update, context: BotContext) -> str | int:
     """Keep a photo (at most five) or a document (at most 20 MB) by its file_id."""
-    if await _stale(update, context):
-        return END
     t = context.t
     msg = update.effective_message
     draft = _draft(context)
@@ -319,7 +322,7 @@ async def on_file(update: Update, context: BotContext) -> str | int:
     files = draft["files"]
     done = keyboard([button(t("info.btn.files_done"), "info:fdone")], _cancel_row(t))
     if msg.photo:
-        if sum(1 for f in files if f["kind"] == "photo") >= MAX_PHOTOS:
+        if _count(files, "photo") >= MAX_PHOTOS:
             await answer(update, context, t("info.err.too_many_photos", max=MAX_PHOTOS), done)
             return FILES
         best = msg.photo[-1]
@@ -331,8 +334,8 @@ async def on_file(update: Update, context: BotContext) -> str | int:
             await answer(update, context, t("info.err.document_too_big", name=doc.file_name or "",
                                             mb=MAX_DOCUMENT_BYTES // (1024 * 1024)), done)
             return FILES
-        if sum(1 for f in files if f["kind"] == "document") >= MAX_PHOTOS:
-            await answer(update, context, t("info.err.too_many_documents", max=MAX_PHOTOS), done)
+        if _count(files, "document") >= MAX_FILES:
+            await answer(update, context, t("info.err.too_many_documents", max=MAX_FILES), done)
             return FILES
         files.append({"kind": "document", "file_id": doc.file_id,
                       "file_unique_id": doc.file_unique_id,
@@ -343,29 +346,23 @@ async def on_file(update: Update, context: BotContext) -> str | int:
     return FILES
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def files_other(update: Update, context: BotContext) -> str | int:
     """Re-prompt when the attachment step gets text or something else."""
-    if await _stale(update, context):
-        return END
     await answer(update, context, context.t("info.err.files_only"))
     return await _ask_files(update, context)
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def files_done(update: Update, context: BotContext) -> str | int:
     """Finish attachments and show the summary."""
-    if await _stale(update, context):
-        return END
     await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
     return await _show_summary(update, context)
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def on_edit(update: Update, context: BotContext) -> str | int:
     """Offer the parts of the draft that can be changed."""
-    if await _stale(update, context):
-        return END
     t = context.t
     draft = _draft(context)
     assert draft is not None
@@ -378,11 +375,9 @@ async def on_edit(update: Update, context: BotContext) -> str | int:
     return EDIT
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def on_edit_choice(update: Update, context: BotContext) -> str | int:
     """Go back to one step; the rest of the draft is kept."""
-    if await _stale(update, context):
-        return END
     fields = _args(update, "e", 1)
     draft = _draft(context)
     assert draft is not None
@@ -403,20 +398,16 @@ async def on_edit_choice(update: Update, context: BotContext) -> str | int:
     return EDIT
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def buttons_only(update: Update, context: BotContext) -> str | int:
     """Re-prompt on the summary and edit steps, where only buttons make sense."""
-    if await _stale(update, context):
-        return END
     await answer(update, context, context.t("info.err.use_buttons"))
     return await _show_summary(update, context)
 
 
-@guard(Role.LIAISON, end_conversation=True)
+@_draft_step
 async def on_submit(update: Update, context: BotContext) -> str | int:
     """Store the submission (or the revision) and send it to the township's commissioners."""
-    if await _stale(update, context):
-        return END
     actor = context.actor
     assert actor is not None and actor.township_id is not None
     draft = _draft(context)
@@ -471,7 +462,7 @@ async def on_cancel(update: Update, context: BotContext) -> int:
 def _review_text(t: Translator, sub: Submission, attachments: int) -> str:
     head = "info.review.new" if sub.version == 1 else "info.review.revised"
     return t(
-        head, ref=reference(sub.id), kind=_kind(t, sub.kind), village=sub.village or "",
+        head, ref=reference(sub.id), kind=kind_label(t, sub.kind), village=sub.village or "",
         person=sub.person or "", title=sub.title, body=sub.body, version=sub.version,
         files=attachments, at=t.datetime(sub.submitted_at),
     )
@@ -523,10 +514,9 @@ async def _close_review_messages(context: BotContext, tx: Any, now: datetime, su
         )
 
 
-async def _load_for_review(update: Update, context: BotContext, prefix: str
-                           ) -> tuple[Submission, int] | None:
-    """Parse "prefix:id:version", check scope and that it still waits for review."""
-    fields = _args(update, prefix, 2)
+async def _submission_in_scope(update: Update, context: BotContext,
+                               fields: list[str] | None) -> Submission | None:
+    """Load the submission a button names (id first); refuse when forged or out of scope."""
     if not fields or not all(f.isdigit() for f in fields):
         await refuse(update, context, "common.stale")
         return None
@@ -534,11 +524,61 @@ async def _load_for_review(update: Update, context: BotContext, prefix: str
     if sub is None or not may_act_on(context.actor, sub.township_id):
         await refuse(update, context, "common.not_allowed")
         return None
-    if sub.state != "pending" or sub.version != int(fields[1]):
-        await safe_answer_query(update.callback_query, context.t("info.review.already"),  # type: ignore[arg-type]
-                                alert=True)
+    return sub
+
+
+async def _already_reviewed(update: Update, context: BotContext) -> None:
+    await safe_answer_query(update.callback_query, context.t("info.review.already"),  # type: ignore[arg-type]
+                            alert=True)
+
+
+async def _load_for_review(update: Update, context: BotContext, prefix: str
+                           ) -> tuple[Submission, int] | None:
+    """Parse "prefix:id:version", check scope and that it still waits for review."""
+    fields = _args(update, prefix, 2)
+    sub = await _submission_in_scope(update, context, fields)
+    if sub is None or fields is None:
         return None
-    return sub, int(fields[1])
+    version = int(fields[1])
+    if sub.state != "pending" or sub.version != version:
+        await _already_reviewed(update, context)
+        return None
+    return sub, version
+
+
+def _outcome_notice(t: Translator, sub: Submission, reviewer: Person,
+                    comment: str | None) -> tuple[dict[str, Any], str]:
+    """Return the liaison's notice of a review outcome and its dedup key."""
+    fields = {"ref": reference(sub.id), "title": sub.title, "name": reviewer.name}
+    if comment is None:
+        return {"text": t("info.adopted_notice", **fields)}, f"info:adopted:{sub.id}"
+    revise = {"text": t("info.btn.revise"), "callback_data": f"info:rev:{sub.id}"}
+    payload = {"text": t("info.returned_notice", comment=comment, **fields),
+               "reply_markup": {"inline_keyboard": [[revise]]}}
+    return payload, f"info:returned:{sub.id}:{sub.version}"
+
+
+async def _record_review(context: BotContext, sub: Submission, version: int,
+                         comment: str | None) -> bool:
+    """Adopt (no comment) or return a submission; tell its liaison, close reviewers' copies."""
+    reviewer = context.actor
+    assert reviewer is not None
+    now = _now(context)
+    adopted = comment is None
+    async with context.deps.db.transaction() as tx:
+        if not await _repo(context).review(
+                tx, now, sub.id, state="adopted" if adopted else "returned",
+                reviewer_id=reviewer.id, comment=comment, expect_version=version):
+            return False  # reviewed already, or the button shows an older version
+        liaison = await context.deps.people.get(sub.person_id, tx=tx)
+        if liaison is not None and liaison.telegram_id is not None:
+            payload, dedup_key = _outcome_notice(_translator_for(context, liaison), sub, reviewer,
+                                                 comment)
+            await enqueue(tx, now, chat_id=liaison.telegram_id, person_id=liaison.id,
+                          payload=payload, dedup_key=dedup_key)
+        closed = "info.review.closed_adopted" if adopted else "info.review.closed_returned"
+        await _close_review_messages(context, tx, now, sub, reviewer, closed)
+    return True
 
 
 @guard(*REVIEWERS)
@@ -548,33 +588,16 @@ async def on_adopt(update: Update, context: BotContext) -> None:
     if found is None:
         return
     sub, version = found
-    actor = context.actor
-    assert actor is not None
-    now = _now(context)
-    repo = _repo(context)
-    async with context.deps.db.transaction() as tx:
-        if not await repo.review(tx, now, sub.id, state="adopted", reviewer_id=actor.id,
-                                 comment=None, expect_version=version):
-            ok = False
-        else:
-            ok = True
-            liaison = await context.deps.people.get(sub.person_id, tx=tx)
-            if liaison is not None and liaison.telegram_id is not None:
-                lt = _translator_for(context, liaison)
-                await enqueue(
-                    tx, now, chat_id=liaison.telegram_id, person_id=liaison.id,
-                    payload={"text": lt("info.adopted_notice", ref=reference(sub.id),
-                                        title=sub.title, name=actor.name)},
-                    dedup_key=f"info:adopted:{sub.id}",
-                )
-            await _close_review_messages(context, tx, now, sub, actor, "info.review.closed_adopted")
-    if not ok:
-        await safe_answer_query(update.callback_query, context.t("info.review.already"),  # type: ignore[arg-type]
-                                alert=True)
+    if not await _record_review(context, sub, version, comment=None):
+        await _already_reviewed(update, context)
         return
     context.deps.wake_outbox()
     await answer(update, context, context.t("info.review.adopted", ref=reference(sub.id),
                                             title=sub.title), edit=True)
+
+
+def _return_cancel_markup(t: Translator) -> InlineKeyboardMarkup:
+    return keyboard([button(t("info.btn.cancel"), "info:rc")])
 
 
 @guard(*REVIEWERS, end_conversation=True)
@@ -588,69 +611,48 @@ async def start_return(update: Update, context: BotContext) -> str | int:
                                      "updated_at": _now(context).isoformat()}
     t = context.t
     await answer(update, context, t("info.review.ask_comment", ref=reference(sub.id),
-                                    title=sub.title),
-                 keyboard([button(t("info.btn.cancel"), "info:rc")]))
+                                    title=sub.title), _return_cancel_markup(t))
+    return COMMENT
+
+
+async def _ask_comment_again(update: Update, context: BotContext) -> str:
+    t = context.t
+    await answer(update, context, t("info.review.comment_invalid", max=MAX_COMMENT),
+                 _return_cancel_markup(t))
     return COMMENT
 
 
 @guard(*REVIEWERS, end_conversation=True)
 async def on_comment(update: Update, context: BotContext) -> str | int:
     """Return the submission with the reviewer's comment; the liaison may revise it."""
-    t = context.t
     text = ((update.effective_message.text if update.effective_message else None) or "").strip()
     pending = drafts(context).get(RETURN_DRAFT)
     if pending is None:
         return END
     if not text or len(text) > MAX_COMMENT:
-        await answer(update, context, t("info.review.comment_invalid", max=MAX_COMMENT),
-                     keyboard([button(t("info.btn.cancel"), "info:rc")]))
-        return COMMENT
+        return await _ask_comment_again(update, context)
     actor = context.actor
     assert actor is not None
-    repo = _repo(context)
-    sub = await repo.get(int(pending["id"]))
+    sub = await _repo(context).get(int(pending["id"]))
     # Scope again: the roster may have changed while the reviewer was typing.
     if sub is None or not may_act_on(actor, sub.township_id):
         drafts(context).pop(RETURN_DRAFT, None)
         await refuse(update, context, "common.not_allowed")
         return END
-    now = _now(context)
-    async with context.deps.db.transaction() as tx:
-        ok = await repo.review(tx, now, sub.id, state="returned", reviewer_id=actor.id,
-                               comment=text, expect_version=int(pending["version"]))
-        if ok:
-            liaison = await context.deps.people.get(sub.person_id, tx=tx)
-            if liaison is not None and liaison.telegram_id is not None:
-                lt = _translator_for(context, liaison)
-                await enqueue(
-                    tx, now, chat_id=liaison.telegram_id, person_id=liaison.id,
-                    payload={
-                        "text": lt("info.returned_notice", ref=reference(sub.id),
-                                   title=sub.title, name=actor.name, comment=text),
-                        "reply_markup": {"inline_keyboard": [[{
-                            "text": lt("info.btn.revise"),
-                            "callback_data": f"info:rev:{sub.id}"}]]},
-                    },
-                    dedup_key=f"info:returned:{sub.id}:{sub.version}",
-                )
-            await _close_review_messages(context, tx, now, sub, actor,
-                                         "info.review.closed_returned")
+    ok = await _record_review(context, sub, int(pending["version"]), comment=text)
     drafts(context).pop(RETURN_DRAFT, None)
     if not ok:
-        await answer(update, context, t("info.review.already"))
+        await answer(update, context, context.t("info.review.already"))
         return END
     context.deps.wake_outbox()
-    await answer(update, context, t("info.review.returned", ref=reference(sub.id)))
+    await answer(update, context, context.t("info.review.returned", ref=reference(sub.id)))
     return END
 
 
 @guard(*REVIEWERS, end_conversation=True)
 async def comment_other(update: Update, context: BotContext) -> str:
     """Re-prompt for a text comment."""
-    t = context.t
-    await answer(update, context, t("info.review.comment_invalid", max=MAX_COMMENT),
-                 keyboard([button(t("info.btn.cancel"), "info:rc")]))
-    return COMMENT
+    return await _ask_comment_again(update, context)
 
 
 @guard(*REVIEWERS, end_conversation=True)
@@ -674,7 +676,7 @@ async def review_list(update: Update, context: BotContext) -> None:
         return
     rows = [[button(
         clip(t("info.review.item", ref=reference(s.id), village=s.village or "",
-               kind=_kind(t, s.kind), title=s.title), 60),
+               kind=kind_label(t, s.kind), title=s.title), 60),
         f"info:o:{s.id}")] for s in pending[:30]]
     await answer(update, context, t("info.review.list", n=len(pending)), keyboard(*rows))
 
@@ -683,17 +685,11 @@ async def review_list(update: Update, context: BotContext) -> None:
 async def review_open(update: Update, context: BotContext) -> None:
     """Show one submission with its attachments and the Adopt / Return buttons."""
     t = context.t
-    fields = _args(update, "o", 1)
-    if not fields or not fields[0].isdigit():
-        await refuse(update, context, "common.stale")
-        return
-    repo = _repo(context)
-    sub = await repo.get(int(fields[0]))
-    if sub is None or not may_act_on(context.actor, sub.township_id):
-        await refuse(update, context, "common.not_allowed")
+    sub = await _submission_in_scope(update, context, _args(update, "o", 1))
+    if sub is None:
         return
     await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
-    files = await repo.attachments(sub.id)
+    files = await _repo(context).attachments(sub.id)
     text = _review_text(t, sub, len(files))
     if sub.state != "pending":
         text += "\n\n" + t("info.state_line", state=t(STATE_KEYS[sub.state]))
@@ -724,6 +720,16 @@ async def _send_files(update: Update, context: BotContext, files: list[Attachmen
 # --- the liaison's own submissions (/mine → "mine:i") ------------------------------------
 
 
+async def _own_submission(update: Update, context: BotContext, tag: str) -> Submission | None:
+    """Load the submission a pressed "info:<tag>:<id>" names if the actor wrote it, else refuse."""
+    fields = _args(update, tag, 1)
+    sub = await _repo(context).get(int(fields[0])) if fields and fields[0].isdigit() else None
+    if sub is None or context.actor is None or sub.person_id != context.actor.id:
+        await refuse(update, context, "common.not_allowed")
+        return None
+    return sub
+
+
 @guard(Role.LIAISON)
 async def mine_list(update: Update, context: BotContext) -> None:
     """List the liaison's latest submissions and their state."""
@@ -743,13 +749,12 @@ async def mine_list(update: Update, context: BotContext) -> None:
 async def mine_open(update: Update, context: BotContext) -> None:
     """Show one of the liaison's submissions; a returned one can be revised."""
     t = context.t
-    fields = _args(update, "m", 1)
-    sub = await _repo(context).get(int(fields[0])) if fields and fields[0].isdigit() else None
-    if sub is None or context.actor is None or sub.person_id != context.actor.id:
-        await refuse(update, context, "common.not_allowed")
+    sub = await _own_submission(update, context, "m")
+    if sub is None:
         return
-    text = t("info.mine.detail", ref=reference(sub.id), kind=_kind(t, sub.kind), title=sub.title,
-             state=t(STATE_KEYS[sub.state]), version=sub.version, body=clip(sub.body, 3500))
+    text = t("info.mine.detail", ref=reference(sub.id), kind=kind_label(t, sub.kind),
+             title=sub.title, state=t(STATE_KEYS[sub.state]), version=sub.version,
+             body=clip(sub.body, 3500))
     markup = None
     if sub.state == "returned":
         text += "\n\n" + t("info.mine.comment", comment=sub.review_comment or "")
@@ -760,10 +765,8 @@ async def mine_open(update: Update, context: BotContext) -> None:
 @guard(Role.LIAISON, end_conversation=True)
 async def start_revise(update: Update, context: BotContext) -> str | int:
     """Start revising a returned submission: the summary with its title and body to edit."""
-    fields = _args(update, "rev", 1)
-    sub = await _repo(context).get(int(fields[0])) if fields and fields[0].isdigit() else None
-    if sub is None or context.actor is None or sub.person_id != context.actor.id:
-        await refuse(update, context, "common.not_allowed")
+    sub = await _own_submission(update, context, "rev")
+    if sub is None:
         return END
     if sub.state != "returned":
         await safe_answer_query(update.callback_query, context.t("info.revise_not_possible"),  # type: ignore[arg-type]
@@ -778,10 +781,6 @@ async def start_revise(update: Update, context: BotContext) -> str | int:
 
 
 # --- /stats ----------------------------------------------------------------------------
-
-
-def _quota_label(t: Translator, kinds: list[str]) -> str:
-    return "/".join(_kind(t, k) for k in kinds)
 
 
 async def _township_stats(context: BotContext, township_id: int) -> dict[str, Any]:
@@ -810,11 +809,11 @@ def _quota_lines(t: Translator, quotas: list, today: Any) -> list[str]:
                 continue
             seen.add(q.rule_index)
             rows = [r for r in quotas if r.rule_index == q.rule_index]
-            lines.append(t("stats.quota_village", kinds=_quota_label(t, q.kinds),
+            lines.append(t("stats.quota_village", kinds=kinds_label(t, q.kinds),
                            met=sum(1 for r in rows if r.met), villages=len(rows), min=q.min,
                            days=q.period.days_left(today)))
         else:
-            lines.append(t("stats.quota", kinds=_quota_label(t, q.kinds), n=q.count, min=q.min,
+            lines.append(t("stats.quota", kinds=kinds_label(t, q.kinds), n=q.count, min=q.min,
                            days=q.period.days_left(today)))
     return lines
 
@@ -865,15 +864,22 @@ async def stats(update: Update, context: BotContext) -> None:
 
 # --- wiring ------------------------------------------------------------------------------
 
-_NOT_TEXT = ~filters.TEXT | filters.COMMAND
 _TEXT = filters.TEXT & ~filters.COMMAND
+
+
+def _conversation(name: str, entry_points: list[BaseHandler], states: dict[str, list[BaseHandler]],
+                  fallbacks: list[BaseHandler]) -> ConversationHandler:
+    """Build a conversation that survives restarts and can be started again at any step."""
+    return ConversationHandler(entry_points=entry_points, states=states, fallbacks=fallbacks,
+                               name=name, persistent=True, allow_reentry=True)
 
 
 def get_handlers() -> list[BaseHandler]:
     """Return the /info and review conversations, then the plain commands and buttons."""
     cancel = [CommandHandler("cancel", on_cancel),
               CallbackQueryHandler(on_cancel, pattern=r"^info:cancel$")]
-    info = ConversationHandler(
+    info = _conversation(
+        "info",
         entry_points=[
             CommandHandler("info", start_info),
             CallbackQueryHandler(start_revise, pattern=r"^info:rev:"),
@@ -895,11 +901,9 @@ def get_handlers() -> list[BaseHandler]:
                    MessageHandler(~filters.COMMAND, buttons_only)],
         },
         fallbacks=cancel,
-        name="info",
-        persistent=True,
-        allow_reentry=True,
     )
-    returning = ConversationHandler(
+    returning = _conversation(
+        "info_return",
         entry_points=[CallbackQueryHandler(start_return, pattern=r"^info:ret:")],
         states={
             COMMENT: [MessageHandler(_TEXT, on_comment),
@@ -907,9 +911,6 @@ def get_handlers() -> list[BaseHandler]:
         },
         fallbacks=[CallbackQueryHandler(cancel_return, pattern=r"^info:rc$"),
                    CommandHandler("cancel", cancel_return)],
-        name="info_return",
-        persistent=True,
-        allow_reentry=True,
     )
     return [
         info,

@@ -8,7 +8,7 @@ never in quiet hours (the tick simply waits until they end), and not when the qu
 from __future__ import annotations
 
 from bot.domain.calendar import in_quiet_hours
-from bot.domain.info import KIND_KEYS
+from bot.domain.info import kinds_label
 from bot.domain.people import Person, Role
 from bot.domain.quotas import MOMENT_THREE_DAYS, QuotaProgress, due_moment
 from bot.handlers.common import choose_language
@@ -26,10 +26,6 @@ _COMMISSIONER_KEYS = {
 
 def _t(tick: Tick, person: Person) -> Translator:
     return tick.deps.i18n.get(choose_language(person, person.tg_language))
-
-
-def _kinds(t: Translator, kinds: list[str]) -> str:
-    return "/".join(t(KIND_KEYS[k]) for k in kinds)
 
 
 async def remind_quotas(tick: Tick) -> None:
@@ -74,7 +70,7 @@ async def remind_quotas(tick: Tick) -> None:
                     await enqueue(
                         tx, tick.now, chat_id=person.telegram_id, person_id=person.id,
                         payload={"text": t(_COMMISSIONER_KEYS[moment],
-                                           kinds=_kinds(t, rows[0].kinds), standing=standing,
+                                           kinds=kinds_label(t, rows[0].kinds), standing=standing,
                                            days=days, villages=names)},
                         dedup_key=f"{key}:c:{person.id}",
                     )
@@ -87,7 +83,7 @@ async def remind_quotas(tick: Tick) -> None:
                                  else "info.quota.nudge")
                         await enqueue(
                             tx, tick.now, chat_id=liaison.telegram_id, person_id=liaison.id,
-                            payload={"text": t(nudge, kinds=_kinds(t, rows[0].kinds),
+                            payload={"text": t(nudge, kinds=kinds_label(t, rows[0].kinds),
                                                days=days)},
                             dedup_key=f"{key}:l:{liaison.id}",
                         )

@@ -68,6 +68,16 @@ def _submission(r: Row) -> Submission:
     )
 
 
+async def _add_version(tx: Tx, submission_id: int, version: int, title: str, body: str,
+                       at: str) -> None:
+    """Record one version of a submission's title and body in its history."""
+    await tx.execute(
+        "INSERT INTO submission_versions (submission_id, version, title, body, at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (submission_id, version, title, body, at),
+    )
+
+
 class SubmissionRepo:
     """Read and change submissions (writes inside the caller's transaction)."""
 
@@ -85,11 +95,7 @@ class SubmissionRepo:
             " ?, ?)",
             (township_id, village_id, person_id, kind, title, body, at, at),
         )
-        await tx.execute(
-            "INSERT INTO submission_versions (submission_id, version, title, body, at)"
-            " VALUES (?, 1, ?, ?, ?)",
-            (sid, title, body, at),
-        )
+        await _add_version(tx, sid, 1, title, body, at)
         for a in attachments:
             await tx.execute(
                 "INSERT INTO attachments (owner_kind, owner_id, kind, file_id, file_unique_id,"
@@ -176,11 +182,7 @@ class SubmissionRepo:
             " updated_at = ? WHERE id = ?",
             (title, body, version, at, submission_id),
         )
-        await tx.execute(
-            "INSERT INTO submission_versions (submission_id, version, title, body, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (submission_id, version, title, body, at),
-        )
+        await _add_version(tx, submission_id, version, title, body, at)
         return version
 
 
