@@ -312,3 +312,21 @@ async def test_copy_waiting_in_the_outbox_goes_out_acknowledged(env):
     assert "已由冯兴敏" in card["text"]
     labels = [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
     assert "签收" not in labels
+
+
+async def test_cancel_drops_a_half_written_update(env):
+    liaison, comm, leader, county = await bind_all(env)
+    await raise_alert(liaison)
+    await env.deliver()
+    await comm.press("签收")
+    await env.deliver()
+    await liaison.press_data("mine:a", liaison.last_message())
+    await liaison.press("A-1")
+    await liaison.press("补充进展")
+    await liaison.send("写了一半")
+    calls = await liaison.command("/cancel")
+    assert any("取消" in (c.text or "") for c in calls)
+    assert "alert_update" not in str(await env.db.fetchval(
+        "SELECT data FROM ptb_user_data WHERE user_id = ?", (liaison.id,)))
+    await env.deliver()
+    assert not any("写了一半" in t for t in comm.texts())

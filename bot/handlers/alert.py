@@ -7,6 +7,7 @@ collects a liaison's update to an open alert.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,6 +51,7 @@ from bot.i18n import Translator
 from bot.reminders import escalation as notify
 from bot.reminders.escalation import CATEGORY_KEYS, LEVEL_KEYS, RESOLUTION_KEYS, SEVERITY_KEYS
 from bot.storage import alerts as repo
+from bot.storage.db import Tx
 from bot.storage.reports import get_report
 
 # Form states.
@@ -123,8 +125,8 @@ def _is_stale(context: BotContext, name: str = "alert") -> bool:
     return context.deps.clock.now() - last > STALE_AFTER
 
 
-def _cancel_row(t: Translator) -> list:
-    return [button(t("alert.btn.cancel"), "alf:cancel")]
+def _cancel_row(t: Translator, data: str = "alf:cancel") -> list:
+    return [button(t("alert.btn.cancel"), data)]
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -199,31 +201,53 @@ def _edit_markup(t: Translator) -> InlineKeyboardMarkup:
     return keyboard(*[[button(t(k), f"alf:ed:{f}")] for f, k in fields], _cancel_row(t))
 
 
+def _step_markup(context: BotContext, step: int) -> InlineKeyboardMarkup:
+    """Return the buttons of one step, shown with its question and with its re-prompts."""
+    t = context.t
+    actor = context.actor
+    if step == CATEGORY:
+        return _category_markup(t)
+    if step == SEVERITY:
+        return _severity_markup(t)
+    if step == PEOPLE:
+        return _people_markup(t)
+    if step == PLACE:
+        return _place_markup(t, actor.village if actor and actor.village else "—")
+    if step == WHAT:
+        return _what_markup(t, _draft(context))
+    if step == PHOTOS:
+        return keyboard([button(t("alert.btn.photos_done"), "alf:pdone")])
+    return _confirm_markup(t)
+
+
 async def _ask(update: Update, context: BotContext, step: int, *, edit: bool = False) -> int:
     """Show the question of one step and return that state."""
     t = context.t
     form = _draft(context)
-    actor = context.actor
     if step == CATEGORY:
-        await answer(update, context, t("alert.ask_category"), _category_markup(t), edit=edit)
+        text = t("alert.ask_category")
     elif step == SEVERITY:
-        await answer(update, context, _severity_text(t), _severity_markup(t), edit=edit)
+        text = _severity_text(t)
     elif step == PEOPLE:
-        await answer(update, context, t("alert.ask_people"), _people_markup(t), edit=edit)
+        text = t("alert.ask_people")
     elif step == PLACE:
-        village = actor.village if actor and actor.village else "—"
-        await answer(update, context, t("alert.ask_place"), _place_markup(t, village), edit=edit)
+        text = t("alert.ask_place")
     elif step == WHAT:
         text = t("alert.ask_what")
         if form.description:
             text += "\n\n" + t("alert.carried", text=form.description)
-        await answer(update, context, text, _what_markup(t, form), edit=edit)
     elif step == PHOTOS:
-        await answer(update, context, t("alert.ask_photos"),
-                     keyboard([button(t("alert.btn.photos_done"), "alf:pdone")]), edit=edit)
+        text = t("alert.ask_photos")
     else:
-        await answer(update, context, _summary(t, form), _confirm_markup(t), edit=edit)
+        text = _summary(t, form)
         step = CONFIRM
+    await answer(update, context, text, _step_markup(context, step), edit=edit)
+    return step
+
+
+async def _stay(update: Update, context: BotContext, step: int, text: str) -> int:
+    """Reply with text under the step's buttons and stay on that step."""
+    await answer(update, context, text, _step_markup(context, step))
     return step
 
 
@@ -349,8 +373,7 @@ async def on_people_text(update: Update, context: BotContext) -> int:
     assert update.effective_message is not None
     value, error = parse_people(update.effective_message.text or "")
     if error:
-        await answer(update, context, context.t(PEOPLE_ERRORS[error]), _people_markup(context.t))
-        return PEOPLE
+        return await _stay(update, context, PEOPLE, context.t(PEOPLE_ERRORS[error]))
     form = _draft(context)
     form.people_count = value
     return await _next(update, context, form)
@@ -365,10 +388,7 @@ async def on_place_text(update: Update, context: BotContext) -> int:
     text = update.effective_message.text or ""
     error = check_text(text, MAX_PLACE)
     if error:
-        village = context.actor.village if context.actor and context.actor.village else "—"
-        await answer(update, context, context.t(TEXT_ERRORS[error], limit=MAX_PLACE),
-                     _place_markup(context.t, village))
-        return PLACE
+        return await _stay(update, context, PLACE, context.t(TEXT_ERRORS[error], limit=MAX_PLACE))
     form = _draft(context)
     form.place_text = text.strip()
     return await _next(update, context, form)
@@ -395,9 +415,8 @@ async def on_what_text(update: Update, context: BotContext) -> int:
     text = update.effective_message.text or ""
     error = check_text(text, MAX_DESCRIPTION)
     if error:
-        await answer(update, context, context.t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION),
-                     _what_markup(context.t, _draft(context)))
-        return WHAT
+        return await _stay(update, context, WHAT,
+                           context.t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION))
     form = _draft(context)
     form.description = text.strip()
     return await _next(update, context, form)
@@ -425,15 +444,11 @@ async def on_photo(update: Update, context: BotContext) -> int:
     form = _draft(context)
     t = context.t
     if len(form.photos) >= MAX_PHOTOS:
-        await answer(update, context, t("alert.err.photos_max", n=MAX_PHOTOS),
-                     keyboard([button(t("alert.btn.photos_done"), "alf:pdone")]))
-        return PHOTOS
+        return await _stay(update, context, PHOTOS, t("alert.err.photos_max", n=MAX_PHOTOS))
     best = message.photo[-1]
     form.photos.append([best.file_id, best.file_unique_id])
     _save(context, form)
-    await answer(update, context, t("alert.photo_added", n=len(form.photos)),
-                 keyboard([button(t("alert.btn.photos_done"), "alf:pdone")]))
-    return PHOTOS
+    return await _stay(update, context, PHOTOS, t("alert.photo_added", n=len(form.photos)))
 
 
 def _reprompt(key: str, state: int) -> Any:
@@ -485,8 +500,10 @@ async def _submit(update: Update, context: BotContext, form: AlertDraft) -> int:
 # --- the alert buttons (commissioners and above) -------------------------------------------
 
 
-async def _target(update: Update, context: BotContext, action: str) -> Alert | None:
-    """Parse al:<action>:<id>, load the alert and check the actor's scope (never trust data)."""
+async def _target(update: Update, context: BotContext, action: str,
+                  roles: tuple[Role, ...] = OVERSIGHT) -> Alert | None:
+    """Parse al:<action>:<id>, load the alert and check the actor's role and scope."""
+    # Callback data is never trusted: the role and scope are checked again on every press.
     query = update.callback_query
     assert query is not None
     fields = parse_callback(query.data, "al", 2)
@@ -495,11 +512,48 @@ async def _target(update: Update, context: BotContext, action: str) -> Alert | N
         return None
     alert = await repo.get_alert(context.deps.db, int(fields[1]))
     actor = context.actor
-    if alert is None or actor is None or actor.role not in OVERSIGHT \
+    if alert is None or actor is None or actor.role not in roles \
             or not may_act_on(actor, alert.township_id, alert.village_id):
         await refuse(update, context, "common.not_allowed")
         return None
     return alert
+
+
+async def _apply(context: BotContext, alert_id: int, now: datetime,
+                 change: Callable[[Tx, Alert], Awaitable[bool]],
+                 told_key: str | None = None, **told: Any) -> tuple[bool, Alert]:
+    """Run change on the alert as stored now; if it took, update every copy and tell the liaison."""
+    # One transaction, so two people pressing at once cannot both change the alert.
+    deps = context.deps
+    async with deps.db.transaction() as tx:
+        fresh = await repo.get_alert(tx, alert_id)
+        assert fresh is not None
+        done = await change(tx, fresh)
+        if done:
+            await notify.refresh_cards(deps, tx, alert_id, now)
+            if told_key is not None:
+                await notify.tell(deps, tx, fresh.person_id, now, told_key, **told)
+    return done, fresh
+
+
+async def _say_already(update: Update, context: BotContext, alert: Alert) -> None:
+    """Answer the button with the state the alert is already in."""
+    t = context.t
+    assert update.callback_query is not None
+    await safe_answer_query(update.callback_query,
+                            t("alert.already", ref=alert.ref, state=t(STATE_KEYS[alert.state])),
+                            alert=True)
+
+
+async def _answer_press(update: Update, context: BotContext, done: bool, alert: Alert,
+                        done_key: str) -> None:
+    """Confirm a one-press change, or say the alert is already past it."""
+    if not done:
+        await _say_already(update, context, alert)
+        return
+    assert update.callback_query is not None
+    context.deps.wake_outbox()
+    await safe_answer_query(update.callback_query, context.t(done_key, ref=alert.ref))
 
 
 @guard()
@@ -508,25 +562,15 @@ async def on_ack(update: Update, context: BotContext) -> None:
     alert = await _target(update, context, "ack")
     if alert is None:
         return
-    deps, actor, t = context.deps, context.actor, context.t
-    assert actor is not None and update.callback_query is not None
-    now = deps.clock.now()
-    async with deps.db.transaction() as tx:
-        fresh = await repo.get_alert(tx, alert.id)
-        assert fresh is not None
-        done = await repo.acknowledge(tx, fresh, actor.id, now)
-        if done:
-            await notify.refresh_cards(deps, tx, alert.id, now)
-            await notify.tell(deps, tx, fresh.person_id, now, "alert.told_ack", ref=fresh.ref,
-                              name=actor.name, time=t.time(now),
-                              dedup_key=f"alert:{alert.id}:told_ack")
-    if not done:
-        await safe_answer_query(update.callback_query, t("alert.already", ref=alert.ref,
-                                                        state=t(STATE_KEYS[fresh.state])),
-                                alert=True)
-        return
-    deps.wake_outbox()
-    await safe_answer_query(update.callback_query, t("alert.ack_done", ref=alert.ref))
+    actor = context.actor
+    assert actor is not None
+    now = context.deps.clock.now()
+    done, fresh = await _apply(
+        context, alert.id, now, lambda tx, a: repo.acknowledge(tx, a, actor.id, now),
+        "alert.told_ack", ref=alert.ref, name=actor.name, time=context.t.time(now),
+        dedup_key=f"alert:{alert.id}:told_ack",
+    )
+    await _answer_press(update, context, done, fresh, "alert.ack_done")
 
 
 @guard()
@@ -571,24 +615,14 @@ async def on_reopen(update: Update, context: BotContext) -> None:
     alert = await _target(update, context, "reo")
     if alert is None:
         return
-    deps, actor, t = context.deps, context.actor, context.t
-    assert actor is not None and update.callback_query is not None
-    now = deps.clock.now()
-    async with deps.db.transaction() as tx:
-        fresh = await repo.get_alert(tx, alert.id)
-        assert fresh is not None
-        done = await repo.reopen(tx, fresh, actor.id, now)
-        if done:
-            await notify.refresh_cards(deps, tx, alert.id, now)
-            await notify.tell(deps, tx, fresh.person_id, now, "alert.told_reopen", ref=fresh.ref,
-                              name=actor.name)
-    if not done:
-        await safe_answer_query(update.callback_query, t("alert.already", ref=alert.ref,
-                                                        state=t(STATE_KEYS[fresh.state])),
-                                alert=True)
-        return
-    deps.wake_outbox()
-    await safe_answer_query(update.callback_query, t("alert.reopened", ref=alert.ref))
+    actor = context.actor
+    assert actor is not None
+    now = context.deps.clock.now()
+    done, fresh = await _apply(
+        context, alert.id, now, lambda tx, a: repo.reopen(tx, a, actor.id, now),
+        "alert.told_reopen", ref=alert.ref, name=actor.name,
+    )
+    await _answer_press(update, context, done, fresh, "alert.reopened")
 
 
 @guard(*OVERSIGHT)
@@ -643,14 +677,12 @@ async def start_resolve(update: Update, context: BotContext) -> int:
         return END
     t = context.t
     if alert.state == "resolved":
-        await safe_answer_query(update.callback_query, t("alert.already", ref=alert.ref,  # type: ignore[arg-type]
-                                                        state=t(STATE_KEYS[alert.state])),
-                                alert=True)
+        await _say_already(update, context, alert)
         return END
     drafts(context)["alert_action"] = {"id": alert.id, "updated_at": _now_iso(context)}
     rows = [[button(t(RESOLUTION_KEYS[lv]), f"alr:lv:{lv}")] for lv in RESOLUTION_LEVELS]
     await answer(update, context, t("alert.ask_rlevel", ref=alert.ref),
-                 keyboard(*rows, [button(t("alert.btn.cancel"), "alr:cancel")]))
+                 keyboard(*rows, _cancel_row(t, "alr:cancel")))
     return RES_LEVEL
 
 
@@ -667,9 +699,30 @@ async def on_rlevel(update: Update, context: BotContext) -> int:
     data["level"] = fields[1]
     data["updated_at"] = _now_iso(context)
     t = context.t
-    await answer(update, context, t("alert.ask_note"),
-                 keyboard([button(t("alert.btn.cancel"), "alr:cancel")]), edit=True)
+    await answer(update, context, t("alert.ask_note"), keyboard(_cancel_row(t, "alr:cancel")),
+                 edit=True)
     return RES_NOTE
+
+
+async def _bad_note(update: Update, context: BotContext, text: str) -> bool:
+    """Re-prompt if a resolution note or escalation reason is empty or too long."""
+    error = check_text(text, MAX_NOTE)
+    if not error:
+        return False
+    await answer(update, context, context.t(TEXT_ERRORS[error], limit=MAX_NOTE))
+    return True
+
+
+async def _action_target(update: Update, context: BotContext,
+                         data: dict[str, Any]) -> Alert | None:
+    """Reload the alert being resolved or escalated and check the actor's scope again."""
+    actor = context.actor
+    alert = await repo.get_alert(context.deps.db, int(data["id"]))
+    if alert is None or actor is None or not may_act_on(actor, alert.township_id):
+        _drop(context, "alert_action")
+        await refuse(update, context, "common.not_allowed")
+        return None
+    return alert
 
 
 @guard(end_conversation=True)
@@ -682,26 +735,20 @@ async def on_note(update: Update, context: BotContext) -> int:
     if not data or "level" not in data:
         return END
     text = message.text or ""
-    error = check_text(text, MAX_NOTE)
-    if error:
-        await answer(update, context, t(TEXT_ERRORS[error], limit=MAX_NOTE))
+    if await _bad_note(update, context, text):
         return RES_NOTE
-    deps, actor = context.deps, context.actor
-    alert = await repo.get_alert(deps.db, int(data["id"]))
-    if alert is None or actor is None or not may_act_on(actor, alert.township_id):
-        _drop(context, "alert_action")
-        await refuse(update, context, "common.not_allowed")
+    alert = await _action_target(update, context, data)
+    if alert is None:
         return END
+    deps, actor = context.deps, context.actor
+    assert actor is not None
     now = deps.clock.now()
-    async with deps.db.transaction() as tx:
-        fresh = await repo.get_alert(tx, alert.id)
-        assert fresh is not None
-        done = await repo.resolve(tx, fresh, actor.id, now, data["level"], text.strip())
-        if done:
-            await notify.refresh_cards(deps, tx, alert.id, now)
-            await notify.tell(deps, tx, fresh.person_id, now, "alert.told_resolved",
-                              ref=fresh.ref, name=actor.name,
-                              level=t(RESOLUTION_KEYS[data["level"]]), note=text.strip())
+    level, note = data["level"], text.strip()
+    done, fresh = await _apply(
+        context, alert.id, now, lambda tx, a: repo.resolve(tx, a, actor.id, now, level, note),
+        "alert.told_resolved", ref=alert.ref, name=actor.name, level=t(RESOLUTION_KEYS[level]),
+        note=note,
+    )
     _drop(context, "alert_action")
     deps.wake_outbox()
     await answer(update, context, t("alert.resolved_done" if done else "alert.already",
@@ -724,7 +771,7 @@ async def start_escalate(update: Update, context: BotContext) -> int:
                                        "updated_at": _now_iso(context)}
     await answer(update, context,
                  t("alert.ask_reason", ref=alert.ref, level=t(LEVEL_KEYS[alert.level + 1])),
-                 keyboard([button(t("alert.btn.cancel"), "alr:cancel")]))
+                 keyboard(_cancel_row(t, "alr:cancel")))
     return ESC_REASON
 
 
@@ -738,24 +785,21 @@ async def on_reason(update: Update, context: BotContext) -> int:
     if not data:
         return END
     text = message.text or ""
-    error = check_text(text, MAX_NOTE)
-    if error:
-        await answer(update, context, t(TEXT_ERRORS[error], limit=MAX_NOTE))
+    if await _bad_note(update, context, text):
         return ESC_REASON
-    deps, actor = context.deps, context.actor
-    alert = await repo.get_alert(deps.db, int(data["id"]))
-    if alert is None or actor is None or not may_act_on(actor, alert.township_id):
-        _drop(context, "alert_action")
-        await refuse(update, context, "common.not_allowed")
+    alert = await _action_target(update, context, data)
+    if alert is None:
         return END
+    deps, actor = context.deps, context.actor
     now = deps.clock.now()
-    async with deps.db.transaction() as tx:
-        fresh = await repo.get_alert(tx, alert.id)
-        assert fresh is not None
-        done = fresh.level == data.get("level_was") and await notify.escalate(
-            deps, tx, fresh, now, by=actor, reason=text.strip())
-        if done:
-            await notify.refresh_cards(deps, tx, alert.id, now)
+    level_was, reason = data.get("level_was"), text.strip()
+
+    async def climb(tx: Tx, fresh: Alert) -> bool:
+        # Someone may have escalated it since the reason was asked for: then do nothing.
+        return fresh.level == level_was and await notify.escalate(
+            deps, tx, fresh, now, by=actor, reason=reason)
+
+    done, fresh = await _apply(context, alert.id, now, climb)
     _drop(context, "alert_action")
     deps.wake_outbox()
     if done:
@@ -771,6 +815,14 @@ async def action_cancel(update: Update, context: BotContext) -> int:
     """Cancel resolving or escalating."""
     _drop(context, "alert_action")
     await answer(update, context, context.t("alert.cancelled"), edit=update.callback_query is not None)
+    return END
+
+
+@guard(end_conversation=True)
+async def update_cancel(update: Update, context: BotContext) -> int:
+    """Cancel a liaison's update to an alert (/cancel), dropping what was typed."""
+    _drop(context, "alert_update")
+    await answer(update, context, context.t("alert.cancelled"))
     return END
 
 
@@ -808,27 +860,10 @@ async def mine_alerts(update: Update, context: BotContext) -> None:
     await answer(update, context, "\n".join(lines), keyboard(*rows))
 
 
-async def _own(update: Update, context: BotContext, action: str) -> Alert | None:
-    """Parse al:<action>:<id> for a liaison and check the alert is their village's."""
-    query = update.callback_query
-    assert query is not None
-    fields = parse_callback(query.data, "al", 2)
-    if fields is None or fields[0] != action or not fields[1].isdigit():
-        await safe_answer_query(query, context.t("common.stale"), alert=True)
-        return None
-    alert = await repo.get_alert(context.deps.db, int(fields[1]))
-    actor = context.actor
-    if alert is None or actor is None or actor.role is not Role.LIAISON \
-            or not may_act_on(actor, alert.township_id, alert.village_id):
-        await refuse(update, context, "common.not_allowed")
-        return None
-    return alert
-
-
 @guard(Role.LIAISON)
 async def mine_open(update: Update, context: BotContext) -> None:
     """Show one of the liaison's alerts with "Add an update" while it is open."""
-    alert = await _own(update, context, "mine")
+    alert = await _target(update, context, "mine", (Role.LIAISON,))
     if alert is None:
         return
     t = context.t
@@ -841,7 +876,7 @@ async def mine_open(update: Update, context: BotContext) -> None:
 @guard(Role.LIAISON)
 async def mine_timeline(update: Update, context: BotContext) -> None:
     """The liaison's view of the timeline of their alert."""
-    alert = await _own(update, context, "mtl")
+    alert = await _target(update, context, "mtl", (Role.LIAISON,))
     if alert is None:
         return
     await answer(update, context, await _timeline_text(context, alert))
@@ -850,7 +885,7 @@ async def mine_timeline(update: Update, context: BotContext) -> None:
 @guard(Role.LIAISON, end_conversation=True)
 async def start_update(update: Update, context: BotContext) -> int:
     """Add an update: collect text and photos until Send."""
-    alert = await _own(update, context, "upd")
+    alert = await _target(update, context, "upd", (Role.LIAISON,))
     if alert is None:
         return END
     t = context.t
@@ -865,8 +900,7 @@ async def start_update(update: Update, context: BotContext) -> int:
 
 
 def _update_markup(t: Translator) -> InlineKeyboardMarkup:
-    return keyboard([button(t("alert.btn.send_update"), "alu:send")],
-                    [button(t("alert.btn.cancel"), "alu:cancel")])
+    return keyboard([button(t("alert.btn.send_update"), "alu:send")], _cancel_row(t, "alu:cancel"))
 
 
 @guard(Role.LIAISON, end_conversation=True)
@@ -955,12 +989,11 @@ async def _store_update(deps: Any, tx: Any, alert: Alert, actor: Person, now: da
         {m.person_id for m in await deps.outbox.for_ref("alert", alert.id, tx=tx) if m.person_id}
     )
     for person_id in targets:
-        person = await deps.people.get(person_id, tx=tx)
-        if person is None or not person.telegram_id:
+        person = await notify.reachable(deps, tx, person_id)
+        if person is None:
             continue
         t = notify.translator(deps, person)
-        markup = {"inline_keyboard": [[{"text": t("alert.btn.timeline"),
-                                        "callback_data": f"al:tl:{alert.id}"}]]}
+        markup = {"inline_keyboard": [[notify.alert_button(t, "alert.btn.timeline", "tl", alert)]]}
         await notify.enqueue(
             tx, now, chat_id=person.telegram_id, person_id=person.id,
             payload={"text": t("alert.update_msg", ref=alert.ref, village=alert.village,
@@ -979,79 +1012,74 @@ async def _store_update(deps: Any, tx: Any, alert: Alert, actor: Person, now: da
 # --- wiring ----------------------------------------------------------------------------------
 
 
+def _conversation(name: str, entry_points: list[BaseHandler],
+                  states: dict[object, list[BaseHandler]],
+                  cancel: BaseHandler) -> ConversationHandler:
+    """Return a persistent conversation that its entry points can restart at any step."""
+    return ConversationHandler(entry_points=entry_points, states=states, fallbacks=[cancel],
+                               name=name, persistent=True, allow_reentry=True)
+
+
 def get_handlers() -> list[BaseHandler]:
     """Return the alert handlers, conversations first."""
     text = filters.TEXT & ~filters.COMMAND
     other = ~filters.COMMAND
-    cancel = CommandHandler("cancel", on_cancel)
-    form = ConversationHandler(
-        entry_points=[
+
+    def form_step(state: int, error_key: str, *inputs: BaseHandler) -> list[BaseHandler]:
+        # The form's buttons work at every step; anything unexpected re-asks the step.
+        return [CallbackQueryHandler(on_choice, pattern=r"^alf:"), *inputs,
+                MessageHandler(other, _reprompt(error_key, state))]
+
+    def action_step(state: int, error_key: str, expected: BaseHandler) -> list[BaseHandler]:
+        return [expected, CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
+                MessageHandler(other, _action_reprompt(error_key, state))]
+
+    form = _conversation(
+        "alert",
+        [
             CommandHandler("alert", start_alert, filters=filters.ChatType.PRIVATE),
             CallbackQueryHandler(from_report, pattern=r"^alert:fromreport:(\d+)$"),
         ],
-        states={
-            CATEGORY: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
-                       MessageHandler(other, _reprompt("alert.err.use_buttons", CATEGORY))],
-            SEVERITY: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
-                       MessageHandler(other, _reprompt("alert.err.use_buttons", SEVERITY))],
-            PEOPLE: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
-                     MessageHandler(text, on_people_text),
-                     MessageHandler(other, _reprompt("alert.err.people_nan", PEOPLE))],
-            PLACE: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
-                    MessageHandler(filters.LOCATION, on_place_location),
-                    MessageHandler(text, on_place_text),
-                    MessageHandler(other, _reprompt("alert.err.place", PLACE))],
-            WHAT: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
-                   MessageHandler(filters.VOICE, on_what_voice),
-                   MessageHandler(text, on_what_text),
-                   MessageHandler(other, _reprompt("alert.err.what", WHAT))],
-            PHOTOS: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
-                     MessageHandler(filters.PHOTO, on_photo),
-                     MessageHandler(other, _reprompt("alert.err.photo", PHOTOS))],
-            CONFIRM: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
-                      MessageHandler(other, _reprompt("alert.err.use_buttons", CONFIRM))],
-            EDIT: [CallbackQueryHandler(on_choice, pattern=r"^alf:"),
-                   MessageHandler(other, _reprompt("alert.err.use_buttons", CONFIRM))],
+        {
+            CATEGORY: form_step(CATEGORY, "alert.err.use_buttons"),
+            SEVERITY: form_step(SEVERITY, "alert.err.use_buttons"),
+            PEOPLE: form_step(PEOPLE, "alert.err.people_nan", MessageHandler(text, on_people_text)),
+            PLACE: form_step(PLACE, "alert.err.place",
+                             MessageHandler(filters.LOCATION, on_place_location),
+                             MessageHandler(text, on_place_text)),
+            WHAT: form_step(WHAT, "alert.err.what", MessageHandler(filters.VOICE, on_what_voice),
+                            MessageHandler(text, on_what_text)),
+            PHOTOS: form_step(PHOTOS, "alert.err.photo", MessageHandler(filters.PHOTO, on_photo)),
+            CONFIRM: form_step(CONFIRM, "alert.err.use_buttons"),
+            # A stray message while choosing what to edit shows the summary again.
+            EDIT: form_step(CONFIRM, "alert.err.use_buttons"),
         },
-        fallbacks=[cancel],
-        name="alert",
-        persistent=True,
-        allow_reentry=True,
+        CommandHandler("cancel", on_cancel),
     )
-    action = ConversationHandler(
-        entry_points=[
+    action = _conversation(
+        "alert_action",
+        [
             CallbackQueryHandler(start_resolve, pattern=r"^al:res:\d+$"),
             CallbackQueryHandler(start_escalate, pattern=r"^al:esc:\d+$"),
         ],
-        states={
-            RES_LEVEL: [CallbackQueryHandler(on_rlevel, pattern=r"^alr:lv:"),
-                        CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
-                        MessageHandler(other, _action_reprompt("alert.err.use_buttons",
-                                                               RES_LEVEL))],
-            RES_NOTE: [MessageHandler(text, on_note),
-                       CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
-                       MessageHandler(other, _action_reprompt("alert.err.note", RES_NOTE))],
-            ESC_REASON: [MessageHandler(text, on_reason),
-                         CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
-                         MessageHandler(other, _action_reprompt("alert.err.note", ESC_REASON))],
+        {
+            RES_LEVEL: action_step(RES_LEVEL, "alert.err.use_buttons",
+                                   CallbackQueryHandler(on_rlevel, pattern=r"^alr:lv:")),
+            RES_NOTE: action_step(RES_NOTE, "alert.err.note", MessageHandler(text, on_note)),
+            ESC_REASON: action_step(ESC_REASON, "alert.err.note", MessageHandler(text, on_reason)),
         },
-        fallbacks=[CommandHandler("cancel", action_cancel)],
-        name="alert_action",
-        persistent=True,
-        allow_reentry=True,
+        CommandHandler("cancel", action_cancel),
     )
-    updates = ConversationHandler(
-        entry_points=[CallbackQueryHandler(start_update, pattern=r"^al:upd:\d+$")],
-        states={
+    updates = _conversation(
+        "alert_update",
+        [CallbackQueryHandler(start_update, pattern=r"^al:upd:\d+$")],
+        {
             UPDATE: [MessageHandler(filters.PHOTO, on_update_photo),
                      MessageHandler(text, on_update_text),
                      CallbackQueryHandler(on_update_button, pattern=r"^alu:(send|cancel)$"),
                      MessageHandler(other, _action_reprompt("alert.err.update", UPDATE))],
         },
-        fallbacks=[CommandHandler("cancel", action_cancel)],
-        name="alert_update",
-        persistent=True,
-        allow_reentry=True,
+        CommandHandler("cancel", update_cancel),
     )
     return [
         form,

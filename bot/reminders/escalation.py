@@ -100,10 +100,15 @@ def card_text(t: Translator, alert: Alert, head: str | None = None) -> str:
     return f"{head}\n\n{text}" if head else text
 
 
+def alert_button(t: Translator, key: str, action: str, alert: Alert) -> dict[str, str]:
+    """Return one al:<action>:<id> button as a plain dict for the outbox."""
+    return {"text": t(key), "callback_data": f"al:{action}:{alert.id}"}
+
+
 def card_markup(t: Translator, alert: Alert) -> dict[str, Any]:
     """Return the buttons of the alert message for its current state (plain dict for the outbox)."""
     def b(key: str, action: str) -> dict[str, str]:
-        return {"text": t(key), "callback_data": f"al:{action}:{alert.id}"}
+        return alert_button(t, key, action, alert)
 
     if alert.state == "resolved":
         rows = [[b("alert.btn.reopen", "reo")], [b("alert.btn.timeline", "tl")]]
@@ -116,6 +121,19 @@ def card_markup(t: Translator, alert: Alert) -> dict[str, Any]:
     if alert.state != "resolved" and alert.level >= TOP_LEVEL:
         rows[0] = [x for x in rows[0] if not x["callback_data"].startswith("al:esc:")]
     return {"inline_keyboard": rows}
+
+
+def card_payload(t: Translator, alert: Alert, head: str | None = None) -> dict[str, Any]:
+    """Return the alert message, text and buttons, as an outbox payload."""
+    return {"text": card_text(t, alert, head), "reply_markup": card_markup(t, alert)}
+
+
+async def reachable(deps: Deps, tx: Tx, person_id: int | None) -> Person | None:
+    """Return the roster person if the bot can write to them, else None."""
+    if person_id is None:
+        return None
+    person = await deps.people.get(person_id, tx=tx)
+    return person if person is not None and person.telegram_id else None
 
 
 async def level_people(deps: Deps, tx: Tx, alert: Alert, level: int) -> list[Person]:
@@ -132,8 +150,7 @@ async def send_card(deps: Deps, tx: Tx, alert: Alert, person: Person, now: datet
     t = translator(deps, person)
     ids = await enqueue(
         tx, now, chat_id=person.telegram_id, person_id=person.id,
-        payload={"text": card_text(t, alert, t(head_key, **head) if head_key else None),
-                 "reply_markup": card_markup(t, alert)},
+        payload=card_payload(t, alert, t(head_key, **head) if head_key else None),
         dedup_key=f"alert:{alert.id}:card:{person.id}", ref_kind="alert", ref_id=alert.id,
     )
     return bool(ids)
@@ -175,8 +192,8 @@ async def escalate(deps: Deps, tx: Tx, alert: Alert, now: datetime,
             told.append(person.name)
     # Everyone who already has the alert hears that it climbed (and to whom).
     for person_id in sorted(pid for pid in had_card if pid is not None):
-        person = await deps.people.get(person_id, tx=tx)
-        if person is None or not person.telegram_id or (by and person.id == by.id):
+        person = await reachable(deps, tx, person_id)
+        if person is None or (by and person.id == by.id):
             continue
         t = translator(deps, person)
         key = "alert.climbed.auto" if by is None else "alert.climbed.manual"
@@ -207,17 +224,13 @@ async def refresh_cards(deps: Deps, tx: Tx, alert_id: int, now: datetime) -> Non
             continue
         t = translator(deps, person)
         if sent.state == "pending":
-            await deps.outbox.rewrite_pending(
-                tx, sent.outbox_id,
-                {"text": card_text(t, alert), "reply_markup": card_markup(t, alert)},
-            )
+            await deps.outbox.rewrite_pending(tx, sent.outbox_id, card_payload(t, alert))
             continue
         if sent.message_id is None:
             continue
         await enqueue(
             tx, now, chat_id=sent.chat_id, person_id=person.id, method="editMessageText",
-            payload={"message_id": sent.message_id, "text": card_text(t, alert),
-                     "reply_markup": card_markup(t, alert)},
+            payload={"message_id": sent.message_id, **card_payload(t, alert)},
             ref_kind="alert_edit", ref_id=alert_id,
         )
 
@@ -226,10 +239,8 @@ async def tell(deps: Deps, tx: Tx, person_id: int | None, now: datetime, key: st
                dedup_key: str | None = None, markup: dict[str, Any] | None = None,
                **values: Any) -> None:
     """Queue one short message to a roster person in their language."""
-    if person_id is None:
-        return
-    person = await deps.people.get(person_id, tx=tx)
-    if person is None or not person.telegram_id:
+    person = await reachable(deps, tx, person_id)
+    if person is None:
         return
     payload: dict[str, Any] = {"text": translator(deps, person)(key, **values)}
     if markup:
@@ -266,8 +277,8 @@ async def remind_followup(tick: Tick) -> None:
         assert since is not None
         due = followup_time(alert, n, deps.policy)
         async with deps.db.transaction() as tx:
-            person = await deps.people.get(alert.acknowledged_by, tx=tx)
-            if person is None or not person.telegram_id:
+            person = await reachable(deps, tx, alert.acknowledged_by)
+            if person is None:
                 continue
             t = translator(deps, person)
             enqueued = await enqueue(
@@ -276,8 +287,8 @@ async def remind_followup(tick: Tick) -> None:
                     "text": t("alert.followup", ref=alert.ref, village=alert.village,
                               hours=int((due - since).total_seconds() // 3600)),
                     "reply_markup": {"inline_keyboard": [[
-                        {"text": t("alert.btn.resolve"), "callback_data": f"al:res:{alert.id}"},
-                        {"text": t("alert.btn.timeline"), "callback_data": f"al:tl:{alert.id}"},
+                        alert_button(t, "alert.btn.resolve", "res", alert),
+                        alert_button(t, "alert.btn.timeline", "tl", alert),
                     ]]},
                 },
                 dedup_key=f"alert:{alert.id}:follow:{to_db_time(since)}:{n}",
