@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from bot.config import Policy, Settings
 from bot.deps import Deps
 from bot.domain.people import Person
 from bot.i18n import I18n
-from bot.storage.db import Database
+from bot.storage.db import Database, to_db_time
 from bot.storage.migrations import migrate
 from tests.fakebot import FakeBotAPI, FakeRequest, FakeUser, InProcessDriver
 
@@ -25,6 +25,8 @@ ROSTER = DATA / "roster_hekou.csv"
 # Monday 23 Nov 2026 09:00 in Asia/Shanghai (ISO week 2026-W48).
 MONDAY_0900 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 USER_IDS = iter(range(100_001, 999_999))
+# Rosters are imported 8 days before the start (Sunday 15 Nov, before W47's due time).
+SEEDED_AGO = timedelta(days=8)
 
 
 class RecordingDriver(InProcessDriver):
@@ -55,12 +57,21 @@ class Env:
     def db(self) -> Database:
         return self.deps.db
 
-    async def seed(self, path: Path = ROSTER) -> dict[str, str]:
-        """Import a roster file; return invite codes by name."""
+    async def seed(self, path: Path = ROSTER, ago: timedelta = SEEDED_AGO) -> dict[str, str]:
+        """Import a roster file as of `ago` before now; return invite codes by name."""
+        from bot.clock import FakeClock
         from bot.domain.roster import parse_roster
         from bot.storage.roster import import_roster
 
-        result = await import_roster(self.db, parse_roster(path), self.clock)
+        # The network usually exists before the week under test (last week's report is owed).
+        then = FakeClock(self.clock.now() - ago)
+        result = await import_roster(self.db, parse_roster(path), then)
+        # …but the invite codes are handed out now, valid 14 days from the test's start.
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE invites SET created_at = ?, expires_at = ? WHERE used_at IS NULL",
+                (to_db_time(self.clock.now()), to_db_time(self.clock.now() + timedelta(days=14))),
+            )
         for p in result.people:
             if p.invite_code:
                 self.codes[p.name] = p.invite_code

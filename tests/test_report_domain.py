@@ -48,6 +48,13 @@ def test_late_and_offer() -> None:
     assert dom.offer_previous(MONDAY, policy, TZ, previous_reported=False) == "2026-W47"
     assert dom.offer_previous(MONDAY, policy, TZ, previous_reported=True) is None
     assert dom.offer_previous(tuesday_night, policy, TZ, previous_reported=False) is None
+    # A village that joined after last week's due time is not offered last week.
+    joined_this_week = MONDAY - timedelta(hours=1)
+    assert dom.offer_previous(MONDAY, policy, TZ, previous_reported=False,
+                              joined_at=joined_this_week) is None
+    joined_earlier = MONDAY - timedelta(days=10)
+    assert dom.offer_previous(MONDAY, policy, TZ, previous_reported=False,
+                              joined_at=joined_earlier) == "2026-W47"
 
 
 def test_days_reference_states_stale() -> None:

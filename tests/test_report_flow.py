@@ -359,3 +359,13 @@ async def test_dispute_button_reaches_the_alert_form(env: Env) -> None:
     calls = await user.press("发起矛盾纠纷预警")
     said = " ".join(c.text or "" for c in calls) + _popup(calls)
     assert "出了点问题" not in said and "过期" not in said and said.strip()
+
+
+async def test_new_network_is_not_asked_for_last_week(env: Env) -> None:
+    from datetime import timedelta
+
+    await env.seed(ago=timedelta(0))  # the roster arrived this Monday morning
+    user = await env.bind("王建国")
+    calls = await user.command("/report")
+    assert "上周" not in calls[-1].text
+    assert "今天" in calls[-1].buttons

@@ -201,12 +201,19 @@ def week_is_open(week: str, now: datetime, tz: ZoneInfo) -> bool:
 
 
 def offer_previous(now: datetime, policy: Policy, tz: ZoneInfo, *,
-                   previous_reported: bool) -> str | None:
-    """Return the previous week to offer (late) before this week's due time, else None."""
+                   previous_reported: bool, joined_at: datetime | None = None) -> str | None:
+    """Return the previous week to offer (late) before this week's due time, else None.
+
+    A village that joined the network after last week's due time owes nothing for it: a
+    liaison's first /report must not start with a late report.
+    """
     week = current_week(now, tz)
     if previous_reported or now > due_at(week, policy, tz):
         return None
-    return shift_week(week, -1)
+    previous = shift_week(week, -1)
+    if joined_at is not None and joined_at > due_at(previous, policy, tz):
+        return None
+    return previous
 
 
 def patrol_days(week: str, today: date) -> list[date]:

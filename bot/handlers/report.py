@@ -355,7 +355,9 @@ async def start(update: Update, context: BotContext) -> str | int:
     previous = shift_week(week, -1)
     prev_done = await repo.report_for(deps.db, actor.village_id or 0, previous) is not None
     existing = await repo.report_for(deps.db, actor.village_id or 0, week)
-    offer = dom.offer_previous(now, deps.policy, deps.tz, previous_reported=prev_done)
+    joined = await repo.village_joined(deps.db, actor.village_id or 0)
+    offer = dom.offer_previous(now, deps.policy, deps.tz, previous_reported=prev_done,
+                               joined_at=joined)
     if existing is not None:
         return await _show_existing(update, context, existing, offer=offer, edit=False)
     draft = await _fresh(context, actor)
@@ -536,7 +538,8 @@ async def _choose_week(update: Update, context: BotContext, draft: dict[str, Any
     now = deps.clock.now()
     current = dom.current_week(now, deps.tz)
     allowed = {current}
-    if dom.offer_previous(now, deps.policy, deps.tz, previous_reported=False):
+    joined = await repo.village_joined(deps.db, actor.village_id or 0)
+    if dom.offer_previous(now, deps.policy, deps.tz, previous_reported=False, joined_at=joined):
         allowed.add(shift_week(current, -1))
     if week not in allowed:
         await refuse(update, context, "common.stale")

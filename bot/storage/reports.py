@@ -312,3 +312,11 @@ async def stale_drafts(db: Database, cutoff: datetime) -> list[DraftRow]:
         (to_db_time(cutoff),),
     )
     return [_draft(r) for r in rows]
+
+
+async def village_joined(db: Database, village_id: int) -> datetime | None:
+    """Return when the village's first liaison was put on the roster."""
+    return from_db_time(await db.fetchval(
+        "SELECT MIN(created_at) FROM people WHERE village_id = ? AND role = 'liaison'",
+        (village_id,),
+    ))
