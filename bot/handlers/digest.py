@@ -56,8 +56,9 @@ async def bindgroup(update: Update, context: BotContext) -> None:
                           payload={"text": t("digest.moved_away", township=actor.township)})
     deps.wake_outbox()
     log.info("township %s digest group set to %s by person %s", actor.township_id, chat.id, actor.id)
+    post = deps.policy.digest.post
     await answer(update, context, t("digest.bound", township=actor.township,
-                                    post=str(deps.policy.digest.post)))
+                                    post=t.weekly(post.weekday, post.at)))
 
 
 async def digest_command(update: Update, context: BotContext) -> None:
