@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -58,6 +59,13 @@ def load_catalogues(directory: Path | None = None) -> dict[str, dict[str, str]]:
                     messages[msg.id] = str(msg.string or "")
         result[lang] = messages
     return result
+
+
+class PersonLanguage(Protocol):
+    """What for_person needs of a person (bot.domain.people.Person has it)."""
+
+    language: str | None
+    tg_language: str | None
 
 
 _BABEL_LOCALES = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "en": "en_GB"}
@@ -128,6 +136,11 @@ class I18n:
         return Translator(
             lang, self.catalogues[lang], self.catalogues[DEFAULT_LANGUAGE], self.tz
         )
+
+    def for_person(self, person: PersonLanguage) -> Translator:
+        """Return the translator of someone the bot writes to: their /lang choice, else the
+        language Telegram last reported for them."""
+        return self.get(person.language or language_from_telegram(person.tg_language))
 
     def all(self) -> list[Translator]:
         """Return one translator per language."""

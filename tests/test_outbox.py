@@ -109,3 +109,15 @@ async def test_network_errors_back_off_and_retry(env: Env) -> None:
     env.clock.advance(timedelta(seconds=11))
     await env.deliver()
     assert env.api.texts(boss.id).count("网络") == 1
+
+
+async def test_failure_notice_speaks_the_commissioners_telegram_language(env: Env) -> None:
+    boss = await env.bind("冯兴敏", language_code="en")
+    liaison = await env.bind("王建国")
+    person = await env.person("王建国")
+    assert person is not None
+    env.api.fail("sendMessage", chat_id=liaison.id, kind="403", times=None)
+    await _queue(env, liaison.id, "提醒", person_id=person.id)
+    await env.deliver()
+    notices = [t for t in env.api.texts(boss.id) if "could not be delivered" in t]
+    assert len(notices) == 1 and "blocked the bot" in notices[0]

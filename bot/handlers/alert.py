@@ -992,7 +992,7 @@ async def _store_update(deps: Any, tx: Any, alert: Alert, actor: Person, now: da
         person = await notify.reachable(deps, tx, person_id)
         if person is None:
             continue
-        t = notify.translator(deps, person)
+        t = deps.i18n.for_person(person)
         markup = {"inline_keyboard": [[notify.alert_button(t, "alert.btn.timeline", "tl", alert)]]}
         await notify.enqueue(
             tx, now, chat_id=person.telegram_id, person_id=person.id,

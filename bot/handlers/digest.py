@@ -21,7 +21,6 @@ from bot.context import BotContext
 from bot.domain import digest as dom
 from bot.domain.people import Role
 from bot.handlers.common import answer, refuse
-from bot.i18n import language_from_telegram
 from bot.storage import digest as store
 from bot.storage.outbox import enqueue
 
@@ -117,7 +116,7 @@ async def bot_membership(update: Update, context: BotContext) -> None:
                 for boss in bosses:
                     if boss.telegram_id is None:
                         continue
-                    bt = deps.i18n.get(boss.language or language_from_telegram(boss.tg_language))
+                    bt = deps.i18n.for_person(boss)
                     await enqueue(
                         tx, now, chat_id=boss.telegram_id, person_id=boss.id,
                         payload={"text": bt("digest.unbound_notice", township=group.township,

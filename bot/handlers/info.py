@@ -42,7 +42,6 @@ from bot.handlers.common import (
     Callback,
     answer,
     button,
-    choose_language,
     guard,
     keyboard,
     may_act_on,
@@ -89,10 +88,6 @@ def _repo(context: BotContext) -> SubmissionRepo:
 
 def _now(context: BotContext) -> datetime:
     return context.deps.clock.now()
-
-
-def _translator_for(context: BotContext, person: Person) -> Translator:
-    return context.deps.i18n.get(choose_language(person, person.tg_language))
 
 
 # --- the draft ---------------------------------------------------------------------------
@@ -485,7 +480,7 @@ async def _notify_reviewers(context: BotContext, tx: Any, now: datetime, sub: Su
                                                         tx=tx):
         if person.telegram_id is None:
             continue
-        t = _translator_for(context, person)
+        t = context.deps.i18n.for_person(person)
         await enqueue(
             tx, now, chat_id=person.telegram_id, person_id=person.id,
             payload={"text": _review_text(t, sub, files),
@@ -504,7 +499,7 @@ async def _close_review_messages(context: BotContext, tx: Any, now: datetime, su
         person = await context.deps.people.get(sent.person_id, tx=tx)
         if person is None or person.role not in REVIEWERS:
             continue
-        t = _translator_for(context, person)
+        t = context.deps.i18n.for_person(person)
         await enqueue(
             tx, now, chat_id=sent.chat_id, method="editMessageText", person_id=person.id,
             payload={"message_id": sent.message_id,
@@ -572,7 +567,7 @@ async def _record_review(context: BotContext, sub: Submission, version: int,
             return False  # reviewed already, or the button shows an older version
         liaison = await context.deps.people.get(sub.person_id, tx=tx)
         if liaison is not None and liaison.telegram_id is not None:
-            payload, dedup_key = _outcome_notice(_translator_for(context, liaison), sub, reviewer,
+            payload, dedup_key = _outcome_notice(context.deps.i18n.for_person(liaison), sub, reviewer,
                                                  comment)
             await enqueue(tx, now, chat_id=liaison.telegram_id, person_id=liaison.id,
                           payload=payload, dedup_key=dedup_key)

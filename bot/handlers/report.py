@@ -31,7 +31,6 @@ from bot.domain.report import PLACES, Err, Outcome, Report
 from bot.handlers.common import (
     answer,
     button,
-    choose_language,
     guard,
     keyboard,
     may_act_on,
@@ -739,7 +738,7 @@ async def drop_stale_drafts(tick: Tick) -> None:
         person = await deps.people.get(row.person_id)
         if person is None:
             continue
-        t = deps.i18n.get(choose_language(person, person.tg_language))
+        t = deps.i18n.for_person(person)
         async with deps.db.transaction() as tx:
             if await repo.close_draft(tx, row.token, "dropped", tick.now):
                 await enqueue(tx, tick.now, chat_id=row.chat_id, person_id=person.id,

@@ -194,7 +194,7 @@ class DeliveryWorker:
                 if p.id != person.id and p.telegram_id
             ]
             for boss in commissioners:
-                t = self.i18n.get(boss.language or None)
+                t = self.i18n.for_person(boss)
                 reason = t("delivery.blocked" if isinstance(exc, Forbidden) else "delivery.not_found")
                 text = t(
                     "delivery.failed_notice",

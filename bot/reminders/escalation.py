@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from bot.domain.alert import LEVEL_ROLES, TOP_LEVEL, Alert, followup_reminder, followup_time, should_escalate
 from bot.domain.calendar import end_of_quiet
 from bot.domain.people import Person
-from bot.handlers.common import choose_language
 from bot.i18n import Translator
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import alerts as repo
@@ -46,11 +45,6 @@ RESOLUTION_KEYS = {
     "township": "alert.rlevel.township",
     "county": "alert.rlevel.county",
 }
-
-
-def translator(deps: Deps, person: Person) -> Translator:
-    """Return the translator of someone the bot writes to on its own."""
-    return deps.i18n.get(choose_language(person, person.tg_language))
 
 
 def place_of(t: Translator, alert: Alert) -> str:
@@ -147,7 +141,7 @@ async def send_card(deps: Deps, tx: Tx, alert: Alert, person: Person, now: datet
                     head_key: str | None = None, **head: Any) -> bool:
     """Queue the alert message for one person (once per person, ever)."""
     assert person.telegram_id is not None
-    t = translator(deps, person)
+    t = deps.i18n.for_person(person)
     ids = await enqueue(
         tx, now, chat_id=person.telegram_id, person_id=person.id,
         payload=card_payload(t, alert, t(head_key, **head) if head_key else None),
@@ -195,7 +189,7 @@ async def escalate(deps: Deps, tx: Tx, alert: Alert, now: datetime,
         person = await reachable(deps, tx, person_id)
         if person is None or (by and person.id == by.id):
             continue
-        t = translator(deps, person)
+        t = deps.i18n.for_person(person)
         key = "alert.climbed.auto" if by is None else "alert.climbed.manual"
         await enqueue(
             tx, now, chat_id=person.telegram_id, person_id=person.id,
@@ -222,7 +216,7 @@ async def refresh_cards(deps: Deps, tx: Tx, alert_id: int, now: datetime) -> Non
         person = await deps.people.get(sent.person_id, tx=tx)
         if person is None:
             continue
-        t = translator(deps, person)
+        t = deps.i18n.for_person(person)
         if sent.state == "pending":
             await deps.outbox.rewrite_pending(tx, sent.outbox_id, card_payload(t, alert))
             continue
@@ -242,7 +236,7 @@ async def tell(deps: Deps, tx: Tx, person_id: int | None, now: datetime, key: st
     person = await reachable(deps, tx, person_id)
     if person is None:
         return
-    payload: dict[str, Any] = {"text": translator(deps, person)(key, **values)}
+    payload: dict[str, Any] = {"text": deps.i18n.for_person(person)(key, **values)}
     if markup:
         payload["reply_markup"] = markup
     await enqueue(tx, now, chat_id=person.telegram_id, person_id=person.id, payload=payload,
@@ -280,7 +274,7 @@ async def remind_followup(tick: Tick) -> None:
             person = await reachable(deps, tx, alert.acknowledged_by)
             if person is None:
                 continue
-            t = translator(deps, person)
+            t = deps.i18n.for_person(person)
             enqueued = await enqueue(
                 tx, tick.now, chat_id=person.telegram_id, person_id=person.id,
                 payload={

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from bot.domain.calendar import in_quiet_hours
 from bot.domain.info import kinds_label
-from bot.domain.people import Person, Role
+from bot.domain.people import Role
 from bot.domain.quotas import MOMENT_THREE_DAYS, QuotaProgress, due_moment
-from bot.handlers.common import choose_language
-from bot.i18n import Translator
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage.jobs import claim_run
 from bot.storage.outbox import enqueue
@@ -22,10 +20,6 @@ _COMMISSIONER_KEYS = {
     "two_thirds": "info.quota.remind_two_thirds",
     "three_days": "info.quota.remind_three_days",
 }
-
-
-def _t(tick: Tick, person: Person) -> Translator:
-    return tick.deps.i18n.get(choose_language(person, person.tg_language))
 
 
 async def remind_quotas(tick: Tick) -> None:
@@ -59,7 +53,7 @@ async def remind_quotas(tick: Tick) -> None:
                                                             tx=tx):
                     if person.telegram_id is None:
                         continue
-                    t = _t(tick, person)
+                    t = tick.deps.i18n.for_person(person)
                     if rows[0].scope == "village":
                         standing = t("info.quota.standing_village",
                                      met=len(rows) - len(behind), villages=len(rows),
@@ -78,7 +72,7 @@ async def remind_quotas(tick: Tick) -> None:
                     for liaison in await deps.people.liaisons_of_village(village_id, tx=tx):
                         if liaison.telegram_id is None:
                             continue
-                        t = _t(tick, liaison)
+                        t = tick.deps.i18n.for_person(liaison)
                         nudge = ("info.quota.nudge_end" if moment == MOMENT_THREE_DAYS
                                  else "info.quota.nudge")
                         await enqueue(

@@ -14,8 +14,8 @@ from typing import Any
 
 from bot.domain import digest as dom
 from bot.domain.calendar import due_at, end_of_quiet
-from bot.domain.people import Person, Role
-from bot.i18n import Translator, language_from_telegram
+from bot.domain.people import Role
+from bot.i18n import Translator
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import digest as store
 from bot.storage.jobs import claim_run
@@ -25,11 +25,6 @@ log = logging.getLogger(__name__)
 
 # The reminder's button; the report conversation takes it as an entry point.
 REPORT_START = "rpstart"
-
-
-def translator(tick: Tick, person: Person) -> Translator:
-    """Return the translator of someone we write to first (their choice, else Telegram's)."""
-    return tick.deps.i18n.get(person.language or language_from_telegram(person.tg_language))
 
 
 def report_button(t: Translator) -> dict[str, Any]:
@@ -52,7 +47,7 @@ async def send_reminders(tick: Tick) -> None:
             if send_at >= due.due:
                 continue
             for person in await store.missing_liaisons(tx, due.week):
-                t = translator(tick, person)
+                t = deps.i18n.for_person(person)
                 await enqueue(
                     tx,
                     now,
@@ -84,7 +79,7 @@ async def send_overdue(tick: Tick) -> None:
                 for person in row.liaisons:
                     if person.telegram_id is None:
                         continue
-                    t = translator(tick, person)
+                    t = deps.i18n.for_person(person)
                     await enqueue(
                         tx,
                         now,
@@ -106,7 +101,7 @@ async def send_overdue(tick: Tick) -> None:
                 for boss in await deps.people.in_township(township_id, (Role.COMMISSIONER,), tx=tx):
                     if boss.telegram_id is None:
                         continue
-                    t = translator(tick, boss)
+                    t = deps.i18n.for_person(boss)
                     text = dom.render_overdue_list(
                         t, rows[0].township, week, due, listed, totals.get(township_id, 0)
                     )
