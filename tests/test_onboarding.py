@@ -138,3 +138,14 @@ async def test_edited_message_is_not_taken_as_an_answer(env: Env) -> None:
     # The form did not move: the edit was not taken as an answer.
     assert await env.db.fetchval(
         "SELECT state FROM ptb_conversations WHERE name = 'report'") == state_before
+
+
+async def test_processed_update_ids_are_forgotten_after_a_week(env: Env) -> None:
+    await env.bind("王建国")
+    assert await env.db.fetchval("SELECT COUNT(*) FROM processed_updates") >= 1
+    env.clock.advance(days=6)
+    await env.tick()
+    assert await env.db.fetchval("SELECT COUNT(*) FROM processed_updates") >= 1
+    env.clock.advance(days=2)
+    await env.tick()
+    assert await env.db.fetchval("SELECT COUNT(*) FROM processed_updates") == 0
