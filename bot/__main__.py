@@ -74,14 +74,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         "starting: database %s, API %s", settings.database_path, settings.bot_api_url
     )
     try:
+        # Telegram (or the network) may be down when we start: wait for it instead of dying.
+        loop.run_until_complete(_wait_for_api(app))
         # run_polling installs SIGTERM/SIGINT handlers: the update in hand finishes,
         # persistence is flushed, then it returns and we exit 0.
-        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False, bootstrap_retries=-1)
     finally:
         loop.run_until_complete(db.close())
         loop.close()
     logging.getLogger("bot").info("stopped cleanly")
     return 0
+
+
+async def _wait_for_api(app: Any, first: float = 1.0, longest: float = 60.0) -> None:
+    """Reach the Bot API (getMe), retrying network errors with a growing pause."""
+    from telegram.error import InvalidToken, NetworkError
+
+    log = logging.getLogger("bot")
+    pause = first
+    while True:
+        try:
+            await app.bot.initialize()
+            return
+        except InvalidToken:
+            raise CliError("BOT_TOKEN was rejected by the Bot API (check it with @BotFather)", 2) from None
+        except NetworkError as exc:
+            log.warning("Bot API not reachable (%s); retrying in %.0f s", exc, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, longest)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

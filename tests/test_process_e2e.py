@@ -82,3 +82,18 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert done.returncode != 0 and "Traceback" not in done.stderr
     done = cli(db, "backup", str(tmp_path / "b.sqlite3"))
     assert done.returncode == 0  # the database exists by now (invite opened it)
+
+
+async def test_process_waits_for_an_unreachable_api(tmp_path: Path) -> None:
+    db_path = tmp_path / "bot.sqlite3"
+    api = FakeBotAPI()
+    api.fail("getMe", kind="5xx", times=3)  # the Bot API answers 502 three times at start-up
+    with FakeBotServer(api) as server:
+        bot = BotProcess(db_path, server, tmp_path / "bot.log")
+        try:
+            await bot.start(timeout=30)
+            assert "not reachable" in bot.log()
+            assert await bot.stop(signal.SIGTERM) == 0
+        finally:
+            bot.ensure_stopped()
+    api.assert_no_violations()
