@@ -149,3 +149,11 @@ async def test_processed_update_ids_are_forgotten_after_a_week(env: Env) -> None
     env.clock.advance(days=2)
     await env.tick()
     assert await env.db.fetchval("SELECT COUNT(*) FROM processed_updates") == 0
+
+
+async def test_bound_user_writing_outside_a_form_gets_a_pointer(env: Env) -> None:
+    user = await env.bind("王建国")
+    calls = await user.send("在吗？" * 2000)  # a huge text, outside any form
+    assert "/help" in calls[-1].text
+    calls = await user.send_photo()
+    assert "/help" in calls[-1].text

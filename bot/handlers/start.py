@@ -145,9 +145,11 @@ async def nothing_to_cancel(update: Update, context: BotContext) -> None:
 
 
 async def stranger(update: Update, context: BotContext) -> None:
-    """Answer any private message from someone not on the roster."""
+    """Answer a private message no feature took: the invite hint, or where to start."""
     if context.actor is None:
         await answer(update, context, context.t("start.need_invite"))
+    else:
+        await answer(update, context, context.t("common.not_understood"))
 
 
 def get_handlers() -> list[BaseHandler]:
@@ -162,7 +164,7 @@ def get_handlers() -> list[BaseHandler]:
 
 
 def get_fallback_handlers() -> list[BaseHandler]:
-    """Return the last-resort handlers for strangers (registered after every feature)."""
+    """Return the last-resort handlers (registered after every feature)."""
     return [
         CommandHandler("cancel", nothing_to_cancel, filters=filters.ChatType.PRIVATE),  # type: ignore[arg-type]
         MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, stranger),  # type: ignore[arg-type]
