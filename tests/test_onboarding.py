@@ -157,3 +157,12 @@ async def test_bound_user_writing_outside_a_form_gets_a_pointer(env: Env) -> Non
     assert "/help" in calls[-1].text
     calls = await user.send_photo()
     assert "/help" in calls[-1].text
+
+
+async def test_unknown_or_forged_button_is_answered(env: Env) -> None:
+    user = await env.bind("王建国")
+    msg = (await user.command("/lang"))[-1].result
+    for data in ("garbage", "al:ack:999999", "rp:nope:x", "mine:zzz"):
+        calls = await user.press_data(data, msg)
+        answers = [c for c in calls if c.method == "answerCallbackQuery"]
+        assert answers, data

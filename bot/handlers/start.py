@@ -163,9 +163,16 @@ def get_handlers() -> list[BaseHandler]:
     ]
 
 
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """Answer a press no feature recognised (an old message, forged data): never a spinner."""
+    assert update.callback_query is not None
+    await safe_answer_query(update.callback_query, context.t("common.stale"), alert=True)
+
+
 def get_fallback_handlers() -> list[BaseHandler]:
     """Return the last-resort handlers (registered after every feature)."""
     return [
+        CallbackQueryHandler(unknown_button),  # type: ignore[arg-type]
         CommandHandler("cancel", nothing_to_cancel, filters=filters.ChatType.PRIVATE),  # type: ignore[arg-type]
         MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, stranger),  # type: ignore[arg-type]
     ]
