@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import Env
+from tests.steps import report_to_visited
 
 
 async def test_unknown_user_is_told_to_get_an_invite(env: Env) -> None:
@@ -122,11 +123,7 @@ async def test_binding_records_telegram_language(env: Env) -> None:
 
 async def test_edited_message_is_not_taken_as_an_answer(env: Env) -> None:
     user = await env.bind("王建国")
-    await user.command("/report")
-    await user.press("报本周（第48周）")
-    await user.press("今天")
-    await user.press("宗教活动场所")
-    await user.press("选好了 / 完成")
+    await report_to_visited(user)
     answer = await user.send("12")
     assert answer, "the visited count was answered"
     typed = env.driver.delivered[-1]["message"]["message_id"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.storage import reports as repo
 from tests.conftest import Env, make_env
+from tests.steps import report_to_visited
 
 # Monday 16 Nov 2026 09:00 local (W47), a week before the default start.
 PREV_MONDAY = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
@@ -330,11 +331,7 @@ async def test_idle_draft_dropped_with_notice(env: Env) -> None:
 
 async def test_idle_draft_dropped_on_next_interaction(env: Env) -> None:
     user = await env.bind("王建国")
-    await user.command("/report")
-    await user.press("报本周（第48周）")
-    await user.press("今天")
-    await user.press("宗教活动场所")
-    await user.press("选好了 / 完成")
+    await report_to_visited(user)
     env.clock.advance(timedelta(hours=25))
     calls = await user.send("5")
     assert "24小时" in calls[-1].text
@@ -343,11 +340,7 @@ async def test_idle_draft_dropped_on_next_interaction(env: Env) -> None:
 
 async def test_dispute_button_reaches_the_alert_form(env: Env) -> None:
     user = await env.bind("王建国")
-    await user.command("/report")
-    await user.press("报本周（第48周）")
-    await user.press("今天")
-    await user.press("宗教活动场所")
-    await user.press("选好了 / 完成")
+    await report_to_visited(user)
     await user.send("2")
     await user.press("发现问题")
     await user.send("两村因浇地用水争吵")
