@@ -97,3 +97,35 @@ async def test_process_waits_for_an_unreachable_api(tmp_path: Path) -> None:
         finally:
             bot.ensure_stopped()
     api.assert_no_violations()
+
+
+async def test_process_survives_a_telegram_outage(tmp_path: Path) -> None:
+    """Every call fails (polling included) for a while; afterwards updates flow again."""
+    import asyncio
+
+    db_path = tmp_path / "data" / "bot.sqlite3"
+    codes = import_roster(db_path, ROSTER)
+    api = FakeBotAPI()
+    with FakeBotServer(api) as server:
+        bot = BotProcess(db_path, server, tmp_path / "bot.log")
+        try:
+            await bot.start()
+            driver = ServerDriver(server, timeout=30)
+            user = FakeUser(api, driver, 434343, first_name="李秀英", language_code="zh-hans")
+            outage = api.outage(lambda method, params: True)
+
+            def failed_polls() -> int:
+                return sum(1 for c in api.calls if c.method == "getUpdates" and c.status >= 500)
+
+            # The long poll in flight ends (≤ 10 s); the following polls fail with 502.
+            for _ in range(400):
+                if failed_polls() >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            api.end_outage(outage)
+            calls = await user.command("/start", codes["李秀英"])
+            assert any("绑定成功" in (c.text or "") for c in calls), bot.log()
+            assert await bot.stop(signal.SIGTERM) == 0
+        finally:
+            bot.ensure_stopped()
+    assert sum(1 for c in api.calls if c.method == "getUpdates" and c.status >= 500) >= 2
