@@ -16,7 +16,7 @@ from bot.deps import Deps
 from bot.handlers import alert, common, digest, errors, info, mine, overdue, report, start
 from bot.handlers.menu import set_default_menus
 from bot.logs import handler_var, update_id_var, user_id_var
-from bot.reminders import escalation, housekeeping, quotas, weekly
+from bot.reminders import drafts, escalation, housekeeping, quotas, weekly
 from bot.reminders.delivery import DeliveryWorker
 from bot.reminders.scheduler import Scheduler
 from bot.storage.persistence import SQLitePersistence
@@ -30,7 +30,7 @@ DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
     escalation.register,  # alerts climb first: the most urgent work
     weekly.register,  # reminders, overdue notices, digests
     quotas.register,  # quota reminders
-    report.register_due_work,  # drop report drafts idle for 24 h
+    drafts.register,  # drop drafts of every form idle for 24 h
     housekeeping.register,  # forget old processed update ids
 )
 

@@ -214,7 +214,7 @@ async def test_ack_edits_every_copy_of_a_critical_alert(env):
         card = next(m for m in reversed(env.api.messages(user.chat_id)) if "A-1" in m.get("text", ""))
         assert "已由赵志强" in card["text"]
     # A second press changes nothing.
-    calls = await comm.press_data("al:ack:1", comm.last_message())
+    await comm.press_data("al:ack:1", comm.last_message())
     assert (await repo.get_alert(env.db, 1)).acknowledged_by == (await env.person("赵志强")).id
 
 

@@ -316,7 +316,7 @@ async def test_idle_draft_dropped_with_notice(env: Env) -> None:
     env.clock.advance(timedelta(hours=23))
     await env.tick()
     assert "24小时" not in " ".join(user.texts())
-    from bot.handlers.report import drop_stale_drafts
+    from bot.reminders.drafts import drop_stale_drafts
     from bot.reminders.scheduler import Tick
     env.clock.advance(timedelta(hours=1, minutes=1))
     await drop_stale_drafts(Tick(env.clock.now(), env.deps))

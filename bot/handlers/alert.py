@@ -7,6 +7,7 @@ collects a liaison's update to an open alert.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +52,7 @@ from bot.i18n import Translator
 from bot.reminders import escalation as notify
 from bot.reminders.escalation import CATEGORY_KEYS, LEVEL_KEYS, RESOLUTION_KEYS, SEVERITY_KEYS
 from bot.storage import alerts as repo
+from bot.storage import drafts as mirror
 from bot.storage.db import Tx
 from bot.storage.reports import get_report
 
@@ -62,6 +64,7 @@ RES_LEVEL, RES_NOTE, ESC_REASON = range(10, 13)
 UPDATE = 20
 
 END = ConversationHandler.END
+FORM = "alert"  # the liaison's form in form_drafts (the 24 h drop: bot/reminders/drafts.py)
 OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
 STALE_AFTER = timedelta(hours=24)
 PEOPLE_CHOICES = (2, 5, 10, 30, 100)
@@ -106,11 +109,40 @@ def _draft(context: BotContext) -> AlertDraft:
     return AlertDraft.model_validate(data.get("form", {}))
 
 
-def _save(context: BotContext, form: AlertDraft, **extra: Any) -> None:
+async def _save(update: Update, context: BotContext, form: AlertDraft, **extra: Any) -> None:
+    """Store the form in user_data and mirror it in form_drafts (for the 24 h drop)."""
     data = drafts(context).setdefault("alert", {})
+    data.setdefault("token", secrets.token_hex(4))
     data["form"] = form.model_dump(mode="json")
-    data["updated_at"] = _now_iso(context)
+    now = context.deps.clock.now()
+    data["updated_at"] = now.isoformat()
     data.update(extra)
+    assert context.actor is not None and update.effective_chat is not None
+    await mirror.touch_draft(context.deps.db, FORM, data["token"], context.actor.id,
+                             update.effective_chat.id, now)
+
+
+async def _close(context: BotContext, state: str, record_id: int | None = None,
+                 tx: Tx | None = None) -> None:
+    """Close the mirror of the current form (submitted, cancelled or dropped)."""
+    token = (_load(context) or {}).get("token")
+    if not token:
+        return
+    now = context.deps.clock.now()
+    if tx is not None:
+        await mirror.close_draft(tx, FORM, token, state, now, record_id)
+        return
+    async with context.deps.db.transaction() as own:
+        await mirror.close_draft(own, FORM, token, state, now, record_id)
+
+
+async def _dropped_by_due_work(context: BotContext) -> bool:
+    """Return whether the 24 h due work already dropped this draft (and told the user)."""
+    token = (_load(context) or {}).get("token")
+    if not token:
+        return False
+    row = await mirror.get_draft(context.deps.db, FORM, token)
+    return row is not None and row.state == "dropped"
 
 
 def _drop(context: BotContext, name: str = "alert") -> None:
@@ -254,7 +286,7 @@ async def _stay(update: Update, context: BotContext, step: int, text: str) -> in
 async def _next(update: Update, context: BotContext, form: AlertDraft, *,
                 edit: bool = False) -> int:
     """Store an answer and go to the next unanswered step, or to the summary."""
-    _save(context, form)
+    await _save(update, context, form)
     order = {"category": CATEGORY, "severity": SEVERITY, "people": PEOPLE, "place": PLACE,
              "what": WHAT}
     missing = form.missing()
@@ -265,8 +297,9 @@ async def _next(update: Update, context: BotContext, form: AlertDraft, *,
 
 
 async def _begin(update: Update, context: BotContext, form: AlertDraft) -> int:
+    await _close(context, "cancelled")  # one form at a time: the one it replaces is closed
     drafts(context)["alert"] = {}
-    _save(context, form)
+    await _save(update, context, form)
     return await _ask(update, context, CATEGORY, edit=False)
 
 
@@ -274,11 +307,15 @@ async def _begin(update: Update, context: BotContext, form: AlertDraft) -> int:
 async def start_alert(update: Update, context: BotContext) -> int:
     """/alert: start a new alert, or continue a half-filled one."""
     existing = _load(context)
+    if existing and await _dropped_by_due_work(context):
+        _drop(context)  # the notice was sent then: start clean without a second one
+        existing = None
     if existing and not _is_stale(context):
         form = _draft(context)
         await answer(update, context, context.t("alert.resumed"))
         return await _next(update, context, form)
     if existing:
+        await _close(context, "dropped")
         await answer(update, context, context.t("alert.draft_dropped"))
     return await _begin(update, context, AlertDraft())
 
@@ -306,18 +343,30 @@ async def from_report(update: Update, context: BotContext) -> int:
                                                     report_id=report.id))
 
 
-async def _stale_guard(update: Update, context: BotContext) -> bool:
+async def _stale_guard(update: Update, context: BotContext) -> int | None:
+    """Return the state to end in when the draft is gone or idle for 24 h, else None.
+
+    A draft the due work already dropped (with its notice) goes without a second notice:
+    its buttons are refused as expired, and a message starts a clean form.
+    """
+    if _load(context) is not None and await _dropped_by_due_work(context):
+        _drop(context)
+        if update.callback_query:
+            await safe_answer_query(update.callback_query, context.t("common.stale"), alert=True)
+            return END
+        return await _begin(update, context, AlertDraft())
     if _is_stale(context):
+        await _close(context, "dropped")
         _drop(context)
         if update.callback_query:
             await safe_answer_query(update.callback_query)
         await answer(update, context, context.t("alert.draft_dropped"))
-        return True
+        return END
     if _load(context) is None:
         if update.callback_query:
             await safe_answer_query(update.callback_query, context.t("common.stale"), alert=True)
-        return True
-    return False
+        return END
+    return None
 
 
 @guard(Role.LIAISON, end_conversation=True)
@@ -325,14 +374,15 @@ async def on_choice(update: Update, context: BotContext) -> int:
     """Every button of the form (alf:…)."""
     query = update.callback_query
     assert query is not None
-    if await _stale_guard(update, context):
-        return END
+    if (done := await _stale_guard(update, context)) is not None:
+        return done
     t = context.t
     parts = (query.data or "").split(":")
     action = parts[1] if len(parts) > 1 else ""
     value = parts[2] if len(parts) > 2 else ""
     form = _draft(context)
     if action == "cancel":
+        await _close(context, "cancelled")
         _drop(context)
         await answer(update, context, t("alert.cancelled"), edit=True)
         return END
@@ -368,8 +418,8 @@ async def on_choice(update: Update, context: BotContext) -> int:
 @guard(Role.LIAISON, end_conversation=True)
 async def on_people_text(update: Update, context: BotContext) -> int:
     """A typed number of people."""
-    if await _stale_guard(update, context):
-        return END
+    if (done := await _stale_guard(update, context)) is not None:
+        return done
     assert update.effective_message is not None
     value, error = parse_people(update.effective_message.text or "")
     if error:
@@ -382,8 +432,8 @@ async def on_people_text(update: Update, context: BotContext) -> int:
 @guard(Role.LIAISON, end_conversation=True)
 async def on_place_text(update: Update, context: BotContext) -> int:
     """The place as text."""
-    if await _stale_guard(update, context):
-        return END
+    if (done := await _stale_guard(update, context)) is not None:
+        return done
     assert update.effective_message is not None
     text = update.effective_message.text or ""
     error = check_text(text, MAX_PLACE)
@@ -397,8 +447,8 @@ async def on_place_text(update: Update, context: BotContext) -> int:
 @guard(Role.LIAISON, end_conversation=True)
 async def on_place_location(update: Update, context: BotContext) -> int:
     """The place as a shared location."""
-    if await _stale_guard(update, context):
-        return END
+    if (done := await _stale_guard(update, context)) is not None:
+        return done
     message = update.effective_message
     assert message is not None and message.location is not None
     form = _draft(context)
@@ -409,8 +459,8 @@ async def on_place_location(update: Update, context: BotContext) -> int:
 @guard(Role.LIAISON, end_conversation=True)
 async def on_what_text(update: Update, context: BotContext) -> int:
     """What happened, as text."""
-    if await _stale_guard(update, context):
-        return END
+    if (done := await _stale_guard(update, context)) is not None:
+        return done
     assert update.effective_message is not None
     text = update.effective_message.text or ""
     error = check_text(text, MAX_DESCRIPTION)
@@ -425,8 +475,8 @@ async def on_what_text(update: Update, context: BotContext) -> int:
 @guard(Role.LIAISON, end_conversation=True)
 async def on_what_voice(update: Update, context: BotContext) -> int:
     """What happened, as a voice note."""
-    if await _stale_guard(update, context):
-        return END
+    if (done := await _stale_guard(update, context)) is not None:
+        return done
     message = update.effective_message
     assert message is not None and message.voice is not None
     form = _draft(context)
@@ -437,8 +487,8 @@ async def on_what_voice(update: Update, context: BotContext) -> int:
 @guard(Role.LIAISON, end_conversation=True)
 async def on_photo(update: Update, context: BotContext) -> int:
     """One more photo for the alert."""
-    if await _stale_guard(update, context):
-        return END
+    if (done := await _stale_guard(update, context)) is not None:
+        return done
     message = update.effective_message
     assert message is not None and message.photo
     form = _draft(context)
@@ -447,15 +497,15 @@ async def on_photo(update: Update, context: BotContext) -> int:
         return await _stay(update, context, PHOTOS, t("alert.err.photos_max", n=MAX_PHOTOS))
     best = message.photo[-1]
     form.photos.append([best.file_id, best.file_unique_id])
-    _save(context, form)
+    await _save(update, context, form)
     return await _stay(update, context, PHOTOS, t("alert.photo_added", n=len(form.photos)))
 
 
 def _reprompt(key: str, state: int) -> Any:
     @guard(Role.LIAISON, end_conversation=True)
     async def callback(update: Update, context: BotContext) -> int:
-        if await _stale_guard(update, context):
-            return END
+        if (done := await _stale_guard(update, context)) is not None:
+            return done
         t = context.t
         await answer(update, context, t(key))
         return await _ask(update, context, state)
@@ -466,6 +516,7 @@ def _reprompt(key: str, state: int) -> Any:
 @guard(Role.LIAISON, end_conversation=True)
 async def on_cancel(update: Update, context: BotContext) -> int:
     """/cancel inside the form."""
+    await _close(context, "cancelled")
     _drop(context)
     await answer(update, context, context.t("alert.cancelled"))
     return END
@@ -491,6 +542,7 @@ async def _submit(update: Update, context: BotContext, form: AlertDraft) -> int:
         alert = await repo.get_alert(tx, alert_id)
         assert alert is not None
         await notify.deliver_new(deps, tx, alert, now)
+        await _close(context, "submitted", alert_id, tx)
     deps.wake_outbox()
     _drop(context)
     await answer(update, context, t("alert.submitted", ref=f"A-{alert_id}"), edit=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,7 +51,9 @@ from bot.handlers.common import (
     safe_answer_query,
 )
 from bot.i18n import Translator
+from bot.storage import drafts as mirror
 from bot.storage.alerts import alert_stats
+from bot.storage.db import Tx
 from bot.storage.outbox import enqueue
 from bot.storage.reports import week_status
 from bot.storage.submissions import Attachment, Submission, SubmissionRepo, quota_progress
@@ -61,6 +64,7 @@ COMMENT = "comment"
 END = ConversationHandler.END
 
 DRAFT = "info"
+FORM = "info"  # this form in form_drafts (the 24 h drop: bot/reminders/drafts.py)
 RETURN_DRAFT = "info_return"
 STALE_AFTER = timedelta(hours=24)
 REVIEWERS = (Role.COMMISSIONER, Role.LEADER)
@@ -97,25 +101,64 @@ def _draft(context: BotContext) -> dict[str, Any] | None:
     return drafts(context).get(DRAFT)
 
 
-def _touch(context: BotContext, draft: dict[str, Any]) -> None:
-    draft["updated_at"] = _now(context).isoformat()
+async def _touch(update: Update, context: BotContext, draft: dict[str, Any]) -> None:
+    """Store the draft in user_data and mirror it in form_drafts (for the 24 h drop)."""
+    now = _now(context)
+    draft.setdefault("token", secrets.token_hex(4))
+    draft["updated_at"] = now.isoformat()
     drafts(context)[DRAFT] = draft
+    assert context.actor is not None and update.effective_chat is not None
+    await mirror.touch_draft(context.deps.db, FORM, draft["token"], context.actor.id,
+                             update.effective_chat.id, now)
 
 
 def _drop(context: BotContext) -> None:
     drafts(context).pop(DRAFT, None)
 
 
-async def _stale(update: Update, context: BotContext) -> bool:
-    """Drop a draft idle for 24 h (with a notice); True when the conversation must end."""
+async def _close(context: BotContext, state: str, record_id: int | None = None,
+                 tx: Tx | None = None) -> None:
+    """Close the mirror of the current draft (submitted, cancelled or dropped)."""
+    token = (_draft(context) or {}).get("token")
+    if not token:
+        return
+    if tx is not None:
+        await mirror.close_draft(tx, FORM, token, state, _now(context), record_id)
+        return
+    async with context.deps.db.transaction() as own:
+        await mirror.close_draft(own, FORM, token, state, _now(context), record_id)
+
+
+async def _dropped_by_due_work(context: BotContext) -> bool:
+    """Return whether the 24 h due work already dropped this draft (and told the user)."""
+    token = (_draft(context) or {}).get("token")
+    if not token:
+        return False
+    row = await mirror.get_draft(context.deps.db, FORM, token)
+    return row is not None and row.state == "dropped"
+
+
+async def _gone(update: Update, context: BotContext) -> str | int | None:
+    """Return the state to go to when the draft is gone or idle for 24 h, else None.
+
+    An idle draft is dropped with a notice. One the due work already dropped (and announced)
+    goes without a second notice: its buttons are refused as expired, a message starts clean.
+    """
     draft = _draft(context)
+    if draft is not None and await _dropped_by_due_work(context):
+        _drop(context)
+        if update.callback_query is not None:
+            await safe_answer_query(update.callback_query, context.t("common.stale"), alert=True)
+            return END
+        return await _start_clean(update, context)
     if draft is not None:
         idle = _now(context) - datetime.fromisoformat(draft["updated_at"])
         if idle <= STALE_AFTER:
-            return False
+            return None
+        await _close(context, "dropped")
     _drop(context)
     await answer(update, context, context.t("info.expired"))
-    return True
+    return END
 
 
 def _draft_step(step: Callback) -> Callback:
@@ -124,8 +167,8 @@ def _draft_step(step: Callback) -> Callback:
     @guard(Role.LIAISON, end_conversation=True)
     @functools.wraps(step)
     async def checked(update: Update, context: BotContext) -> Any:
-        if await _stale(update, context):
-            return END
+        if (state := await _gone(update, context)) is not None:
+            return state
         return await step(update, context)
 
     return checked
@@ -185,7 +228,7 @@ async def _show_summary(update: Update, context: BotContext) -> str:
     draft = _draft(context)
     assert draft is not None
     draft["editing"] = True
-    _touch(context, draft)
+    await _touch(update, context, draft)
     markup = keyboard(
         [button(t("info.btn.submit"), "info:submit")],
         [button(t("info.btn.edit"), "info:edit"), button(t("info.btn.cancel"), "info:cancel")],
@@ -208,11 +251,15 @@ async def _next_step(update: Update, context: BotContext, draft: dict[str, Any],
 @guard(Role.LIAISON, end_conversation=True)
 async def start_info(update: Update, context: BotContext) -> str:
     """Start a new submission."""
-    actor = context.actor
-    assert actor is not None
+    return await _start_clean(update, context)
+
+
+async def _start_clean(update: Update, context: BotContext) -> str:
+    """Start a new, empty draft (the one it replaces is closed) and ask for its kind."""
+    await _close(context, "cancelled")
     draft = {"kind": None, "title": None, "parts": [], "files": [], "revise_of": None,
              "editing": False}
-    _touch(context, draft)
+    await _touch(update, context, draft)
     return await _ask_kind(update, context)
 
 
@@ -226,7 +273,7 @@ async def on_kind(update: Update, context: BotContext) -> str | int:
     draft = _draft(context)
     assert draft is not None
     draft["kind"] = fields[0]
-    _touch(context, draft)
+    await _touch(update, context, draft)
     await answer(update, context,
                  context.t("info.kind_chosen", kind=kind_label(context.t, fields[0])), edit=True)
     return await _next_step(update, context, draft, _ask_title)
@@ -251,7 +298,7 @@ async def on_title(update: Update, context: BotContext) -> str | int:
     draft = _draft(context)
     assert draft is not None and text is not None
     draft["title"] = text.strip()
-    _touch(context, draft)
+    await _touch(update, context, draft)
     return await _next_step(update, context, draft, _ask_body)
 
 
@@ -282,7 +329,7 @@ async def on_body(update: Update, context: BotContext) -> str | int:
         await answer(update, context, t("info.err.body_text"), _body_markup(t))
         return BODY
     draft["parts"].append(text)
-    _touch(context, draft)
+    await _touch(update, context, draft)
     await answer(update, context, t("info.body_received", n=len(join_body(draft["parts"])),
                                     max=MAX_BODY), _body_markup(t))
     return BODY
@@ -336,7 +383,7 @@ async def on_file(update: Update, context: BotContext) -> str | int:
                       "file_unique_id": doc.file_unique_id,
                       "meta": {"file_name": doc.file_name, "mime_type": doc.mime_type,
                                "size": doc.file_size}})
-    _touch(context, draft)
+    await _touch(update, context, draft)
     await answer(update, context, t("info.file_received", n=len(files)), done)
     return FILES
 
@@ -384,11 +431,11 @@ async def on_edit_choice(update: Update, context: BotContext) -> str | int:
         return await _ask_title(update, context)
     if choice == "body":
         draft["parts"] = []
-        _touch(context, draft)
+        await _touch(update, context, draft)
         return await _ask_body(update, context)
     if choice == "files" and not draft.get("revise_of"):
         draft["files"] = []
-        _touch(context, draft)
+        await _touch(update, context, draft)
         return await _ask_files(update, context)
     return EDIT
 
@@ -433,6 +480,9 @@ async def on_submit(update: Update, context: BotContext) -> str | int:
             sub = await repo.get(sid, tx)
             assert sub is not None
             await _notify_reviewers(context, tx, now, sub)
+            await _close(context, "submitted", sid, tx)
+        else:
+            await _close(context, "cancelled", None, tx)
     _drop(context)
     if not sid:
         await answer(update, context, context.t("info.revise_not_possible"), edit=True)
@@ -446,6 +496,7 @@ async def on_submit(update: Update, context: BotContext) -> str | int:
 @guard(Role.LIAISON, end_conversation=True)
 async def on_cancel(update: Update, context: BotContext) -> int:
     """Drop the draft."""
+    await _close(context, "cancelled")
     _drop(context)
     await answer(update, context, context.t("info.cancelled"), edit=update.callback_query is not None)
     return END
@@ -767,9 +818,10 @@ async def start_revise(update: Update, context: BotContext) -> str | int:
         await safe_answer_query(update.callback_query, context.t("info.revise_not_possible"),  # type: ignore[arg-type]
                                 alert=True)
         return END
+    await _close(context, "cancelled")  # one form at a time: the one it replaces is closed
     draft = {"kind": sub.kind, "title": sub.title, "parts": [sub.body], "files": [],
              "revise_of": sub.id, "editing": True}
-    _touch(context, draft)
+    await _touch(update, context, draft)
     await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
     await answer(update, context, context.t("info.mine.comment", comment=sub.review_comment or ""))
     return await _show_summary(update, context)

@@ -2,8 +2,8 @@
 
 Every button carries the draft's own token ("rp:<token>:<action>:<arg>") and is checked
 against the pressing user's draft, so a stale or someone else's button is refused. The
-draft lives in user_data (persisted after every update) and is mirrored in report_drafts
-so the 24 h idle drop can run as due work. Diagram: report.mmd.
+draft lives in user_data (persisted after every update) and is mirrored in form_drafts
+(form "report") so the 24 h idle drop can run as due work (bot/reminders/drafts.py). Diagram: report.mmd.
 """
 
 from __future__ import annotations
@@ -38,14 +38,14 @@ from bot.handlers.common import (
     safe_answer_query,
 )
 from bot.i18n import Translator
-from bot.reminders.scheduler import Tick
 from bot.reminders.weekly import REPORT_START
+from bot.storage import drafts as mirror
 from bot.storage import reports as repo
-from bot.storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
 END = ConversationHandler.END
+FORM = "report"  # this form's name in form_drafts
 # Named states; the draft's "step" says which question is on screen.
 WEEK, DATE, PLACES_, VISITED, OUTCOME, FINDINGS = (
     "WEEK", "DATE", "PLACES", "VISITED", "OUTCOME", "FINDINGS")
@@ -114,7 +114,7 @@ async def _new_draft(context: BotContext, **fields: Any) -> dict[str, Any]:
     old = _draft(context)
     if old is not None:  # one form at a time: the one it replaces is closed
         async with context.deps.db.transaction() as tx:
-            await repo.close_draft(tx, old["token"], "cancelled", context.deps.clock.now())
+            await mirror.close_draft(tx, FORM, old["token"], "cancelled", context.deps.clock.now())
     draft: dict[str, Any] = {
         "token": secrets.token_hex(4), "photos": [], "voice": None, "location": None,
         "evidence_done": False, **fields,
@@ -127,8 +127,8 @@ async def _touch(update: Update, context: BotContext, draft: dict[str, Any]) -> 
     now = context.deps.clock.now()
     draft["updated_at"] = now.isoformat()
     assert context.actor is not None and update.effective_chat is not None
-    await repo.touch_draft(context.deps.db, draft["token"], context.actor.id,
-                           update.effective_chat.id, now)
+    await mirror.touch_draft(context.deps.db, FORM, draft["token"], context.actor.id,
+                             update.effective_chat.id, now)
 
 
 async def _still_open(update: Update, context: BotContext, draft: dict[str, Any] | None) -> bool:
@@ -136,13 +136,13 @@ async def _still_open(update: Update, context: BotContext, draft: dict[str, Any]
     if draft is None:
         return False
     now = context.deps.clock.now()
-    row = await repo.get_draft(context.deps.db, draft["token"])
+    row = await mirror.get_draft(context.deps.db, FORM, draft["token"])
     dropped = row is not None and row.state != "open"
     if not dropped and not dom.is_stale(draft.get("updated_at"), now):
         return True
     if row is not None and row.state == "open":
         async with context.deps.db.transaction() as tx:
-            await repo.close_draft(tx, draft["token"], "dropped", now)
+            await mirror.close_draft(tx, FORM, draft["token"], "dropped", now)
     _drop_local(context)
     if update.callback_query is not None:
         await safe_answer_query(update.callback_query)
@@ -514,12 +514,12 @@ async def on_button(update: Update, context: BotContext) -> str | int | None:
 
 
 async def _foreign_or_stale(update: Update, context: BotContext, token: str) -> None:
-    row = await repo.get_draft(context.deps.db, token)
+    row = await mirror.get_draft(context.deps.db, FORM, token)
     assert context.actor is not None
     if row is not None and row.person_id != context.actor.id:
         await refuse(update, context, "report.not_yours")
-    elif row is not None and row.state == "submitted" and row.report_id is not None:
-        report = await repo.get_report(context.deps.db, row.report_id)
+    elif row is not None and row.state == "submitted" and row.record_id is not None:
+        report = await repo.get_report(context.deps.db, row.record_id)
         assert update.callback_query is not None and report is not None
         await safe_answer_query(update.callback_query,
                                 context.t("report.already_submitted", ref=report.reference),
@@ -556,7 +556,7 @@ async def _cancel(update: Update, context: BotContext, *, quiet: bool = False) -
     draft = _draft(context)
     if draft is not None:
         async with context.deps.db.transaction() as tx:
-            await repo.close_draft(tx, draft["token"], "cancelled", context.deps.clock.now())
+            await mirror.close_draft(tx, FORM, draft["token"], "cancelled", context.deps.clock.now())
     _drop_local(context)
     await answer(update, context, context.t("report.closed" if quiet else "report.cancelled"),
                  edit=True)
@@ -694,7 +694,7 @@ async def _submit(update: Update, context: BotContext, draft: dict[str, Any]) ->
                     tx, report_id=report_id, base_version=draft["base_version"], person=actor,
                     form=form, now=now, files=_files(draft))
             created = False
-        await repo.close_draft(tx, draft["token"], "submitted", now, report_id)
+        await mirror.close_draft(tx, FORM, draft["token"], "submitted", now, report_id)
     _drop_local(context)
     report = await repo.get_report(deps.db, report_id)
     assert report is not None
@@ -718,7 +718,7 @@ async def _submit(update: Update, context: BotContext, draft: dict[str, Any]) ->
     return END
 
 
-# --- outside the form: stale buttons, the 24 h drop ---------------------------------------
+# --- outside the form: stale buttons (the 24 h drop: bot/reminders/drafts.py) -----------
 
 
 @guard(Role.LIAISON)
@@ -729,27 +729,6 @@ async def stray_button(update: Update, context: BotContext) -> None:
         await refuse(update, context, "common.stale")
         return
     await _foreign_or_stale(update, context, parsed[0])
-
-
-async def drop_stale_drafts(tick: Tick) -> None:
-    """Due work: drop drafts idle for 24 h and tell their owners (once)."""
-    deps = tick.deps
-    for row in await repo.stale_drafts(deps.db, tick.now - dom.DRAFT_IDLE):
-        person = await deps.people.get(row.person_id)
-        if person is None:
-            continue
-        t = deps.i18n.for_person(person)
-        async with deps.db.transaction() as tx:
-            if await repo.close_draft(tx, row.token, "dropped", tick.now):
-                await enqueue(tx, tick.now, chat_id=row.chat_id, person_id=person.id,
-                              payload={"text": t("report.draft_dropped")},
-                              dedup_key=f"report:drop:{row.token}", ref_kind="report_draft")
-    deps.wake_outbox()
-
-
-def register_due_work(scheduler: Any) -> None:
-    """Register the 24 h idle-draft drop with the scheduler."""
-    scheduler.register("report_drafts", drop_stale_drafts)
 
 
 # --- wiring -------------------------------------------------------------------------------

@@ -257,63 +257,6 @@ async def history(db: Database, report_id: int) -> list[tuple[int, int, datetime
     ]
 
 
-# --- drafts: a mirror of open /report forms, for the 24 h idle drop and ownership checks ---
-
-
-@dataclass(frozen=True)
-class DraftRow:
-    token: str
-    person_id: int
-    chat_id: int
-    updated_at: datetime
-    state: str
-    report_id: int | None
-
-
-def _draft(row: Row) -> DraftRow:
-    updated = from_db_time(row["updated_at"])
-    assert updated is not None
-    return DraftRow(row["token"], row["person_id"], row["chat_id"], updated, row["state"],
-                    row["report_id"])
-
-
-async def touch_draft(db: Database, token: str, person_id: int, chat_id: int,
-                      now: datetime) -> None:
-    """Record that an open draft was just worked on."""
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO report_drafts (token, person_id, chat_id, updated_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(token) DO UPDATE SET updated_at = excluded.updated_at"
-            " WHERE report_drafts.state = 'open'",
-            (token, person_id, chat_id, to_db_time(now)),
-        )
-
-
-async def get_draft(db: Database | Tx, token: str) -> DraftRow | None:
-    """Return a draft's mirror row."""
-    row = await db.fetchone("SELECT * FROM report_drafts WHERE token = ?", (token,))
-    return _draft(row) if row else None
-
-
-async def close_draft(tx: Tx, token: str, state: str, now: datetime,
-                      report_id: int | None = None) -> bool:
-    """Close an open draft (submitted, cancelled or dropped); False if it was not open."""
-    return await tx.changes(
-        "UPDATE report_drafts SET state = ?, report_id = ?, closed_at = ?"
-        " WHERE token = ? AND state = 'open'",
-        (state, report_id, to_db_time(now), token),
-    ) == 1
-
-
-async def stale_drafts(db: Database, cutoff: datetime) -> list[DraftRow]:
-    """Return open drafts last touched at or before `cutoff`."""
-    rows = await db.fetchall(
-        "SELECT * FROM report_drafts WHERE state = 'open' AND updated_at <= ? ORDER BY updated_at",
-        (to_db_time(cutoff),),
-    )
-    return [_draft(r) for r in rows]
-
-
 async def village_joined(db: Database, village_id: int) -> datetime | None:
     """Return when the village's first liaison was put on the roster."""
     return from_db_time(await db.fetchval(

@@ -1,0 +1,44 @@
+"""Due work: drop drafts of every form idle for 24 h and tell their owners, once.
+
+Each form keeps its draft in the user's persisted user_data and mirrors it in form_drafts
+(bot/storage/drafts.py); here the mirror is closed as 'dropped' and the form's own notice is
+queued in the same transaction (dedup key per draft). The handlers see the 'dropped' mirror on
+the next interaction and discard their local copy.
+"""
+
+from __future__ import annotations
+
+from bot.domain.report import DRAFT_IDLE
+from bot.reminders.scheduler import Scheduler, Tick
+from bot.storage import drafts as repo
+from bot.storage.outbox import enqueue
+
+# The notice each form sends when its draft is dropped.
+NOTICES = {
+    "report": "report.draft_dropped",
+    "alert": "alert.draft_dropped",
+    "info": "info.expired",
+}
+
+
+async def drop_stale_drafts(tick: Tick) -> None:
+    """Drop open drafts idle for 24 h and queue each owner's notice (once)."""
+    deps = tick.deps
+    for row in await repo.stale_drafts(deps.db, tick.now - DRAFT_IDLE):
+        key = NOTICES.get(row.form)
+        person = await deps.people.get(row.person_id)
+        if key is None or person is None:
+            continue
+        t = deps.i18n.for_person(person)
+        async with deps.db.transaction() as tx:
+            if await repo.close_draft(tx, row.form, row.token, "dropped", tick.now):
+                await enqueue(tx, tick.now, chat_id=row.chat_id, person_id=person.id,
+                              payload={"text": t(key)},
+                              dedup_key=f"{row.form}:drop:{row.token}",
+                              ref_kind=f"{row.form}_draft")
+    deps.wake_outbox()
+
+
+def register(scheduler: Scheduler) -> None:
+    """Register the 24 h idle-draft drop with the scheduler."""
+    scheduler.register("form_drafts", drop_stale_drafts)
