@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
@@ -101,8 +102,6 @@ async def test_process_waits_for_an_unreachable_api(tmp_path: Path) -> None:
 
 async def test_process_survives_a_telegram_outage(tmp_path: Path) -> None:
     """Every call fails (polling included) for a while; afterwards updates flow again."""
-    import asyncio
-
     db_path = tmp_path / "data" / "bot.sqlite3"
     codes = import_roster(db_path, ROSTER)
     api = FakeBotAPI()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.text import split_text
-from bot.storage.db import Database, Tx, from_db_time, to_db_time
+from bot.storage.db import Database, Tx, to_db_time
 
 
 @dataclass(frozen=True)
@@ -118,12 +118,6 @@ class OutboxRepo:
             (to_db_time(now), limit),
         )
         return [_item(r) for r in rows]
-
-    async def next_due_at(self) -> datetime | None:
-        """Return the earliest not_before of pending rows."""
-        return from_db_time(
-            await self.db.fetchval("SELECT MIN(not_before) FROM outbox WHERE state = 'pending'")
-        )
 
     async def claim(self, item_id: int) -> bool:
         """Mark a row as being sent; False when someone else already took it."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from copy import deepcopy
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -111,8 +110,3 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
 
     async def flush(self) -> None:
         return None
-
-
-def snapshot(value: Any) -> Any:
-    """Return a deep copy, as PTB does before handing data over."""
-    return deepcopy(value)
