@@ -32,8 +32,10 @@ async def bench_updates(n: int = 300) -> None:
                 await user.command("/help")
                 samples.append((time.perf_counter() - t0) * 1000)
             samples.sort()
-            print(f"updates: {n} × /help  median {statistics.median(samples):.2f} ms  "
-                  f"p95 {samples[int(0.95 * n)]:.2f} ms  → {1000 / statistics.mean(samples):.0f} updates/s")
+            print(
+                f"updates: {n} × /help  median {statistics.median(samples):.2f} ms  "
+                f"p95 {samples[int(0.95 * n)]:.2f} ms  → {1000 / statistics.mean(samples):.0f} updates/s"
+            )
         finally:
             await driver.__aexit__(None, None, None)
             await env.db.close()
@@ -48,14 +50,21 @@ async def bench_outbox(n: int = 2000) -> None:
             t0 = time.perf_counter()
             async with env.db.transaction() as tx:
                 for i in range(n):
-                    await enqueue(tx, env.clock.now(), chat_id=10_000 + i,
-                                  payload={"text": f"提醒 {i}"}, dedup_key=f"bench:{i}")
+                    await enqueue(
+                        tx,
+                        env.clock.now(),
+                        chat_id=10_000 + i,
+                        payload={"text": f"提醒 {i}"},
+                        dedup_key=f"bench:{i}",
+                    )
             t1 = time.perf_counter()
             sent = await env.deliver()
             t2 = time.perf_counter()
-            print(f"outbox: enqueue {n} rows in one transaction {1000 * (t1 - t0):.0f} ms "
-                  f"({n / (t1 - t0):.0f}/s); deliver {sent} rows {1000 * (t2 - t1):.0f} ms "
-                  f"({sent / (t2 - t1):.0f}/s, before Telegram's 30/s limit)")
+            print(
+                f"outbox: enqueue {n} rows in one transaction {1000 * (t1 - t0):.0f} ms "
+                f"({n / (t1 - t0):.0f}/s); deliver {sent} rows {1000 * (t2 - t1):.0f} ms "
+                f"({sent / (t2 - t1):.0f}/s, before Telegram's 30/s limit)"
+            )
         finally:
             await driver.__aexit__(None, None, None)
             await env.db.close()
@@ -72,8 +81,10 @@ async def bench_memory() -> None:
             for i in range(200):
                 await env.user(f"u{i}").command("/help")
             current, peak = tracemalloc.get_traced_memory()
-            print(f"memory: app built {base / 1e6:.1f} MB traced; after 200 users "
-                  f"{current / 1e6:.1f} MB (peak {peak / 1e6:.1f} MB)")
+            print(
+                f"memory: app built {base / 1e6:.1f} MB traced; after 200 users "
+                f"{current / 1e6:.1f} MB (peak {peak / 1e6:.1f} MB)"
+            )
         finally:
             tracemalloc.stop()
             await driver.__aexit__(None, None, None)
@@ -98,9 +109,13 @@ async def bench_process_rss() -> None:
                 await asyncio.sleep(2)
                 assert proc.proc is not None
                 status = Path(f"/proc/{proc.proc.pid}/status").read_text()
-                rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
-                print(f"process: start-up to first getUpdates {started:.2f} s; "
-                      f"idle RSS {int(rss) / 1024:.0f} MB")
+                rss = next(
+                    line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")
+                )
+                print(
+                    f"process: start-up to first getUpdates {started:.2f} s; "
+                    f"idle RSS {int(rss) / 1024:.0f} MB"
+                )
                 await proc.stop()
             finally:
                 proc.ensure_stopped()

@@ -97,7 +97,9 @@ async def _wait_for_api(app: Any, first: float = 1.0, longest: float = 60.0) -> 
             await app.bot.initialize()
             return
         except InvalidToken:
-            raise CliError("BOT_TOKEN was rejected by the Bot API (check it with @BotFather)", 2) from None
+            raise CliError(
+                "BOT_TOKEN was rejected by the Bot API (check it with @BotFather)", 2
+            ) from None
         except NetworkError as exc:
             log.warning("Bot API not reachable (%s); retrying in %.0f s", exc, pause)
             await asyncio.sleep(pause)
@@ -265,4 +267,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

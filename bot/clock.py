@@ -67,5 +67,7 @@ def clock_from_env(value: str | None) -> Clock:
         return SystemClock()
     start = datetime.fromisoformat(value)
     if start.tzinfo is None:
-        raise ValueError("LIAISON_FAKE_NOW needs a time zone offset, e.g. 2026-11-24T15:59:50+08:00")
+        raise ValueError(
+            "LIAISON_FAKE_NOW needs a time zone offset, e.g. 2026-11-24T15:59:50+08:00"
+        )
     return ShiftedClock(start)

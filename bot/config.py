@@ -114,13 +114,13 @@ def _parse_hhmm(text: str) -> time:
 
 
 def _parse_moment(value: object) -> object:
-    if isinstance(value, WeeklyMoment) or isinstance(value, dict):
+    if isinstance(value, (WeeklyMoment, dict)):
         return value
     if not isinstance(value, str):
-        raise ValueError("expected a string like \"TUE 18:00\"")
+        raise ValueError('expected a string like "TUE 18:00"')
     parts = value.split()
     if len(parts) != 2 or parts[0].upper() not in WEEKDAYS:
-        raise ValueError(f"{value!r} is not a weekday and time like \"TUE 18:00\"")
+        raise ValueError(f'{value!r} is not a weekday and time like "TUE 18:00"')
     return WeeklyMoment(weekday=WEEKDAYS.index(parts[0].upper()), at=_parse_hhmm(parts[1]))
 
 
@@ -128,7 +128,7 @@ def _parse_time(value: object) -> object:
     if isinstance(value, time):
         return value
     if not isinstance(value, str):
-        raise ValueError("expected a string like \"22:00\"")
+        raise ValueError('expected a string like "22:00"')
     return _parse_hhmm(value)
 
 

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     """Callback context with `deps`, `actor` (roster person or None) and `t` (translator)."""
 
-    def __init__(self, application: Application, chat_id: int | None = None,
-                 user_id: int | None = None) -> None:
+    def __init__(
+        self, application: Application, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.actor: Person | None = None
         self._t: Translator | None = None

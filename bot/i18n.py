@@ -133,9 +133,7 @@ class I18n:
     def get(self, language: str | None) -> Translator:
         """Return the translator for a language (the default when unknown)."""
         lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
-        return Translator(
-            lang, self.catalogues[lang], self.catalogues[DEFAULT_LANGUAGE], self.tz
-        )
+        return Translator(lang, self.catalogues[lang], self.catalogues[DEFAULT_LANGUAGE], self.tz)
 
     def for_person(self, person: PersonLanguage) -> Translator:
         """Return the translator of someone the bot writes to: their /lang choice, else the

@@ -19,7 +19,9 @@ def quote(text: str) -> str:
     lines = esc.split("\n")
     if len(lines) == 1:
         return f'"{lines[0]}"'
-    body = "\n".join(f'"{line}\\n"' for line in lines[:-1]) + (f'\n"{lines[-1]}"' if lines[-1] else "")
+    body = "\n".join(f'"{line}\\n"' for line in lines[:-1]) + (
+        f'\n"{lines[-1]}"' if lines[-1] else ""
+    )
     return '""\n' + body
 
 

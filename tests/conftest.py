@@ -77,7 +77,9 @@ class Env:
                 self.codes[p.name] = p.invite_code
         return self.codes
 
-    def user(self, key: str, language_code: str = "zh-hans", user_id: int | None = None) -> FakeUser:
+    def user(
+        self, key: str, language_code: str = "zh-hans", user_id: int | None = None
+    ) -> FakeUser:
         """Return (creating once) a fake Telegram user."""
         if key not in self.users:
             self.users[key] = FakeUser(
@@ -117,8 +119,9 @@ class Env:
         return await self.deps.delivery.drain()
 
 
-async def make_env(tmp_path: Path, policy: Policy | None = None,
-                   start: datetime = MONDAY_0900, **api_kwargs: Any) -> tuple[Env, Any]:
+async def make_env(
+    tmp_path: Path, policy: Policy | None = None, start: datetime = MONDAY_0900, **api_kwargs: Any
+) -> tuple[Env, Any]:
     """Build an Env; return it with the driver context to close."""
     clock = FakeClock(start)
     settings = Settings(

@@ -24,12 +24,35 @@ T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 local
 
 def make(**kw) -> Alert:
     base = dict(
-        id=1, township_id=1, village_id=1, person_id=1, category="land", severity="high",
-        people_count=3, place_text="x", latitude=None, longitude=None, description="d",
-        voice_file_id=None, state="open", level=1, level_since=T0, created_at=T0,
-        acknowledged_at=None, acknowledged_by=None, ack_seconds=None, resolved_at=None,
-        resolved_by=None, resolution_level=None, resolution_note=None, report_id=None,
-        escalated=False, followup_since=None, village="v", township="t", liaison="l",
+        id=1,
+        township_id=1,
+        village_id=1,
+        person_id=1,
+        category="land",
+        severity="high",
+        people_count=3,
+        place_text="x",
+        latitude=None,
+        longitude=None,
+        description="d",
+        voice_file_id=None,
+        state="open",
+        level=1,
+        level_since=T0,
+        created_at=T0,
+        acknowledged_at=None,
+        acknowledged_by=None,
+        ack_seconds=None,
+        resolved_at=None,
+        resolved_by=None,
+        resolution_level=None,
+        resolution_note=None,
+        report_id=None,
+        escalated=False,
+        followup_since=None,
+        village="v",
+        township="t",
+        liaison="l",
         liaison_phone=None,
     )
     base.update(kw)
@@ -50,8 +73,17 @@ def test_check_text_and_missing():
     assert check_text("x" * 11, 10) == "too_long"
     assert check_text("ok", 10) is None
     assert AlertDraft().missing() == "category"
-    assert AlertDraft(category="land", severity="low", people_count=1, latitude=1.0,
-                      longitude=2.0, voice_file_id="v").missing() is None
+    assert (
+        AlertDraft(
+            category="land",
+            severity="low",
+            people_count=1,
+            latitude=1.0,
+            longitude=2.0,
+            voice_file_id="v",
+        ).missing()
+        is None
+    )
 
 
 def test_escalation_timing_per_severity():
@@ -81,4 +113,6 @@ def test_followup_daily():
     assert followup_reminder(acked, T0 + timedelta(hours=24), policy) == 0
     assert followup_reminder(acked, T0 + timedelta(hours=47), policy) == 0
     assert followup_reminder(acked, T0 + timedelta(hours=48), policy) == 1
-    assert followup_reminder(replace(acked, state="resolved"), T0 + timedelta(days=9), policy) is None
+    assert (
+        followup_reminder(replace(acked, state="resolved"), T0 + timedelta(days=9), policy) is None
+    )

@@ -24,16 +24,22 @@ async def bind_all(env):
 
 
 async def test_raise_deliver_acknowledge(env):
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, comm, leader, _county = await bind_all(env)
     calls = await raise_alert(liaison)
     assert any("A-1" in (c.text or "") for c in calls)
     await env.deliver()
     card = comm.last_message()
-    assert "方庄村" in card["text"] and "13800000001" in card["text"] and "两家因宅基地争吵" in card["text"]
+    assert (
+        "方庄村" in card["text"]
+        and "13800000001" in card["text"]
+        and "两家因宅基地争吵" in card["text"]
+    )
     assert not leader.texts() or "A-1" not in leader.texts()[-1]  # high: commissioners only
     await comm.press("签收", card)
     await env.deliver()
-    assert "已由冯兴敏" in comm.last_message()["text"] or any("已由冯兴敏" in t for t in comm.texts())
+    assert "已由冯兴敏" in comm.last_message()["text"] or any(
+        "已由冯兴敏" in t for t in comm.texts()
+    )
     assert any("已由冯兴敏" in t and "签收" in t for t in liaison.texts())
     alert = await repo.get_alert(env.db, 1)
     assert alert.state == "acknowledged" and alert.ack_seconds == 0
@@ -43,7 +49,7 @@ async def test_raise_deliver_acknowledge(env):
 
 
 async def test_critical_goes_to_leaders_and_is_sent_in_six_answers(env):
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, comm, leader, _county = await bind_all(env)
     await raise_alert(liaison, "特急")
     await env.deliver()
     assert "A-1" in comm.texts()[-1] and "A-1" in leader.texts()[-1]
@@ -78,7 +84,7 @@ async def test_quiet_hours_hold_low_but_not_critical(tmp_path):
     start = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 22:00 local
     env, driver = await make_env(tmp_path, start=start)
     try:
-        liaison, comm, leader, county = await bind_all(env)
+        liaison, comm, _leader, _county = await bind_all(env)
         await raise_alert(liaison, "轻微")
         await raise_alert(liaison, "特急", what="要打起来了")
         await env.deliver()
@@ -103,7 +109,7 @@ async def test_quiet_hours_hold_low_but_not_critical(tmp_path):
 
 async def test_restart_while_escalation_due_sends_once(tmp_path):
     env, driver = await make_env(tmp_path)
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, _comm, leader, _county = await bind_all(env)
     await raise_alert(liaison)
     await env.deliver()
     leader_chat = leader.chat_id
@@ -127,7 +133,7 @@ async def test_restart_while_escalation_due_sends_once(tmp_path):
 
 
 async def test_commissioner_chat_down_for_ten_minutes(env):
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, comm, _leader, _county = await bind_all(env)
     outage = env.api.outage(lambda method, params: params.get("chat_id") == comm.chat_id)
     await raise_alert(liaison, "一般")
     await env.deliver()
@@ -142,7 +148,7 @@ async def test_commissioner_chat_down_for_ten_minutes(env):
 
 
 async def test_outsiders_cannot_acknowledge(env):
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, comm, _leader, _county = await bind_all(env)
     await env.seed(data_file("roster_alerts.csv"))
     other = await env.bind("钱多多")
     await raise_alert(liaison)
@@ -157,11 +163,12 @@ async def test_outsiders_cannot_acknowledge(env):
 
 def data_file(name):
     from tests.conftest import DATA
+
     return DATA / name
 
 
 async def test_resolve_reopen_and_updates(env):
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, comm, _leader, _county = await bind_all(env)
     await raise_alert(liaison)
     await env.deliver()
     await comm.press("签收")
@@ -203,15 +210,21 @@ async def test_resolve_reopen_and_updates(env):
 
 
 async def test_ack_edits_every_copy_of_a_critical_alert(env):
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, comm, leader, _county = await bind_all(env)
     await raise_alert(liaison, "特急")
     await env.deliver()
     await leader.press("签收")
     await env.deliver()
-    edits = [c for c in env.api.sent() if c.method == "editMessageText" and "已由赵志强" in (c.text or "")]
+    edits = [
+        c
+        for c in env.api.sent()
+        if c.method == "editMessageText" and "已由赵志强" in (c.text or "")
+    ]
     assert {c.chat_id for c in edits} == {comm.chat_id, leader.chat_id}
     for user in (comm, leader):
-        card = next(m for m in reversed(env.api.messages(user.chat_id)) if "A-1" in m.get("text", ""))
+        card = next(
+            m for m in reversed(env.api.messages(user.chat_id)) if "A-1" in m.get("text", "")
+        )
         assert "已由赵志强" in card["text"]
     # A second press changes nothing.
     await comm.press_data("al:ack:1", comm.last_message())
@@ -257,7 +270,8 @@ async def test_draft_dropped_after_a_day(env):
 
 async def test_from_weekly_report_links_both_records(env):
     from bot.storage.db import to_db_time
-    liaison, comm, *_ = await bind_all(env)
+
+    liaison, _comm, *_ = await bind_all(env)
     me = await env.person("王建国")
     now = to_db_time(env.clock.now())
     async with env.db.transaction() as tx:
@@ -265,7 +279,8 @@ async def test_from_weekly_report_links_both_records(env):
             "INSERT INTO weekly_reports (village_id, township_id, week, person_id, patrol_date,"
             " places, visited, outcome, findings, dispute, submitted_at, updated_at)"
             " VALUES (?, ?, '2026-W48', ?, '2026-11-23', '[]', 1, 'issues', '两组争水', 1, ?, ?)",
-            (me.village_id, me.township_id, me.id, now, now))
+            (me.village_id, me.township_id, me.id, now, now),
+        )
     msg = liaison.last_message()
     other = await env.bind("李秀英")
     calls = await other.press_data(f"alert:fromreport:{report_id}", other.last_message())
@@ -279,11 +294,13 @@ async def test_from_weekly_report_links_both_records(env):
     await liaison.press("确认上报")
     alert = await repo.get_alert(env.db, 1)
     assert alert.report_id == report_id and alert.description == "两组争水"
-    assert await env.db.fetchval("SELECT alert_id FROM weekly_reports WHERE id = ?", (report_id,)) == 1
+    assert (
+        await env.db.fetchval("SELECT alert_id FROM weekly_reports WHERE id = ?", (report_id,)) == 1
+    )
 
 
 async def test_alerts_list_oldest_first(env):
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, comm, _leader, _county = await bind_all(env)
     await raise_alert(liaison, "轻微")
     env.clock.advance(minutes=5)
     await raise_alert(liaison, "一般")
@@ -296,7 +313,7 @@ async def test_alerts_list_oldest_first(env):
 
 
 async def test_copy_waiting_in_the_outbox_goes_out_acknowledged(env):
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, comm, leader, _county = await bind_all(env)
     # The leader's chat is down when the critical alert is raised.
     outage = env.api.outage(lambda method, params: params.get("chat_id") == leader.id)
     await raise_alert(liaison, "特急")
@@ -315,7 +332,7 @@ async def test_copy_waiting_in_the_outbox_goes_out_acknowledged(env):
 
 
 async def test_cancel_drops_a_half_written_update(env):
-    liaison, comm, leader, county = await bind_all(env)
+    liaison, comm, _leader, _county = await bind_all(env)
     await raise_alert(liaison)
     await env.deliver()
     await comm.press("签收")
@@ -326,7 +343,8 @@ async def test_cancel_drops_a_half_written_update(env):
     await liaison.send("写了一半")
     calls = await liaison.command("/cancel")
     assert any("取消" in (c.text or "") for c in calls)
-    assert "alert_update" not in str(await env.db.fetchval(
-        "SELECT data FROM ptb_user_data WHERE user_id = ?", (liaison.id,)))
+    assert "alert_update" not in str(
+        await env.db.fetchval("SELECT data FROM ptb_user_data WHERE user_id = ?", (liaison.id,))
+    )
     await env.deliver()
     assert not any("写了一半" in t for t in comm.texts())

@@ -11,11 +11,18 @@ from bot.storage import alerts as repo
 
 async def _raise(env, name: str, severity: str = "high") -> int:
     person = next(p for p in await env.deps.people.with_role(Role.LIAISON) if p.name == name)
-    draft = AlertDraft(category="land", severity=severity, people_count=3, place_text="x",
-                       description="d")
+    draft = AlertDraft(
+        category="land", severity=severity, people_count=3, place_text="x", description="d"
+    )
     async with env.db.transaction() as tx:
-        return await repo.create_alert(tx, env.clock.now(), draft, person_id=person.id,
-                                       township_id=person.township_id, village_id=person.village_id)
+        return await repo.create_alert(
+            tx,
+            env.clock.now(),
+            draft,
+            person_id=person.id,
+            township_id=person.township_id,
+            village_id=person.village_id,
+        )
 
 
 async def test_alert_stats_counts_and_open_list(env):
@@ -36,8 +43,9 @@ async def test_alert_stats_counts_and_open_list(env):
         b = await repo.get_alert(tx, second)
         assert await repo.resolve(tx, b, commissioner.id, now, "village", "ok")
         assert await repo.climb(tx, await repo.get_alert(tx, other), now, None, None)
-    stats = await repo.alert_stats(env.db, start, now + timedelta(seconds=1), now,
-                                   township_id=a.township_id)
+    stats = await repo.alert_stats(
+        env.db, start, now + timedelta(seconds=1), now, township_id=a.township_id
+    )
     assert (stats.opened, stats.acknowledged, stats.resolved, stats.escalated) == (2, 2, 1, 0)
     assert [o.id for o in stats.open_now] == [first]
     assert stats.open_now[0].age == timedelta(minutes=30)

@@ -24,7 +24,9 @@ async def test_bindgroup_rules_moving_and_removal(env: Env) -> None:
         assert any("统战委员" in (c.text or "") for c in calls)
     stranger = env.user("路人")
     await stranger.in_group(group).command("/bindgroup")
-    assert await env.db.fetchval("SELECT digest_chat_id FROM townships WHERE name = '河口乡'") is None
+    assert (
+        await env.db.fetchval("SELECT digest_chat_id FROM townships WHERE name = '河口乡'") is None
+    )
 
     calls = await boss.in_group(group).command("/bindgroup")
     assert any("周报群" in (c.text or "") and "河口乡" in (c.text or "") for c in calls)
@@ -40,7 +42,10 @@ async def test_bindgroup_rules_moving_and_removal(env: Env) -> None:
     other = FakeGroup(env.api, env.driver, -4001, title="新群")
     await boss.in_group(other).command("/bindgroup")
     await env.deliver()
-    assert await env.db.fetchval("SELECT digest_chat_id FROM townships WHERE name = '河口乡'") == other.id
+    assert (
+        await env.db.fetchval("SELECT digest_chat_id FROM townships WHERE name = '河口乡'")
+        == other.id
+    )
     assert any("不再接收" in t for t in env.api.texts(group.id))
     history = await env.db.fetchall("SELECT chat_id, end_reason FROM digest_bindings ORDER BY id")
     assert [(r[0], r[1]) for r in history] == [(group.id, "moved"), (other.id, None)]
@@ -48,9 +53,16 @@ async def test_bindgroup_rules_moving_and_removal(env: Env) -> None:
     # Removing the bot from the bound group unbinds it and tells the commissioner.
     await other.remove_bot(boss)
     await env.deliver()
-    assert await env.db.fetchval("SELECT digest_chat_id FROM townships WHERE name = '河口乡'") is None
+    assert (
+        await env.db.fetchval("SELECT digest_chat_id FROM townships WHERE name = '河口乡'") is None
+    )
     assert any("移出" in t and "新群" in t for t in env.api.texts(boss.id))
-    assert await env.db.fetchval("SELECT end_reason FROM digest_bindings WHERE chat_id = ?", (other.id,)) == "bot_removed"
+    assert (
+        await env.db.fetchval(
+            "SELECT end_reason FROM digest_bindings WHERE chat_id = ?", (other.id,)
+        )
+        == "bot_removed"
+    )
 
     # Removing the bot from an unbound group changes nothing and tells nobody.
     before = len(env.api.texts(boss.id))
@@ -71,4 +83,7 @@ async def test_group_migrating_to_supergroup_keeps_binding(env: Env) -> None:
         "migrate_to_chat_id": -1005001,
     }
     await env.driver.deliver({"update_id": env.api.new_update_id(), "message": message})
-    assert await env.db.fetchval("SELECT digest_chat_id FROM townships WHERE name = '河口乡'") == -1005001
+    assert (
+        await env.db.fetchval("SELECT digest_chat_id FROM townships WHERE name = '河口乡'")
+        == -1005001
+    )

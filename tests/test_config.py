@@ -15,7 +15,12 @@ def test_policy_defaults_match_the_product_spec() -> None:
     assert str(p.weekly_report.due) == "TUE 18:00"
     assert [str(m) for m in p.weekly_report.reminders] == ["TUE 09:00", "TUE 16:00"]
     assert str(p.weekly_report.overdue) == "WED 09:00" and str(p.digest.post) == "WED 09:00"
-    assert (p.escalation.critical, p.escalation.high, p.escalation.medium, p.escalation.low) == (10, 30, 120, 1440)
+    assert (p.escalation.critical, p.escalation.high, p.escalation.medium, p.escalation.low) == (
+        10,
+        30,
+        120,
+        1440,
+    )
     assert (p.resolution.critical, p.resolution.low) == (4, 168)
     assert p.quiet_hours.start == time(22) and p.quiet_hours.end == time(7)
     assert [q.min for q in p.quotas] == [3, 1]
@@ -31,7 +36,9 @@ def test_policy_file_overrides(tmp_path: Path) -> None:
     p = load_policy(f)
     assert str(p.weekly_report.due) == "WED 12:00" and p.escalation.critical == 5
     assert p.escalation.high == 30  # untouched defaults stay
-    assert p.calendar.holidays == [date(2026, 10, 1)] and p.calendar.workdays == [date(2026, 10, 10)]
+    assert p.calendar.holidays == [date(2026, 10, 1)] and p.calendar.workdays == [
+        date(2026, 10, 10)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -41,13 +48,14 @@ def test_policy_file_overrides(tmp_path: Path) -> None:
         ('[weekly_report]\ndue = "FUNDAY 18:00"\n', "weekly_report.due", "weekday"),
         ('[quiet_hours]\nstart = "25:00"\n', "quiet_hours.start", "time"),
         ("[escalation]\ncritcal = 3\n", "escalation.critcal", "unknown key"),
-        ("[[quotas]]\nkinds = [\"gossip\"]\nmin = 1\n", "quotas.0.kinds.0", "work_update"),
+        ('[[quotas]]\nkinds = ["gossip"]\nmin = 1\n', "quotas.0.kinds.0", "work_update"),
         ("[escalation]\nhigh = -1\n", "escalation.high", "greater than 0"),
         ("not toml at all ===", "", "not valid TOML"),
     ],
 )
-def test_malformed_policy_names_file_key_and_reason(tmp_path: Path, content: str, key: str,
-                                                    reason: str) -> None:
+def test_malformed_policy_names_file_key_and_reason(
+    tmp_path: Path, content: str, key: str, reason: str
+) -> None:
     f = tmp_path / "policy.toml"
     f.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError) as exc:

@@ -20,20 +20,41 @@ I18N = I18n(TZ)
 
 def test_render_empty_and_busy_digest() -> None:
     t = I18N.get("zh_Hans")
-    empty = Digest("河口乡", "2026-W48", datetime(2026, 11, 23).date(), [VillageLine("方庄村", False)])
+    empty = Digest(
+        "河口乡", "2026-W48", datetime(2026, 11, 23).date(), [VillageLine("方庄村", False)]
+    )
     text = render_digest(empty, t)
     assert "0/1" in text and "方庄村" in text and "没有未化解" in text and "—" in text
     busy = Digest(
-        "河口乡", "2026-W48", datetime(2026, 11, 23).date(),
-        [VillageLine("方庄村", True), VillageLine("高河村", True, late=True), VillageLine("大朱村", False)],
-        opened=3, acknowledged=2, resolved=1, escalated=1,
+        "河口乡",
+        "2026-W48",
+        datetime(2026, 11, 23).date(),
+        [
+            VillageLine("方庄村", True),
+            VillageLine("高河村", True, late=True),
+            VillageLine("大朱村", False),
+        ],
+        opened=3,
+        acknowledged=2,
+        resolved=1,
+        escalated=1,
         open_now=[OpenAlertLine("高河村", "high", timedelta(days=2, hours=3))],
         median_ack_seconds=754,
         quotas=[QuotaLine(["info.kind.work_update"], "month", "2026-11", 1, 3)],
     )
     text = render_digest(busy, t)
-    for expected in ("2/3", "按时 1 个，迟报 1 个", "大朱村", "新报 3 件", "已签收 2 件", "已化解 1 件",
-                     "升级 1 件", "12分钟", "高河村 · 高 · 已 2天3小时", "1/3"):
+    for expected in (
+        "2/3",
+        "按时 1 个，迟报 1 个",
+        "大朱村",
+        "新报 3 件",
+        "已签收 2 件",
+        "已化解 1 件",
+        "升级 1 件",
+        "12分钟",
+        "高河村 · 高 · 已 2天3小时",
+        "1/3",
+    ):
         assert expected in text, expected
     en = render_digest(busy, I18N.get("en"))
     assert "Reported: 2/3" in en and "12 min" in en
@@ -46,8 +67,16 @@ def test_duration() -> None:
     assert duration(86400 * 3 + 3600, t) == "3 d 1 h"
 
 
-async def add_alert(env: Env, village: str, severity: str, created: datetime, *, ack_after: int | None = None,
-                    resolved: bool = False, escalated: bool = False) -> None:
+async def add_alert(
+    env: Env,
+    village: str,
+    severity: str,
+    created: datetime,
+    *,
+    ack_after: int | None = None,
+    resolved: bool = False,
+    escalated: bool = False,
+) -> None:
     row = await env.db.fetchone(
         "SELECT v.id, v.township_id FROM villages v WHERE v.name = ?", (village,)
     )
@@ -58,15 +87,26 @@ async def add_alert(env: Env, village: str, severity: str, created: datetime, *,
             "INSERT INTO alerts (township_id, village_id, person_id, category, severity, description,"
             " place_text, state, level_since, created_at, acknowledged_at, ack_seconds, resolved_at,"
             " escalated) VALUES (?, ?, ?, 'land', ?, '张三与李四争地,涉及宗教场所', '东头老槐树下', ?, ?, ?, ?, ?, ?, ?)",
-            (row[1], row[0], person, severity,
-             "resolved" if resolved else ("acknowledged" if ack else "open"),
-             to_db_time(created), to_db_time(created), to_db_time(ack) if ack else None,
-             ack_after, to_db_time(created + timedelta(hours=5)) if resolved else None, int(escalated)),
+            (
+                row[1],
+                row[0],
+                person,
+                severity,
+                "resolved" if resolved else ("acknowledged" if ack else "open"),
+                to_db_time(created),
+                to_db_time(created),
+                to_db_time(ack) if ack else None,
+                ack_after,
+                to_db_time(created + timedelta(hours=5)) if resolved else None,
+                int(escalated),
+            ),
         )
 
 
 async def add_submission(env: Env, kind: str, when: datetime) -> None:
-    row = await env.db.fetchone("SELECT id, township_id, village_id FROM people WHERE name = '王建国'")
+    row = await env.db.fetchone(
+        "SELECT id, township_id, village_id FROM people WHERE name = '王建国'"
+    )
     async with env.db.transaction() as tx:
         await tx.execute(
             "INSERT INTO submissions (township_id, village_id, person_id, kind, title, body,"
@@ -109,19 +149,42 @@ async def test_digest_with_activity_has_counts_and_no_sensitive_details(env: Env
     await add_report(env, "李秀英")
     await add_report(env, "张伟", late=True)
     await add_alert(env, "高河村", "high", local(2026, 11, 24, 10), ack_after=600, resolved=True)
-    await add_alert(env, "大朱村", "critical", local(2026, 11, 25, 10), ack_after=1200, escalated=True)
+    await add_alert(
+        env, "大朱村", "critical", local(2026, 11, 25, 10), ack_after=1200, escalated=True
+    )
     await add_alert(env, "马庄村", "medium", local(2026, 11, 26, 10))
     await add_alert(env, "方庄村", "low", local(2026, 11, 10, 10))  # older week, still open
     await add_submission(env, "work_update", local(2026, 11, 25, 10))
     await add_submission(env, "highlight", local(2026, 11, 26, 10))
     await at(env, local(2026, 12, 2, 9, 0))
     [text] = digests(env, group.id)
-    for expected in ("3/6", "按时 2 个，迟报 1 个", "刘振屯村", "新报 3 件", "已签收 2 件",
-                     "已化解 1 件", "上报升级", "15分钟", "尚未化解（3）", "马庄村 · 中", "方庄村 · 低"):
+    for expected in (
+        "3/6",
+        "按时 2 个，迟报 1 个",
+        "刘振屯村",
+        "新报 3 件",
+        "已签收 2 件",
+        "已化解 1 件",
+        "上报升级",
+        "15分钟",
+        "尚未化解（3）",
+        "马庄村 · 中",
+        "方庄村 · 低",
+    ):
         assert expected in text, (expected, text)
     assert "工作动态" in text or "work" in text.lower()
     # Counts and village names only: no people, descriptions, places or titles.
-    for secret in ("王建国", "李秀英", "张伟", "冯兴敏", "张三", "宗教", "老槐树", "秘密标题", "138"):
+    for secret in (
+        "王建国",
+        "李秀英",
+        "张伟",
+        "冯兴敏",
+        "张三",
+        "宗教",
+        "老槐树",
+        "秘密标题",
+        "138",
+    ):
         assert secret not in text, secret
 
 
@@ -163,7 +226,9 @@ async def test_missed_digest_sent_late_once_or_dropped_after_a_day(tmp_path: Pat
 
 
 def write_roster(path: Path, villages: int) -> list[str]:
-    names = [f"第{i:02d}联合村民委员会下辖的新时代文明实践示范社区{i:02d}号" for i in range(villages)]
+    names = [
+        f"第{i:02d}联合村民委员会下辖的新时代文明实践示范社区{i:02d}号" for i in range(villages)
+    ]
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["township", "village", "name", "role", "phone", "telegram_id"])
@@ -184,8 +249,11 @@ async def test_sixty_village_township_digest_is_split_not_truncated(tmp_path: Pa
         for name in names:
             await add_alert(env, name, "medium", local(2026, 11, 24, 10))
         await at(env, local(2026, 12, 2, 9, 0))
-        sends = [c for c in env.api.sent(group.id, method="sendMessage", ok=True)
-                 if "/bindgroup" not in (c.params.get("text") or "")]
+        sends = [
+            c
+            for c in env.api.sent(group.id, method="sendMessage", ok=True)
+            if "/bindgroup" not in (c.params.get("text") or "")
+        ]
         texts = [c.params["text"] for c in sends if "周报群" not in c.params["text"]]
         assert len(texts) >= 2
         assert all(len(t) <= 4096 for t in texts)

@@ -21,8 +21,9 @@ def _popups(calls: list) -> str:
 
 
 async def _states(env: Env, form: str) -> list[str]:
-    rows = await env.db.fetchall("SELECT state FROM form_drafts WHERE form = ? ORDER BY rowid",
-                                 (form,))
+    rows = await env.db.fetchall(
+        "SELECT state FROM form_drafts WHERE form = ? ORDER BY rowid", (form,)
+    )
     return [r["state"] for r in rows]
 
 
@@ -147,11 +148,19 @@ async def test_migration_copies_open_report_drafts(tmp_path: Path) -> None:
         await migrate(db, [m for m in every if m.version < 50])
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO townships (name) VALUES ('河口乡')")
-            await tx.execute("INSERT INTO people (name, role, township_id, created_at)"
-                             " VALUES ('王', 'commissioner', 1, '2026-11-01T00:00:00+00:00')")
-            await tx.execute("INSERT INTO report_drafts (token, person_id, chat_id, updated_at)"
-                             " VALUES ('abcd', 1, 42, '2026-11-23T01:00:00+00:00')")
+            await tx.execute(
+                "INSERT INTO people (name, role, township_id, created_at)"
+                " VALUES ('王', 'commissioner', 1, '2026-11-01T00:00:00+00:00')"
+            )
+            await tx.execute(
+                "INSERT INTO report_drafts (token, person_id, chat_id, updated_at)"
+                " VALUES ('abcd', 1, 42, '2026-11-23T01:00:00+00:00')"
+            )
         await migrate(db)
         row = await db.fetchone("SELECT * FROM form_drafts")
-        assert (row["form"], row["token"], row["chat_id"], row["state"]) == ("report", "abcd", 42,
-                                                                             "open")
+        assert (row["form"], row["token"], row["chat_id"], row["state"]) == (
+            "report",
+            "abcd",
+            42,
+            "open",
+        )

@@ -94,7 +94,9 @@ def test_spec_flags_unknown_method_case_sensitively(spec: SpecChecker) -> None:
 
 def test_spec_flags_missing_and_unknown_fields(spec: SpecChecker) -> None:
     assert "missing required field 'chat_id'" in found(spec, "sendMessage", text="hi")
-    assert "unknown field 'colour'" in found(spec, "sendMessage", chat_id=1, text="hi", colour="red")
+    assert "unknown field 'colour'" in found(
+        spec, "sendMessage", chat_id=1, text="hi", colour="red"
+    )
 
 
 def test_spec_checks_scalar_types_on_wire_values(spec: SpecChecker) -> None:
@@ -103,7 +105,10 @@ def test_spec_checks_scalar_types_on_wire_values(spec: SpecChecker) -> None:
     assert "message_id must be Integer" in found(spec, "deleteMessage", chat_id=5, message_id="abc")
     assert "chat_id must be Integer or String" in found(spec, "sendMessage", chat_id=1.5, text="x")
     # A String field stays a string even when it looks like JSON.
-    assert spec.decode("sendMessage", {"chat_id": "5", "text": "123"}) == {"chat_id": 5, "text": "123"}
+    assert spec.decode("sendMessage", {"chat_id": "5", "text": "123"}) == {
+        "chat_id": 5,
+        "text": "123",
+    }
 
 
 def test_spec_text_length_counts_characters(spec: SpecChecker) -> None:
@@ -115,7 +120,9 @@ def test_spec_text_length_counts_characters(spec: SpecChecker) -> None:
 
 def test_spec_checks_markup_parsing(spec: SpecChecker) -> None:
     assert found(spec, "sendMessage", chat_id=1, text="<b>a &lt; b</b>", parse_mode="HTML") == ""
-    assert "can't parse entities" in found(spec, "sendMessage", chat_id=1, text="a < b", parse_mode="HTML")
+    assert "can't parse entities" in found(
+        spec, "sendMessage", chat_id=1, text="a < b", parse_mode="HTML"
+    )
     assert "reserved" in found(spec, "sendMessage", chat_id=1, text="v1.2", parse_mode="MarkdownV2")
 
 
@@ -134,7 +141,9 @@ def test_spec_checks_callback_data_bytes(spec: SpecChecker, as_json: bool) -> No
 
 def test_spec_requires_exactly_one_button_action(spec: SpecChecker) -> None:
     for markup in (inline(callback_data="x", url="https://e.org"), inline()):
-        assert "exactly one action field" in found(spec, "sendMessage", chat_id=1, text="t", reply_markup=markup)
+        assert "exactly one action field" in found(
+            spec, "sendMessage", chat_id=1, text="t", reply_markup=markup
+        )
 
 
 def test_spec_checks_bot_commands(spec: SpecChecker) -> None:
@@ -148,18 +157,24 @@ def test_spec_checks_bot_commands(spec: SpecChecker) -> None:
     assert "'x" in check(("x" * 33, "x"))
     assert "description has 257 characters" in check(("a", "d" * 257))
     assert "101 commands, max 100" in check(*[(f"c{i}", "x") for i in range(101)])
-    assert "scope.chat_id is required in BotCommandScopeChat" in check(("a", "b"), scope={"type": "chat"})
+    assert "scope.chat_id is required in BotCommandScopeChat" in check(
+        ("a", "b"), scope={"type": "chat"}
+    )
 
 
 def test_spec_checks_callback_answer_length(spec: SpecChecker) -> None:
     assert found(spec, "answerCallbackQuery", callback_query_id="1", text="a" * 200) == ""
-    assert "201 characters" in found(spec, "answerCallbackQuery", callback_query_id="1", text="a" * 201)
+    assert "201 characters" in found(
+        spec, "answerCallbackQuery", callback_query_id="1", text="a" * 201
+    )
 
 
 def test_spec_path_can_be_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     custom = tmp_path / "api.json"
     ping = {"name": "ping", "fields": [], "returns": ["Boolean"]}
-    custom.write_text(json.dumps({"version": "Bot API 0.1", "methods": {"ping": ping}, "types": {}}))
+    custom.write_text(
+        json.dumps({"version": "Bot API 0.1", "methods": {"ping": ping}, "types": {}})
+    )
     monkeypatch.setenv("BOT_API_SPEC", str(custom))
     checker = SpecChecker()
     assert checker.version == "Bot API 0.1" and checker.check("ping", {}) == []
@@ -188,14 +203,19 @@ def test_messages_follow_the_injected_clock(spec: SpecChecker) -> None:
     assert (first["date"], second["date"]) == (1_750_000_000, 1_750_000_060)
     assert (first["message_id"], second["message_id"]) == (1, 2)
     assert first["chat"]["type"] == "supergroup"
-    assert api.handle("sendMessage", {"chat_id": "-5", "text": "c"})[1]["result"]["chat"]["type"] == "group"
+    assert (
+        api.handle("sendMessage", {"chat_id": "-5", "text": "c"})[1]["result"]["chat"]["type"]
+        == "group"
+    )
 
 
 async def test_ptb_bot_talks_to_fake_in_process(api: FakeBotAPI, bot: telegram.Bot) -> None:
     me = await bot.get_me()
     assert (me.id, me.username, me.first_name) == (BOT_ID, "liaison_test_bot", "Liaison Bot")
     assert me.can_join_groups
-    sent = await bot.send_message(USER, "<b>你好</b>", parse_mode="HTML", reply_markup=keyboard("是"))
+    sent = await bot.send_message(
+        USER, "<b>你好</b>", parse_mode="HTML", reply_markup=keyboard("是")
+    )
     assert sent.text == "你好" and sent.entities[0].type == "bold"
     edited = await bot.edit_message_text("再见", chat_id=USER, message_id=sent.message_id)
     assert edited.text == "再见" and edited.reply_markup is None
@@ -264,8 +284,12 @@ def test_flood_limits(spec: SpecChecker) -> None:
 
 async def test_commands_and_files(api: FakeBotAPI, bot: telegram.Bot) -> None:
     scope = telegram.BotCommandScopeChat(USER)
-    await bot.set_my_commands([telegram.BotCommand("report", "上报")], scope=scope, language_code="zh")
-    assert [c.command for c in await bot.get_my_commands(scope=scope, language_code="zh")] == ["report"]
+    await bot.set_my_commands(
+        [telegram.BotCommand("report", "上报")], scope=scope, language_code="zh"
+    )
+    assert [c.command for c in await bot.get_my_commands(scope=scope, language_code="zh")] == [
+        "report"
+    ]
     stored = api.my_commands({"type": "chat", "chat_id": USER}, "zh")
     assert stored == [{"command": "report", "description": "上报"}]
     await bot.delete_my_commands(scope=scope, language_code="zh")
@@ -283,11 +307,16 @@ async def test_commands_and_files(api: FakeBotAPI, bot: telegram.Bot) -> None:
 async def test_server_serves_real_bot_over_http(api: FakeBotAPI) -> None:
     api.add_file("doc-1", b"%PDF-1.4 bytes")
     with FakeBotServer(api) as server:
-        bot = telegram.Bot(TOKEN, base_url=server.url + "/bot", base_file_url=server.url + "/file/bot")
+        bot = telegram.Bot(
+            TOKEN, base_url=server.url + "/bot", base_file_url=server.url + "/file/bot"
+        )
         async with bot:
             assert bot.username == "liaison_test_bot"
             sent = await bot.send_message(USER, "123", reply_markup=keyboard("确认"))
-            assert sent.text == "123" and sent.reply_markup.inline_keyboard[0][0].callback_data == "cb:确认"
+            assert (
+                sent.text == "123"
+                and sent.reply_markup.inline_keyboard[0][0].callback_data == "cb:确认"
+            )
             update_id = api.push_update(incoming(50, "hi"))
             updates = await bot.get_updates(timeout=5)  # queued: answers at once
             assert [u.update_id for u in updates] == [update_id]
@@ -318,13 +347,17 @@ def build_app(api: FakeBotAPI) -> Application[Any, Any, Any, Any, Any, Any]:
     return add_handlers(fake_app(api))
 
 
-def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> Application[Any, Any, Any, Any, Any, Any]:
+def add_handlers(
+    app: Application[Any, Any, Any, Any, Any, Any],
+) -> Application[Any, Any, Any, Any, Any, Any]:
     """Give the app /hello (and /bindgroup) with a keyboard, and a button handler that edits."""
 
     async def hello(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
         name = " ".join(context.args or []) or update.effective_user.first_name
-        await update.effective_message.reply_text(f"你好 {name}", reply_markup=keyboard("好的", "取消"))
+        await update.effective_message.reply_text(
+            f"你好 {name}", reply_markup=keyboard("好的", "取消")
+        )
 
     async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -19,8 +19,13 @@ KIND_LABELS = {
 }
 
 
-async def submit(env: Env, user, kind_label: str = "工作动态", title: str = "村里召开统战例会",
-                 body: list[str] | None = None) -> int:
+async def submit(
+    env: Env,
+    user,
+    kind_label: str = "工作动态",
+    title: str = "村里召开统战例会",
+    body: list[str] | None = None,
+) -> int:
     await user.command("/info")
     await user.press(kind_label)
     await user.send(title)
@@ -68,8 +73,9 @@ async def test_multi_message_body_attachments_and_wrong_inputs(env: Env) -> None
     for _ in range(6):
         await liaison.send_photo()
     assert "最多5张" in liaison.texts()[-1]
-    calls = await liaison.send_document("big.zip", file_size=21 * 1024 * 1024,
-                                        mime_type="application/zip")
+    calls = await liaison.send_document(
+        "big.zip", file_size=21 * 1024 * 1024, mime_type="application/zip"
+    )
     assert "20MB" in calls[-1].text
     await liaison.send_document("材料.pdf", file_size=2000)
     calls = await liaison.press("附件完成")

@@ -12,7 +12,9 @@ from tests.conftest import Env
 SECRET = "张三与李四因宗教活动场所用地发生争执"
 
 
-async def test_report_contents_never_reach_the_logs(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+async def test_report_contents_never_reach_the_logs(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
     # LOG_LEVEL=DEBUG: the bot logs everything it logs, the libraries stay capped.
     quiet_libraries()
     caplog.set_level(logging.DEBUG, logger="bot")

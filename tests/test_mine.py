@@ -10,8 +10,11 @@ from tests.conftest import Env
 async def test_mine_lists_weeks_and_opens_a_report(env: Env) -> None:
     wang = await env.bind("王建国")
     calls = await wang.command("/mine")
-    buttons = [b["callback_data"] for row in calls[-1].params["reply_markup"]["inline_keyboard"]
-               for b in row]
+    buttons = [
+        b["callback_data"]
+        for row in calls[-1].params["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
     assert buttons == ["mine:r", "mine:a", "mine:i"]
     await wang.command("/report")
     await wang.press("补报上周（第47周）")

@@ -127,14 +127,18 @@ async def test_edited_message_is_not_taken_as_an_answer(env: Env) -> None:
     answer = await user.send("12")
     assert answer, "the visited count was answered"
     typed = env.driver.delivered[-1]["message"]["message_id"]
-    state_before = await env.db.fetchval("SELECT state FROM ptb_conversations WHERE name = 'report'")
+    state_before = await env.db.fetchval(
+        "SELECT state FROM ptb_conversations WHERE name = 'report'"
+    )
     calls = await user.edit(typed, "15")
     assert [c.text for c in calls if c.method == "sendMessage"] == [
         "修改过的消息机器人不会读取。如需更正，请直接重新发送。"
     ]
     # The form did not move: the edit was not taken as an answer.
-    assert await env.db.fetchval(
-        "SELECT state FROM ptb_conversations WHERE name = 'report'") == state_before
+    assert (
+        await env.db.fetchval("SELECT state FROM ptb_conversations WHERE name = 'report'")
+        == state_before
+    )
 
 
 async def test_processed_update_ids_are_forgotten_after_a_week(env: Env) -> None:

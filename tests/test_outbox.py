@@ -8,11 +8,18 @@ from bot.storage.outbox import OutboxRepo, enqueue
 from tests.conftest import Env
 
 
-async def _queue(env: Env, chat_id: int, text: str, person_id: int | None = None,
-                 key: str | None = None) -> list[int]:
+async def _queue(
+    env: Env, chat_id: int, text: str, person_id: int | None = None, key: str | None = None
+) -> list[int]:
     async with env.db.transaction() as tx:
-        return await enqueue(tx, env.clock.now(), chat_id=chat_id, payload={"text": text},
-                             person_id=person_id, dedup_key=key)
+        return await enqueue(
+            tx,
+            env.clock.now(),
+            chat_id=chat_id,
+            payload={"text": text},
+            person_id=person_id,
+            dedup_key=key,
+        )
 
 
 async def test_message_survives_an_outage_of_an_hour_and_arrives_once(env: Env) -> None:
@@ -54,7 +61,9 @@ async def test_blocked_user_is_recorded_and_commissioner_told(env: Env) -> None:
     await _queue(env, liaison.id, "请提交本周巡查报告", person_id=person.id)
     await _queue(env, liaison.id, "第二条提醒", person_id=person.id)
     await env.deliver()
-    rows = await env.db.fetchall("SELECT state, last_error FROM outbox WHERE chat_id = ?", (liaison.id,))
+    rows = await env.db.fetchall(
+        "SELECT state, last_error FROM outbox WHERE chat_id = ?", (liaison.id,)
+    )
     assert [r["state"] for r in rows] == ["failed", "failed"]
     assert "Forbidden" in rows[0]["last_error"]
     notices = [t for t in env.api.texts(boss.id) if "无法送达" in t]
@@ -93,8 +102,11 @@ async def test_long_text_is_split_never_truncated(env: Env) -> None:
     lines = [f"第{i}行：" + "内容" * 40 for i in range(200)]
     await _queue(env, boss.id, "\n".join(lines), key="long:1")
     await env.deliver()
-    parts = [c.params["text"] for c in env.api.sent(chat_id=boss.id, method="sendMessage")
-             if c.params["text"].startswith("第")]
+    parts = [
+        c.params["text"]
+        for c in env.api.sent(chat_id=boss.id, method="sendMessage")
+        if c.params["text"].startswith("第")
+    ]
     assert len(parts) >= 4 and all(len(p) <= 4096 for p in parts)
     assert "\n".join(parts) == "\n".join(lines)
 

@@ -67,9 +67,15 @@ def test_malformed_policy_stops_start_up(tmp_path: Path) -> None:
 
 
 def test_cli_help_for_every_command(tmp_path: Path) -> None:
-    for args in (["--help"], ["run", "--help"], ["migrate", "--help"], ["roster", "--help"],
-                 ["roster", "import", "--help"], ["roster", "invite", "--help"],
-                 ["backup", "--help"]):
+    for args in (
+        ["--help"],
+        ["run", "--help"],
+        ["migrate", "--help"],
+        ["roster", "--help"],
+        ["roster", "import", "--help"],
+        ["roster", "invite", "--help"],
+        ["backup", "--help"],
+    ):
         done = cli(tmp_path / "x.sqlite3", *args)
         assert done.returncode == 0 and "usage:" in done.stdout, args
 

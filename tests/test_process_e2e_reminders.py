@@ -172,7 +172,9 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
     api = FakeBotAPI()
     log = tmp_path / "bot.log"
     with FakeBotServer(api) as server, Heartbeat(db_path.with_name("heartbeat")) as beat:
-        runs = [BotProcess(db_path, server, log, LIAISON_FAKE_NOW=at) for at in (BEFORE, AFTER, LATER)]
+        runs = [
+            BotProcess(db_path, server, log, LIAISON_FAKE_NOW=at) for at in (BEFORE, AFTER, LATER)
+        ]
         try:
             driver = ServerDriver(server, timeout=15)
             # --- run 1: just before 16:00.
@@ -183,9 +185,12 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             await beat.wait_ticks(mark, 2)
             users = {}
             for name, (chat_id, _village) in LIAISONS.items():
-                users[name] = FakeUser(api, driver, chat_id, first_name=name, language_code="zh-hans")
-            users[COMMISSIONER[0]] = FakeUser(api, driver, COMMISSIONER[1], first_name=COMMISSIONER[0],
-                                              language_code="zh-hans")
+                users[name] = FakeUser(
+                    api, driver, chat_id, first_name=name, language_code="zh-hans"
+                )
+            users[COMMISSIONER[0]] = FakeUser(
+                api, driver, COMMISSIONER[1], first_name=COMMISSIONER[0], language_code="zh-hans"
+            )
             for name, user in users.items():
                 calls = await user.command("/start", codes[name])
                 assert any("绑定成功" in (c.text or "") for c in calls), bot.log()
@@ -193,7 +198,9 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             # The next tick (about 20 s later, after 16:00) sends the 16:00 reminder.
             await wait_until(
                 lambda: all(reminders_to(api, c, v) for c, v in LIAISONS.values()),
-                40, "the 16:00 reminders")
+                40,
+                "the 16:00 reminders",
+            )
             # No tick saw the two liaisons bound before 16:00: only the 16:00 moment is theirs.
             after_binding = tick_times(beat)[bound_at:]
             assert after_binding and all(at >= MOMENT for at in after_binding), after_binding
@@ -201,8 +208,11 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             # seconds away); the first tick after 16:00 sends her the 16:00 one, exactly once.
             expected = {name: {1} for name in LIAISONS}
             expected["吴芳"] = {1}
-            await wait_until(lambda: len(reminders_to(api, *PREBOUND["吴芳"])) == len(expected["吴芳"]),
-                             10, "吴芳's reminders")
+            await wait_until(
+                lambda: len(reminders_to(api, *PREBOUND["吴芳"])) == len(expected["吴芳"]),
+                10,
+                "吴芳's reminders",
+            )
             await wait_quiet(api, 1.0)
             check_once(api, db_path, expected)
             assert await bot.stop(signal.SIGTERM) == 0, bot.log()

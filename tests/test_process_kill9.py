@@ -128,7 +128,13 @@ async def test_kill9_between_answers_keeps_the_form(tmp_path: Path) -> None:
     assert total == 1 and len(rows) == 1, rows
     week, patrol_date, places, visited, outcome, late, version = rows[0]
     assert (week, patrol_date, visited, outcome, late, version) == (
-        "2026-W48", "2026-11-23", 10, "normal", 0, 1)
+        "2026-W48",
+        "2026-11-23",
+        10,
+        "normal",
+        0,
+        1,
+    )
     assert sorted(json.loads(places)) == ["folk", "religious"]
     api.assert_no_violations()
     assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")

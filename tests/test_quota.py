@@ -39,7 +39,9 @@ async def test_progress_across_a_month_boundary(tmp_path: Path) -> None:
         await submit(env, liaison, "亮点特色")
         nov = await _progress(env)
         assert [(p.period.key, p.count, p.min, p.met) for p in nov] == [
-            ("2026-11", 1, 3, False), ("2026-Q4", 1, 1, True)]
+            ("2026-11", 1, 3, False),
+            ("2026-Q4", 1, 1, True),
+        ]
         env.clock.advance(minutes=180)  # 1 Dec 01:00 local
         await submit(env, liaison, "工作动态")
         dec = await _progress(env)
@@ -126,7 +128,10 @@ async def test_no_reminder_when_the_quota_is_met(tmp_path: Path) -> None:
         boss = await env.bind("冯兴敏")
         for i in range(3):
             await submit(env, wang, "工作动态", title=f"动态{i}")
-        for when in (datetime(2026, 11, 21, 9, 0, tzinfo=TZ), datetime(2026, 11, 28, 9, 0, tzinfo=TZ)):
+        for when in (
+            datetime(2026, 11, 21, 9, 0, tzinfo=TZ),
+            datetime(2026, 11, 28, 9, 0, tzinfo=TZ),
+        ):
             env.clock.set(when)
             await env.tick()
         assert _reminders(env, boss) == [] and _nudges(li) == []

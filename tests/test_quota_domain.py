@@ -6,9 +6,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import QuotaRule
+from bot.domain.calendar import period_of
 from bot.domain.info import SubmissionDraft, body_error, join_body, title_error
 from bot.domain.quotas import Counted, due_moment, progress, reminder_moments
-from bot.domain.calendar import period_of
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = [
@@ -27,7 +27,11 @@ def test_progress_counts_kinds_in_the_current_period_only() -> None:
     ]
     nov = progress(RULES, date(2026, 11, 30), counted, [(1, "A"), (2, "B")])
     assert [(p.rule_index, p.count, p.village) for p in nov] == [
-        (0, 1, None), (1, 1, None), (2, 0, "A"), (2, 0, "B")]
+        (0, 1, None),
+        (1, 1, None),
+        (2, 0, "A"),
+        (2, 0, "B"),
+    ]
     dec = progress(RULES, date(2026, 12, 3), counted, [(1, "A"), (2, "B")])
     assert dec[0].count == 1 and dec[0].period.key == "2026-12"
     assert dec[1].period.key == "2026-Q4" and dec[1].count == 1

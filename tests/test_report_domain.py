@@ -29,8 +29,13 @@ def test_findings() -> None:
 
 
 def test_form_validation_codes() -> None:
-    base = {"week": "2026-W48", "date": "2026-11-23", "places": ["religious"], "visited": 1,
-            "outcome": "normal"}
+    base = {
+        "week": "2026-W48",
+        "date": "2026-11-23",
+        "places": ["religious"],
+        "visited": 1,
+        "outcome": "normal",
+    }
     form = dom.form_from_draft(base)
     assert not isinstance(form, Err) and form.findings is None
     assert dom.form_from_draft({**base, "date": "2026-11-30"}) is Err.BAD_DATE
@@ -50,15 +55,22 @@ def test_late_and_offer() -> None:
     assert dom.offer_previous(tuesday_night, policy, TZ, previous_reported=False) is None
     # A village that joined after last week's due time is not offered last week.
     joined_this_week = MONDAY - timedelta(hours=1)
-    assert dom.offer_previous(MONDAY, policy, TZ, previous_reported=False,
-                              joined_at=joined_this_week) is None
+    assert (
+        dom.offer_previous(MONDAY, policy, TZ, previous_reported=False, joined_at=joined_this_week)
+        is None
+    )
     joined_earlier = MONDAY - timedelta(days=10)
-    assert dom.offer_previous(MONDAY, policy, TZ, previous_reported=False,
-                              joined_at=joined_earlier) == "2026-W47"
+    assert (
+        dom.offer_previous(MONDAY, policy, TZ, previous_reported=False, joined_at=joined_earlier)
+        == "2026-W47"
+    )
 
 
 def test_days_reference_states_stale() -> None:
-    assert dom.patrol_days("2026-W48", date(2026, 11, 24)) == [date(2026, 11, 23), date(2026, 11, 24)]
+    assert dom.patrol_days("2026-W48", date(2026, 11, 24)) == [
+        date(2026, 11, 23),
+        date(2026, 11, 24),
+    ]
     assert dom.reference("2026-W08", "方庄村") == "W08-方庄村"
     assert [dom.report_state(x) for x in (None, True, False)] == ["missing", "late", "on_time"]
     assert dom.is_stale((MONDAY - timedelta(hours=24)).isoformat(), MONDAY)

@@ -104,9 +104,13 @@ async def test_issues_path_with_evidence_and_dispute_en(env: Env) -> None:
     assert ("Raise a dispute alert", f"alert:fromreport:{report_id}") in _buttons(env, user)
     row = await env.db.fetchone("SELECT * FROM weekly_reports")
     assert row["dispute"] == 1 and row["unstable"] == 1 and row["follow_up"] == 0
-    kinds = [r["kind"] for r in await env.db.fetchall(
-        "SELECT kind FROM attachments WHERE owner_kind = 'report' AND owner_id = ? ORDER BY id",
-        (report_id,))]
+    kinds = [
+        r["kind"]
+        for r in await env.db.fetchall(
+            "SELECT kind FROM attachments WHERE owner_kind = 'report' AND owner_id = ? ORDER BY id",
+            (report_id,),
+        )
+    ]
     assert kinds == ["photo", "photo", "voice", "location"]
     rep = await repo.get_report(env.db, report_id)
     assert rep is not None and rep.findings.startswith("Two families")
@@ -227,7 +231,8 @@ async def test_second_liaison_of_village_sees_who_reported(env: Env) -> None:
         await tx.execute(
             "INSERT INTO people (name, role, township_id, village_id, telegram_id, created_at)"
             " VALUES ('王二', 'liaison', ?, ?, 424242, '2026-11-01T00:00:00.000000Z')",
-            (township, village))
+            (township, village),
+        )
     other = env.user("王二", user_id=424242)
     calls = await other.command("/report")
     assert "王建国" in calls[-1].text and "已由" in calls[-1].text
@@ -247,7 +252,7 @@ async def test_foreign_form_button_is_refused(env: Env) -> None:
 
 
 async def test_kill_9_mid_report_then_finish(tmp_path: Path) -> None:
-    env, driver = await make_env(tmp_path)
+    env, _driver = await make_env(tmp_path)
     user = await env.bind("王建国")
     await user.command("/report")
     await user.press("报本周（第48周）")
@@ -280,7 +285,9 @@ async def test_late_and_previous_week(env: Env) -> None:
     await user.command("/report")
     calls = await user.press("补报上周（第47周）")
     assert "第47周" in calls[-1].text
-    await user.press("11月20日", )
+    await user.press(
+        "11月20日",
+    )
     await user.press("宗教活动场所")
     await user.press("选好了 / 完成")
     await user.send("4")
@@ -298,7 +305,9 @@ async def test_late_and_previous_week(env: Env) -> None:
     await user.press("4（同上次）")
     await user.press("一切正常")
     await user.press("提交")
-    rows = {r["week"]: r["late"] for r in await env.db.fetchall("SELECT week, late FROM weekly_reports")}
+    rows = {
+        r["week"]: r["late"] for r in await env.db.fetchall("SELECT week, late FROM weekly_reports")
+    }
     assert rows == {"2026-W47": 1, "2026-W48": 1}
 
 
@@ -318,6 +327,7 @@ async def test_idle_draft_dropped_with_notice(env: Env) -> None:
     assert "24小时" not in " ".join(user.texts())
     from bot.reminders.drafts import drop_stale_drafts
     from bot.reminders.scheduler import Tick
+
     env.clock.advance(timedelta(hours=1, minutes=1))
     await drop_stale_drafts(Tick(env.clock.now(), env.deps))
     await drop_stale_drafts(Tick(env.clock.now(), env.deps))  # idempotent

@@ -52,8 +52,10 @@ async def test_overdue_long_list_is_split(env: Env) -> None:
     township = await env.db.fetchval("SELECT id FROM townships WHERE name = '河口乡'")
     async with env.db.transaction() as tx:
         for i in range(300):
-            await tx.execute("INSERT INTO villages (township_id, name) VALUES (?, ?)",
-                             (township, f"新建村第{i:03d}号村民委员会"))
+            await tx.execute(
+                "INSERT INTO villages (township_id, name) VALUES (?, ?)",
+                (township, f"新建村第{i:03d}号村民委员会"),
+            )
     boss = await env.bind("冯兴敏")
     calls = await boss.command("/overdue")
     sends = [c for c in calls if c.method == "sendMessage"]

@@ -11,8 +11,13 @@ from tests.conftest import Env
 
 
 async def _form(**kw: object) -> ReportForm:
-    base = dict(week="2026-W48", patrol_date=date(2026, 11, 23), places=["religious"],
-                visited=3, outcome="normal")
+    base = dict(
+        week="2026-W48",
+        patrol_date=date(2026, 11, 23),
+        places=["religious"],
+        visited=3,
+        outcome="normal",
+    )
     base.update(kw)
     return ReportForm(**base)  # type: ignore[arg-type]
 
@@ -25,12 +30,16 @@ async def test_week_status_and_get_report(env: Env) -> None:
     assert all(r.report_id is None and not r.late for r in rows)
     assert rows[0].liaisons[0].name == "王建国"
     wang = next(p for p in await env.deps.people.with_role(Role.LIAISON) if p.name == "王建国")
-    form = await _form(outcome="issues", findings="两户争地", unstable=True, follow_up=False, dispute=True)
+    form = await _form(
+        outcome="issues", findings="两户争地", unstable=True, follow_up=False, dispute=True
+    )
     async with env.db.transaction() as tx:
-        rid, created = await create_report(tx, person=wang, form=form, late=True,
-                                           now=env.clock.now(), files=[])
-        again, created2 = await create_report(tx, person=wang, form=form, late=False,
-                                              now=env.clock.now(), files=[])
+        rid, created = await create_report(
+            tx, person=wang, form=form, late=True, now=env.clock.now(), files=[]
+        )
+        again, created2 = await create_report(
+            tx, person=wang, form=form, late=False, now=env.clock.now(), files=[]
+        )
     assert created and not created2 and again == rid
     hekou = rows[0].township_id
     rows = await week_status(env.db, "2026-W48", hekou)
@@ -38,12 +47,28 @@ async def test_week_status_and_get_report(env: Env) -> None:
     assert rows[0].submitted_at == env.clock.now()
     rep = await get_report(env.db, rid)
     assert rep is not None and rep.findings == "两户争地" and rep.dispute
-    assert rep.village_id == wang.village_id and rep.township_id == hekou and rep.person_id == wang.id
+    assert (
+        rep.village_id == wang.village_id and rep.township_id == hekou and rep.person_id == wang.id
+    )
     assert rep.reference == "W48-方庄村"
     async with env.db.transaction() as tx:
-        assert await update_report(tx, report_id=rid, base_version=1, person=wang,
-                                   form=await _form(visited=9), now=env.clock.now(), files=[])
-        assert not await update_report(tx, report_id=rid, base_version=1, person=wang,
-                                       form=await _form(visited=9), now=env.clock.now(), files=[])
+        assert await update_report(
+            tx,
+            report_id=rid,
+            base_version=1,
+            person=wang,
+            form=await _form(visited=9),
+            now=env.clock.now(),
+            files=[],
+        )
+        assert not await update_report(
+            tx,
+            report_id=rid,
+            base_version=1,
+            person=wang,
+            form=await _form(visited=9),
+            now=env.clock.now(),
+            files=[],
+        )
     assert [h[0] for h in await history(env.db, rid)] == [1, 2]
     assert await get_report(env.db, 9999) is None

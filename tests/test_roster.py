@@ -200,7 +200,10 @@ def test_header_problems(tmp_path: Path, header: str, fragment: str) -> None:
 
 
 def test_header_aliases(tmp_path: Path) -> None:
-    path = write(tmp_path, "乡镇,村,Name ,ROLE,联系电话,TelegramID\n河口乡,方庄村,王建国,Liaison,13800000001,42\n")
+    path = write(
+        tmp_path,
+        "乡镇,村,Name ,ROLE,联系电话,TelegramID\n河口乡,方庄村,王建国,Liaison,13800000001,42\n",
+    )
     assert parse_roster(path).rows == [
         RosterRow(2, "河口乡", "方庄村", "王建国", Role.LIAISON, "13800000001", 42)
     ]
@@ -263,7 +266,10 @@ async def test_import_creates_people_places_and_codes(db: Database, clock: FakeC
 
     wang = await person(db, "王建国")
     assert (wang["role"], wang["township"], wang["village"], wang["phone"]) == (
-        "liaison", "河口乡", "方庄村", "13800000001"
+        "liaison",
+        "河口乡",
+        "方庄村",
+        "13800000001",
     )
     assert wang["telegram_id"] is None and wang["bound_at"] is None
     code = code_of(result, "王建国")
@@ -290,7 +296,11 @@ async def test_json_output_keys(db: Database, clock: FakeClock) -> None:
     assert all(set(item) == {"name", "role", "township", "village", "invite_code"} for item in data)
     assert data[0]["name"] == "王建国" and data[0]["role"] == "liaison"
     assert data[-1] == {
-        "name": "周明", "role": "admin", "township": None, "village": None, "invite_code": None
+        "name": "周明",
+        "role": "admin",
+        "township": None,
+        "village": None,
+        "invite_code": None,
     }
     assert "王建国" in people_json(result.people)  # Chinese kept readable
 
@@ -410,7 +420,9 @@ async def test_telegram_id_taken_by_another_person(
 async def test_telegram_id_in_file_binds_existing_person(
     db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
-    first = await import_roster(db, csv_rows(tmp_path, "河口乡,方庄村,王建国,liaison,13800000001,"), clock)
+    first = await import_roster(
+        db, csv_rows(tmp_path, "河口乡,方庄村,王建国,liaison,13800000001,"), clock
+    )
     old_code = code_of(first, "王建国")
     clock.advance(hours=1)
     parsed = csv_rows(tmp_path, "河口乡,方庄村,王建国,liaison,13800000001,777")
@@ -508,7 +520,10 @@ async def test_new_invite_by_name_and_phone(db: Database, clock: FakeClock) -> N
 
     by_name = await new_invite(db, " 李秀英 ", clock)
     assert (by_name.name, by_name.role, by_name.township, by_name.village) == (
-        "李秀英", "liaison", "河口乡", "高河村"
+        "李秀英",
+        "liaison",
+        "河口乡",
+        "高河村",
     )
     assert by_name.invite_code not in (None, old)
     expires = await db.fetchval(
@@ -550,7 +565,8 @@ async def test_new_invite_not_found_and_ambiguous(
         await new_invite(db, "王伟", clock)
     assert isinstance(caught.value, LookupError)
     assert [(c.village, c.phone) for c in caught.value.candidates] == [
-        ("方庄村", "13800000001"), ("白沙社区", "13800000002")
+        ("方庄村", "13800000001"),
+        ("白沙社区", "13800000002"),
     ]
     assert "金汇镇 白沙社区" in str(caught.value) and "13800000002" in str(caught.value)
     assert await dump(db) == before

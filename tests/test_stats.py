@@ -19,22 +19,31 @@ async def _fixtures(env: Env) -> None:
     assert wang is not None
     async with env.db.transaction() as tx:
         villages = await tx.fetchall(
-            "SELECT id, name FROM villages WHERE township_id = ? ORDER BY id", (wang.township_id,))
+            "SELECT id, name FROM villages WHERE township_id = ? ORDER BY id", (wang.township_id,)
+        )
         for (vid, _), late in zip(villages[:2], (0, 1), strict=True):
             await tx.execute(
                 "INSERT INTO weekly_reports (village_id, township_id, week, person_id, patrol_date,"
                 " places, visited, outcome, late, submitted_at, updated_at)"
                 " VALUES (?, ?, '2026-W48', ?, '2026-11-23', '[]', 0, 'normal', ?, ?, ?)",
-                (vid, wang.township_id, wang.id, late, to_db_time(now), to_db_time(now)))
+                (vid, wang.township_id, wang.id, late, to_db_time(now), to_db_time(now)),
+            )
         for acked in (True, False):
             await tx.execute(
                 "INSERT INTO alerts (township_id, village_id, person_id, category, severity,"
                 " level_since, created_at, state, acknowledged_at, ack_seconds)"
                 " VALUES (?, ?, ?, 'land', 'high', ?, ?, ?, ?, ?)",
-                (wang.township_id, villages[0][0], wang.id, to_db_time(now), to_db_time(now),
-                 "acknowledged" if acked else "open",
-                 to_db_time(now + timedelta(minutes=20)) if acked else None,
-                 1200 if acked else None))
+                (
+                    wang.township_id,
+                    villages[0][0],
+                    wang.id,
+                    to_db_time(now),
+                    to_db_time(now),
+                    "acknowledged" if acked else "open",
+                    to_db_time(now + timedelta(minutes=20)) if acked else None,
+                    1200 if acked else None,
+                ),
+            )
 
 
 async def test_stats_for_a_commissioner(env: Env) -> None:

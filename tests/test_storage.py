@@ -76,8 +76,12 @@ async def test_backup_while_writes_go_on(tmp_path: Path) -> None:
             while not stop.is_set():
                 async with db.transaction() as tx:
                     # Two rows per transaction: a torn copy would show an odd count.
-                    await tx.execute("INSERT INTO job_runs (key, ran_at) VALUES (?, 'x')", (f"a{n}",))
-                    await tx.execute("INSERT INTO job_runs (key, ran_at) VALUES (?, 'x')", (f"b{n}",))
+                    await tx.execute(
+                        "INSERT INTO job_runs (key, ran_at) VALUES (?, 'x')", (f"a{n}",)
+                    )
+                    await tx.execute(
+                        "INSERT INTO job_runs (key, ran_at) VALUES (?, 'x')", (f"b{n}",)
+                    )
                 n += 1
                 await asyncio.sleep(0)
             return n

@@ -48,7 +48,9 @@ def last_with(env: Env, user_id: int, *words: str) -> dict:
 
 
 def reminders(env: Env, user_id: int) -> list[str]:
-    return [t for t in env.api.texts(user_id) if "巡查情况还没有上报" in t or "patrol report for" in t]
+    return [
+        t for t in env.api.texts(user_id) if "巡查情况还没有上报" in t or "patrol report for" in t
+    ]
 
 
 def overdue(env: Env, user_id: int) -> list[str]:
@@ -171,7 +173,9 @@ async def test_overdue_is_not_held_by_quiet_hours(tmp_path: Path) -> None:
 
 async def test_english_liaison_gets_english_reminder(env: Env) -> None:
     user = await env.bind("王建国", language_code="en")
-    await user.command("/help")  # Telegram's language_code is noted on the first update after binding
+    await user.command(
+        "/help"
+    )  # Telegram's language_code is noted on the first update after binding
     await at(env, local(2026, 11, 24, 9, 0))
     msg = last_with(env, user.id, "Reminder")
     assert "Reminder" in msg["text"] and "方庄村" in msg["text"]
@@ -194,7 +198,10 @@ async def test_reminder_button_starts_the_report(env: Env) -> None:
 async def test_holiday_on_the_due_day_moves_due_and_reminders(tmp_path: Path, holiday: str) -> None:
     policy = Policy.model_validate({"calendar": {"holidays": [holiday]}})
     assert due_at("2026-W48", policy, TZ) == local(2026, 11, 25, 18, 0)
-    assert reminder_times("2026-W48", policy, TZ) == [local(2026, 11, 25, 9), local(2026, 11, 25, 16)]
+    assert reminder_times("2026-W48", policy, TZ) == [
+        local(2026, 11, 25, 9),
+        local(2026, 11, 25, 16),
+    ]
     env, driver = await make_env(tmp_path, policy=policy)
     try:
         user = await env.bind("王建国")

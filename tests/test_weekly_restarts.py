@@ -50,7 +50,10 @@ async def test_restarts_send_exactly_what_is_due(tmp_path: Path) -> None:
         (local(2026, 11, 24, 15, 59), {}),
         (local(2026, 11, 24, 16, 1), {"wang": {REMINDER: 1}}),  # 16:00
         (local(2026, 11, 24, 18, 1), {}),  # deadline passed: nothing
-        (local(2026, 11, 25, 9, 1), {"wang": {OVERDUE: 1}, "boss": {LIST: 1}, "group": {DIGEST: 1}}),
+        (
+            local(2026, 11, 25, 9, 1),
+            {"wang": {OVERDUE: 1}, "boss": {LIST: 1}, "group": {DIGEST: 1}},
+        ),
         (local(2026, 11, 27, 9, 1), {}),  # two days later: nothing missed is < 24 h late
     ]
     for when, wanted in expected:
@@ -73,7 +76,9 @@ async def test_restarts_send_exactly_what_is_due(tmp_path: Path) -> None:
         rows = await db.fetchall("SELECT dedup_key, state FROM outbox WHERE dedup_key IS NOT NULL")
         keys = [r[0] for r in rows]
         assert len(keys) == len(set(keys))
-        assert all(r[1] == "sent" for r in rows if r[0].startswith(("remind:", "overdue", "digest:")))
+        assert all(
+            r[1] == "sent" for r in rows if r[0].startswith(("remind:", "overdue", "digest:"))
+        )
     finally:
         await db.close()
 
@@ -104,8 +109,12 @@ async def test_two_hundred_liaisons_reminded_at_once_without_429(tmp_path: Path)
     from tests.fakebot import FakeRequest
 
     await driver.__aexit__(None, None, None)
-    app = build_application(env.deps, request=FakeRequest(env.api),
-                            get_updates_request=FakeRequest(env.api), rate_limit=True)
+    app = build_application(
+        env.deps,
+        request=FakeRequest(env.api),
+        get_updates_request=FakeRequest(env.api),
+        rate_limit=True,
+    )
     driver = RecordingDriver(app, env.api)
     await driver.__aenter__()
     env.app, env.driver = app, driver
@@ -123,7 +132,11 @@ async def test_two_hundred_liaisons_reminded_at_once_without_429(tmp_path: Path)
             await asyncio.sleep(1.0)
             env.clock.advance(seconds=1)
         elapsed = time.monotonic() - started
-        sent = [c for c in env.api.sent(method="sendMessage") if REMINDER in (c.params.get("text") or "")]
+        sent = [
+            c
+            for c in env.api.sent(method="sendMessage")
+            if REMINDER in (c.params.get("text") or "")
+        ]
         assert len([c for c in sent if c.ok]) == 200
         assert [c for c in env.api.sent() if c.status == 429] == []
         assert env.api.rate_violations() == []
@@ -132,4 +145,3 @@ async def test_two_hundred_liaisons_reminded_at_once_without_429(tmp_path: Path)
         assert pending == 0
     finally:
         await stop(env, driver)
-

@@ -137,7 +137,9 @@ def should_escalate(alert: Alert, now: datetime, policy: Policy, tz: ZoneInfo) -
     return alert.severity == "critical" or not in_quiet_hours(now, policy.quiet_hours, tz)
 
 
-def escalation_release(alert: Alert, now: datetime, policy: Policy, tz: ZoneInfo) -> datetime | None:
+def escalation_release(
+    alert: Alert, now: datetime, policy: Policy, tz: ZoneInfo
+) -> datetime | None:
     """Return when a due escalation will actually be sent (after quiet hours if held)."""
     due = escalation_due_at(alert, policy)
     if due is None:

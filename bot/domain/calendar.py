@@ -60,8 +60,14 @@ def moment_in_week(key: str, moment: WeeklyMoment, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, moment.at, tzinfo=tz)
 
 
-def shifted_moment(key: str, moment: WeeklyMoment, policy: Policy, tz: ZoneInfo,
-                   *, anchor: WeeklyMoment | None = None) -> datetime:
+def shifted_moment(
+    key: str,
+    moment: WeeklyMoment,
+    policy: Policy,
+    tz: ZoneInfo,
+    *,
+    anchor: WeeklyMoment | None = None,
+) -> datetime:
     """Return a weekly moment moved with the due date when that falls on a non-working day.
 
     The due day moves to the next working day; moments anchored to it (reminders on the due

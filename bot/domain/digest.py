@@ -194,8 +194,13 @@ def render_digest(d: Digest, t: Translator) -> str:
     total = len(d.villages)
     end = d.start + timedelta(days=6)
     lines = [
-        t("digest.title", township=d.township, week=d.week.split("-W")[1],
-          start=t.date(d.start, "short"), end=t.date(end, "short")),
+        t(
+            "digest.title",
+            township=d.township,
+            week=d.week.split("-W")[1],
+            start=t.date(d.start, "short"),
+            end=t.date(end, "short"),
+        ),
         "",
         t("digest.reports_head"),
         t("digest.reported", n=d.reported, total=total, rate=t.percent(d.reported, total)),
@@ -209,16 +214,26 @@ def render_digest(d: Digest, t: Translator) -> str:
     lines += [
         "",
         t("digest.alerts_head"),
-        t("digest.alerts_counts", opened=d.opened, acknowledged=d.acknowledged,
-          resolved=d.resolved, escalated=d.escalated),
+        t(
+            "digest.alerts_counts",
+            opened=d.opened,
+            acknowledged=d.acknowledged,
+            resolved=d.resolved,
+            escalated=d.escalated,
+        ),
         t("digest.median_ack", time=duration(d.median_ack_seconds, t))
-        if d.median_ack_seconds is not None else t("digest.median_ack_none"),
+        if d.median_ack_seconds is not None
+        else t("digest.median_ack_none"),
     ]
     if d.open_now:
         lines.append(t("digest.open_head", n=len(d.open_now)))
         lines.extend(
-            t("digest.open_line", village=a.village, severity=t(SEVERITY_KEYS[a.severity]),
-              age=duration(a.age.total_seconds(), t))
+            t(
+                "digest.open_line",
+                village=a.village,
+                severity=t(SEVERITY_KEYS[a.severity]),
+                age=duration(a.age.total_seconds(), t),
+            )
             for a in d.open_now
         )
     else:
@@ -229,12 +244,15 @@ def render_digest(d: Digest, t: Translator) -> str:
     for q in d.quotas:
         kinds = t("common.list_sep").join(t(k) for k in q.kinds)
         lines.append(
-            t("digest.quota_line",
-              mark="✅" if q.met else "⏳",
-              kinds=kinds,
-              village=f"{q.village} · " if q.village else "",
-              period=t(PERIOD_KEYS.get(q.period, "digest.period.month"), key=q.period_key),
-              count=q.count, min=q.min)
+            t(
+                "digest.quota_line",
+                mark="✅" if q.met else "⏳",
+                kinds=kinds,
+                village=f"{q.village} · " if q.village else "",
+                period=t(PERIOD_KEYS.get(q.period, "digest.period.month"), key=q.period_key),
+                count=q.count,
+                min=q.min,
+            )
         )
     return "\n".join(lines)
 
@@ -244,14 +262,14 @@ def render_digest(d: Digest, t: Translator) -> str:
 
 def render_reminder(t: Translator, week: str, due: datetime, village: str) -> str:
     """Return the text of a reminder to a liaison whose village has not reported."""
-    return t("weekly.reminder", village=village, week=week.split("-W")[1],
-             due=t.datetime(due))
+    return t("weekly.reminder", village=village, week=week.split("-W")[1], due=t.datetime(due))
 
 
 def render_overdue_notice(t: Translator, week: str, due: datetime, village: str) -> str:
     """Return the text of an overdue notice to a liaison."""
-    return t("weekly.overdue_notice", village=village, week=week.split("-W")[1],
-             due=t.datetime(due))
+    return t(
+        "weekly.overdue_notice", village=village, week=week.split("-W")[1], due=t.datetime(due)
+    )
 
 
 @dataclass(frozen=True)
@@ -260,12 +278,24 @@ class MissingVillage:
     liaisons: Sequence[tuple[str, str | None]]  # (name, phone)
 
 
-def render_overdue_list(t: Translator, township: str, week: str, due: datetime,
-                        missing: Sequence[MissingVillage], total: int) -> str:
+def render_overdue_list(
+    t: Translator,
+    township: str,
+    week: str,
+    due: datetime,
+    missing: Sequence[MissingVillage],
+    total: int,
+) -> str:
     """Return the commissioners' list of villages missing a report, with liaison contacts."""
     lines = [
-        t("weekly.overdue_list_head", township=township, week=week.split("-W")[1],
-          due=t.datetime(due), n=len(missing), total=total),
+        t(
+            "weekly.overdue_list_head",
+            township=township,
+            week=week.split("-W")[1],
+            due=t.datetime(due),
+            n=len(missing),
+            total=total,
+        ),
         "",
     ]
     for v in missing:
@@ -274,4 +304,3 @@ def render_overdue_list(t: Translator, township: str, week: str, due: datetime,
         ) or t("weekly.no_liaison")
         lines.append(t("weekly.overdue_list_line", village=v.name, people=people))
     return "\n".join(lines)
-

@@ -62,18 +62,16 @@ def progress(
     result: list[QuotaProgress] = []
     for index, rule in enumerate(rules):
         period = rule_period(rule, today)
-        inside = [
-            c for c in items if c.kind in rule.kinds and period.start <= c.day < period.end
-        ]
-        common = dict(rule_index=index, kinds=list(rule.kinds), scope=rule.scope,
-                      period=period, min=rule.min)
+        inside = [c for c in items if c.kind in rule.kinds and period.start <= c.day < period.end]
+        common = dict(
+            rule_index=index, kinds=list(rule.kinds), scope=rule.scope, period=period, min=rule.min
+        )
         if rule.scope == "village":
             for vid, vname in village_list:
                 n = sum(1 for c in inside if c.village_id == vid)
                 result.append(QuotaProgress(count=n, village_id=vid, village=vname, **common))
         else:
-            result.append(QuotaProgress(count=len(inside), village_id=None, village=None,
-                                        **common))
+            result.append(QuotaProgress(count=len(inside), village_id=None, village=None, **common))
     return result
 
 
@@ -82,8 +80,9 @@ def reminder_moments(period: Period, tz: ZoneInfo) -> dict[str, datetime]:
     start = period.start_at(tz)
     end = period.end_at(tz)
     two_thirds = start + (end - start) * 2 / 3
-    three_days = datetime.combine(period.end - timedelta(days=DAYS_BEFORE_END), time(9, 0),
-                                  tzinfo=tz)
+    three_days = datetime.combine(
+        period.end - timedelta(days=DAYS_BEFORE_END), time(9, 0), tzinfo=tz
+    )
     return {MOMENT_TWO_THIRDS: two_thirds, MOMENT_THREE_DAYS: three_days}
 
 
@@ -96,4 +95,3 @@ def due_moment(period: Period, now: datetime, tz: ZoneInfo) -> str | None:
         if at <= now:
             latest = name
     return latest
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -200,8 +199,14 @@ def week_is_open(week: str, now: datetime, tz: ZoneInfo) -> bool:
     return week >= current_week(now, tz)
 
 
-def offer_previous(now: datetime, policy: Policy, tz: ZoneInfo, *,
-                   previous_reported: bool, joined_at: datetime | None = None) -> str | None:
+def offer_previous(
+    now: datetime,
+    policy: Policy,
+    tz: ZoneInfo,
+    *,
+    previous_reported: bool,
+    joined_at: datetime | None = None,
+) -> str | None:
     """Return the previous week to offer (late) before this week's due time, else None.
 
     A village that joined the network after last week's due time owes nothing for it: a

@@ -78,9 +78,7 @@ _ROLE_ALIASES: dict[str, Role] = {
     "admin": Role.ADMIN,
     "管理员": Role.ADMIN,
 }
-_ROLE_HINT = (
-    "liaison/联络员, commissioner/统战委员, leader/分管领导, county/县统战部, admin/管理员"
-)
+_ROLE_HINT = "liaison/联络员, commissioner/统战委员, leader/分管领导, county/县统战部, admin/管理员"
 
 # Roles that work above any single township.
 _NO_TOWNSHIP = frozenset({Role.COUNTY, Role.ADMIN})

@@ -118,12 +118,14 @@ async def _save(update: Update, context: BotContext, form: AlertDraft, **extra: 
     data["updated_at"] = now.isoformat()
     data.update(extra)
     assert context.actor is not None and update.effective_chat is not None
-    await mirror.touch_draft(context.deps.db, FORM, data["token"], context.actor.id,
-                             update.effective_chat.id, now)
+    await mirror.touch_draft(
+        context.deps.db, FORM, data["token"], context.actor.id, update.effective_chat.id, now
+    )
 
 
-async def _close(context: BotContext, state: str, record_id: int | None = None,
-                 tx: Tx | None = None) -> None:
+async def _close(
+    context: BotContext, state: str, record_id: int | None = None, tx: Tx | None = None
+) -> None:
     """Close the mirror of the current form (submitted, cancelled or dropped)."""
     token = (_load(context) or {}).get("token")
     if not token:
@@ -166,11 +168,14 @@ def _cancel_row(t: Translator, data: str = "alf:cancel") -> list:
 
 def _summary(t: Translator, form: AlertDraft) -> str:
     place = " · ".join(
-        x for x in (
+        x
+        for x in (
             form.place_text,
             t("alert.card.location", lat=f"{form.latitude:.5f}", lon=f"{form.longitude:.5f}")
-            if form.latitude is not None and form.longitude is not None else None,
-        ) if x
+            if form.latitude is not None and form.longitude is not None
+            else None,
+        )
+        if x
     )
     what = form.description or ""
     if form.voice_file_id:
@@ -210,8 +215,9 @@ def _people_markup(t: Translator) -> InlineKeyboardMarkup:
 
 
 def _place_markup(t: Translator, village: str) -> InlineKeyboardMarkup:
-    return keyboard([button(t("alert.btn.in_village", village=village), "alf:here")],
-                    _cancel_row(t))
+    return keyboard(
+        [button(t("alert.btn.in_village", village=village), "alf:here")], _cancel_row(t)
+    )
 
 
 def _what_markup(t: Translator, form: AlertDraft) -> InlineKeyboardMarkup:
@@ -228,8 +234,13 @@ def _confirm_markup(t: Translator) -> InlineKeyboardMarkup:
 
 
 def _edit_markup(t: Translator) -> InlineKeyboardMarkup:
-    fields = (("category", "alert.f.category"), ("severity", "alert.f.severity"),
-              ("people", "alert.f.people"), ("place", "alert.f.place"), ("what", "alert.f.what"))
+    fields = (
+        ("category", "alert.f.category"),
+        ("severity", "alert.f.severity"),
+        ("people", "alert.f.people"),
+        ("place", "alert.f.place"),
+        ("what", "alert.f.what"),
+    )
     return keyboard(*[[button(t(k), f"alf:ed:{f}")] for f, k in fields], _cancel_row(t))
 
 
@@ -283,12 +294,18 @@ async def _stay(update: Update, context: BotContext, step: int, text: str) -> in
     return step
 
 
-async def _next(update: Update, context: BotContext, form: AlertDraft, *,
-                edit: bool = False) -> int:
+async def _next(
+    update: Update, context: BotContext, form: AlertDraft, *, edit: bool = False
+) -> int:
     """Store an answer and go to the next unanswered step, or to the summary."""
     await _save(update, context, form)
-    order = {"category": CATEGORY, "severity": SEVERITY, "people": PEOPLE, "place": PLACE,
-             "what": WHAT}
+    order = {
+        "category": CATEGORY,
+        "severity": SEVERITY,
+        "people": PEOPLE,
+        "place": PLACE,
+        "what": WHAT,
+    }
     missing = form.missing()
     return await _ask(update, context, CONFIRM if missing is None else order[missing], edit=edit)
 
@@ -330,17 +347,22 @@ async def from_report(update: Update, context: BotContext) -> int:
     report = None
     if fields and fields[0] == "fromreport" and fields[1].isdigit():
         report = await get_report(context.deps.db, int(fields[1]))
-    if report is None or actor is None or not may_act_on(actor, report.township_id,
-                                                         report.village_id):
+    if (
+        report is None
+        or actor is None
+        or not may_act_on(actor, report.township_id, report.village_id)
+    ):
         await refuse(update, context, "common.not_allowed")
         return END
     if report.alert_id is not None:
-        await safe_answer_query(query, context.t("alert.already_linked", ref=f"A-{report.alert_id}"),
-                                alert=True)
+        await safe_answer_query(
+            query, context.t("alert.already_linked", ref=f"A-{report.alert_id}"), alert=True
+        )
         return END
     await safe_answer_query(query)
-    return await _begin(update, context, AlertDraft(description=report.findings or None,
-                                                    report_id=report.id))
+    return await _begin(
+        update, context, AlertDraft(description=report.findings or None, report_id=report.id)
+    )
 
 
 async def _stale_guard(update: Update, context: BotContext) -> int | None:
@@ -406,8 +428,13 @@ async def on_choice(update: Update, context: BotContext) -> int:
         await answer(update, context, t("alert.ask_edit"), _edit_markup(t), edit=True)
         return EDIT
     elif action == "ed" and value in ("category", "severity", "people", "place", "what"):
-        step = {"category": CATEGORY, "severity": SEVERITY, "people": PEOPLE, "place": PLACE,
-                "what": WHAT}[value]
+        step = {
+            "category": CATEGORY,
+            "severity": SEVERITY,
+            "people": PEOPLE,
+            "place": PLACE,
+            "what": WHAT,
+        }[value]
         return await _ask(update, context, step, edit=True)
     else:
         await safe_answer_query(query, t("common.stale"), alert=True)
@@ -465,8 +492,9 @@ async def on_what_text(update: Update, context: BotContext) -> int:
     text = update.effective_message.text or ""
     error = check_text(text, MAX_DESCRIPTION)
     if error:
-        return await _stay(update, context, WHAT,
-                           context.t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION))
+        return await _stay(
+            update, context, WHAT, context.t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION)
+        )
     form = _draft(context)
     form.description = text.strip()
     return await _next(update, context, form)
@@ -527,8 +555,12 @@ async def _submit(update: Update, context: BotContext, form: AlertDraft) -> int:
     actor = context.actor
     deps = context.deps
     t = context.t
-    if form.missing() is not None or actor is None or actor.village_id is None \
-            or actor.township_id is None:
+    if (
+        form.missing() is not None
+        or actor is None
+        or actor.village_id is None
+        or actor.township_id is None
+    ):
         return await _next(update, context, form, edit=True)
     now = deps.clock.now()
     if form.report_id is not None:
@@ -536,9 +568,14 @@ async def _submit(update: Update, context: BotContext, form: AlertDraft) -> int:
         if report is None or report.village_id != actor.village_id or report.alert_id is not None:
             form.report_id = None
     async with deps.db.transaction() as tx:
-        alert_id = await repo.create_alert(tx, now, form, person_id=actor.id,
-                                           township_id=actor.township_id,
-                                           village_id=actor.village_id)
+        alert_id = await repo.create_alert(
+            tx,
+            now,
+            form,
+            person_id=actor.id,
+            township_id=actor.township_id,
+            village_id=actor.village_id,
+        )
         alert = await repo.get_alert(tx, alert_id)
         assert alert is not None
         await notify.deliver_new(deps, tx, alert, now)
@@ -552,8 +589,9 @@ async def _submit(update: Update, context: BotContext, form: AlertDraft) -> int:
 # --- the alert buttons (commissioners and above) -------------------------------------------
 
 
-async def _target(update: Update, context: BotContext, action: str,
-                  roles: tuple[Role, ...] = OVERSIGHT) -> Alert | None:
+async def _target(
+    update: Update, context: BotContext, action: str, roles: tuple[Role, ...] = OVERSIGHT
+) -> Alert | None:
     """Parse al:<action>:<id>, load the alert and check the actor's role and scope."""
     # Callback data is never trusted: the role and scope are checked again on every press.
     query = update.callback_query
@@ -564,16 +602,25 @@ async def _target(update: Update, context: BotContext, action: str,
         return None
     alert = await repo.get_alert(context.deps.db, int(fields[1]))
     actor = context.actor
-    if alert is None or actor is None or actor.role not in roles \
-            or not may_act_on(actor, alert.township_id, alert.village_id):
+    if (
+        alert is None
+        or actor is None
+        or actor.role not in roles
+        or not may_act_on(actor, alert.township_id, alert.village_id)
+    ):
         await refuse(update, context, "common.not_allowed")
         return None
     return alert
 
 
-async def _apply(context: BotContext, alert_id: int, now: datetime,
-                 change: Callable[[Tx, Alert], Awaitable[bool]],
-                 told_key: str | None = None, **told: Any) -> tuple[bool, Alert]:
+async def _apply(
+    context: BotContext,
+    alert_id: int,
+    now: datetime,
+    change: Callable[[Tx, Alert], Awaitable[bool]],
+    told_key: str | None = None,
+    **told: Any,
+) -> tuple[bool, Alert]:
     """Run change on the alert as stored now; if it took, update every copy and tell the liaison."""
     # One transaction, so two people pressing at once cannot both change the alert.
     deps = context.deps
@@ -592,13 +639,16 @@ async def _say_already(update: Update, context: BotContext, alert: Alert) -> Non
     """Answer the button with the state the alert is already in."""
     t = context.t
     assert update.callback_query is not None
-    await safe_answer_query(update.callback_query,
-                            t("alert.already", ref=alert.ref, state=t(STATE_KEYS[alert.state])),
-                            alert=True)
+    await safe_answer_query(
+        update.callback_query,
+        t("alert.already", ref=alert.ref, state=t(STATE_KEYS[alert.state])),
+        alert=True,
+    )
 
 
-async def _answer_press(update: Update, context: BotContext, done: bool, alert: Alert,
-                        done_key: str) -> None:
+async def _answer_press(
+    update: Update, context: BotContext, done: bool, alert: Alert, done_key: str
+) -> None:
     """Confirm a one-press change, or say the alert is already past it."""
     if not done:
         await _say_already(update, context, alert)
@@ -618,8 +668,14 @@ async def on_ack(update: Update, context: BotContext) -> None:
     assert actor is not None
     now = context.deps.clock.now()
     done, fresh = await _apply(
-        context, alert.id, now, lambda tx, a: repo.acknowledge(tx, a, actor.id, now),
-        "alert.told_ack", ref=alert.ref, name=actor.name, time=context.t.time(now),
+        context,
+        alert.id,
+        now,
+        lambda tx, a: repo.acknowledge(tx, a, actor.id, now),
+        "alert.told_ack",
+        ref=alert.ref,
+        name=actor.name,
+        time=context.t.time(now),
         dedup_key=f"alert:{alert.id}:told_ack",
     )
     await _answer_press(update, context, done, fresh, "alert.ack_done")
@@ -641,23 +697,34 @@ async def _timeline_text(context: BotContext, alert: Alert) -> str:
         detail = ev.detail
         extra = ""
         if ev.kind == "delivered":
-            extra = t("alert.ev.to", level=t(LEVEL_KEYS.get(detail.get("level", 1), "role.commissioner")),
-                      names=t("common.list_sep").join(detail.get("to", [])) or "—")
+            extra = t(
+                "alert.ev.to",
+                level=t(LEVEL_KEYS.get(detail.get("level", 1), "role.commissioner")),
+                names=t("common.list_sep").join(detail.get("to", [])) or "—",
+            )
         elif ev.kind == "escalated":
             extra = t(LEVEL_KEYS.get(detail.get("level", 2), "role.leader"))
             if detail.get("reason"):
                 extra += f" · {detail['reason']}"
         elif ev.kind == "resolved":
-            extra = f"{t(RESOLUTION_KEYS.get(detail.get('level', ''), 'alert.rlevel.village'))}" \
-                    f" · {detail.get('note', '')}"
+            extra = (
+                f"{t(RESOLUTION_KEYS.get(detail.get('level', ''), 'alert.rlevel.village'))}"
+                f" · {detail.get('note', '')}"
+            )
         elif ev.kind == "update":
             extra = detail.get("text") or ""
             if detail.get("photos"):
                 extra += " " + t("alert.ev.photos", n=detail["photos"])
         who = ev.person or ""
-        lines.append(t("alert.ev.line", time=t.datetime(ev.at),
-                       event=t(EVENT_KEYS.get(ev.kind, "alert.ev.update")),
-                       who=who, extra=extra).rstrip(" ·"))
+        lines.append(
+            t(
+                "alert.ev.line",
+                time=t.datetime(ev.at),
+                event=t(EVENT_KEYS.get(ev.kind, "alert.ev.update")),
+                who=who,
+                extra=extra,
+            ).rstrip(" ·")
+        )
     return "\n".join(lines)
 
 
@@ -671,8 +738,13 @@ async def on_reopen(update: Update, context: BotContext) -> None:
     assert actor is not None
     now = context.deps.clock.now()
     done, fresh = await _apply(
-        context, alert.id, now, lambda tx, a: repo.reopen(tx, a, actor.id, now),
-        "alert.told_reopen", ref=alert.ref, name=actor.name,
+        context,
+        alert.id,
+        now,
+        lambda tx, a: repo.reopen(tx, a, actor.id, now),
+        "alert.told_reopen",
+        ref=alert.ref,
+        name=actor.name,
     )
     await _answer_press(update, context, done, fresh, "alert.reopened")
 
@@ -692,8 +764,16 @@ async def alerts_command(update: Update, context: BotContext) -> None:
     rows = []
     for a in items[:30]:
         age = _age(t, now - a.created_at)
-        lines.append(t("alert.list_line", ref=a.ref, village=a.village, age=age,
-                       severity=t(SEVERITY_KEYS[a.severity]), state=t(STATE_KEYS[a.state])))
+        lines.append(
+            t(
+                "alert.list_line",
+                ref=a.ref,
+                village=a.village,
+                age=age,
+                severity=t(SEVERITY_KEYS[a.severity]),
+                state=t(STATE_KEYS[a.state]),
+            )
+        )
         rows.append([button(f"{a.ref} {a.village}", f"al:open:{a.id}")])
     await answer(update, context, "\n".join(lines), keyboard(*rows))
 
@@ -714,8 +794,12 @@ async def on_open(update: Update, context: BotContext) -> None:
     if alert is None:
         return
     t = context.t
-    await answer(update, context, notify.card_text(t, alert),
-                 InlineKeyboardMarkup.de_json(notify.card_markup(t, alert), None))
+    await answer(
+        update,
+        context,
+        notify.card_text(t, alert),
+        InlineKeyboardMarkup.de_json(notify.card_markup(t, alert), None),
+    )
 
 
 # --- resolve and escalate by hand ---------------------------------------------------------
@@ -733,8 +817,12 @@ async def start_resolve(update: Update, context: BotContext) -> int:
         return END
     drafts(context)["alert_action"] = {"id": alert.id, "updated_at": _now_iso(context)}
     rows = [[button(t(RESOLUTION_KEYS[lv]), f"alr:lv:{lv}")] for lv in RESOLUTION_LEVELS]
-    await answer(update, context, t("alert.ask_rlevel", ref=alert.ref),
-                 keyboard(*rows, _cancel_row(t, "alr:cancel")))
+    await answer(
+        update,
+        context,
+        t("alert.ask_rlevel", ref=alert.ref),
+        keyboard(*rows, _cancel_row(t, "alr:cancel")),
+    )
     return RES_LEVEL
 
 
@@ -751,8 +839,9 @@ async def on_rlevel(update: Update, context: BotContext) -> int:
     data["level"] = fields[1]
     data["updated_at"] = _now_iso(context)
     t = context.t
-    await answer(update, context, t("alert.ask_note"), keyboard(_cancel_row(t, "alr:cancel")),
-                 edit=True)
+    await answer(
+        update, context, t("alert.ask_note"), keyboard(_cancel_row(t, "alr:cancel")), edit=True
+    )
     return RES_NOTE
 
 
@@ -765,8 +854,7 @@ async def _bad_note(update: Update, context: BotContext, text: str) -> bool:
     return True
 
 
-async def _action_target(update: Update, context: BotContext,
-                         data: dict[str, Any]) -> Alert | None:
+async def _action_target(update: Update, context: BotContext, data: dict[str, Any]) -> Alert | None:
     """Reload the alert being resolved or escalated and check the actor's scope again."""
     actor = context.actor
     alert = await repo.get_alert(context.deps.db, int(data["id"]))
@@ -797,14 +885,27 @@ async def on_note(update: Update, context: BotContext) -> int:
     now = deps.clock.now()
     level, note = data["level"], text.strip()
     done, fresh = await _apply(
-        context, alert.id, now, lambda tx, a: repo.resolve(tx, a, actor.id, now, level, note),
-        "alert.told_resolved", ref=alert.ref, name=actor.name, level=t(RESOLUTION_KEYS[level]),
+        context,
+        alert.id,
+        now,
+        lambda tx, a: repo.resolve(tx, a, actor.id, now, level, note),
+        "alert.told_resolved",
+        ref=alert.ref,
+        name=actor.name,
+        level=t(RESOLUTION_KEYS[level]),
         note=note,
     )
     _drop(context, "alert_action")
     deps.wake_outbox()
-    await answer(update, context, t("alert.resolved_done" if done else "alert.already",
-                                    ref=alert.ref, state=t(STATE_KEYS[fresh.state])))
+    await answer(
+        update,
+        context,
+        t(
+            "alert.resolved_done" if done else "alert.already",
+            ref=alert.ref,
+            state=t(STATE_KEYS[fresh.state]),
+        ),
+    )
     return END
 
 
@@ -816,14 +917,23 @@ async def start_escalate(update: Update, context: BotContext) -> int:
         return END
     t = context.t
     if alert.state == "resolved" or alert.level >= TOP_LEVEL:
-        await safe_answer_query(update.callback_query, t("alert.cannot_escalate", ref=alert.ref),  # type: ignore[arg-type]
-                                alert=True)
+        await safe_answer_query(
+            update.callback_query,
+            t("alert.cannot_escalate", ref=alert.ref),  # type: ignore[arg-type]
+            alert=True,
+        )
         return END
-    drafts(context)["alert_action"] = {"id": alert.id, "level_was": alert.level,
-                                       "updated_at": _now_iso(context)}
-    await answer(update, context,
-                 t("alert.ask_reason", ref=alert.ref, level=t(LEVEL_KEYS[alert.level + 1])),
-                 keyboard(_cancel_row(t, "alr:cancel")))
+    drafts(context)["alert_action"] = {
+        "id": alert.id,
+        "level_was": alert.level,
+        "updated_at": _now_iso(context),
+    }
+    await answer(
+        update,
+        context,
+        t("alert.ask_reason", ref=alert.ref, level=t(LEVEL_KEYS[alert.level + 1])),
+        keyboard(_cancel_row(t, "alr:cancel")),
+    )
     return ESC_REASON
 
 
@@ -849,14 +959,18 @@ async def on_reason(update: Update, context: BotContext) -> int:
     async def climb(tx: Tx, fresh: Alert) -> bool:
         # Someone may have escalated it since the reason was asked for: then do nothing.
         return fresh.level == level_was and await notify.escalate(
-            deps, tx, fresh, now, by=actor, reason=reason)
+            deps, tx, fresh, now, by=actor, reason=reason
+        )
 
     done, fresh = await _apply(context, alert.id, now, climb)
     _drop(context, "alert_action")
     deps.wake_outbox()
     if done:
-        await answer(update, context, t("alert.escalated_done", ref=alert.ref,
-                                        level=t(LEVEL_KEYS[fresh.level + 1])))
+        await answer(
+            update,
+            context,
+            t("alert.escalated_done", ref=alert.ref, level=t(LEVEL_KEYS[fresh.level + 1])),
+        )
     else:
         await answer(update, context, t("alert.cannot_escalate", ref=alert.ref))
     return END
@@ -866,7 +980,9 @@ async def on_reason(update: Update, context: BotContext) -> int:
 async def action_cancel(update: Update, context: BotContext) -> int:
     """Cancel resolving or escalating."""
     _drop(context, "alert_action")
-    await answer(update, context, context.t("alert.cancelled"), edit=update.callback_query is not None)
+    await answer(
+        update, context, context.t("alert.cancelled"), edit=update.callback_query is not None
+    )
     return END
 
 
@@ -905,9 +1021,15 @@ async def mine_alerts(update: Update, context: BotContext) -> None:
     lines = [t("alert.mine_head")]
     rows = []
     for a in items:
-        lines.append(t("alert.mine_line", ref=a.ref, time=t.datetime(a.created_at),
-                       category=t(CATEGORY_KEYS.get(a.category, "alert.cat.other")),
-                       state=t(STATE_KEYS[a.state])))
+        lines.append(
+            t(
+                "alert.mine_line",
+                ref=a.ref,
+                time=t.datetime(a.created_at),
+                category=t(CATEGORY_KEYS.get(a.category, "alert.cat.other")),
+                state=t(STATE_KEYS[a.state]),
+            )
+        )
         rows.append([button(f"{a.ref} · {t(STATE_KEYS[a.state])}", f"al:mine:{a.id}")])
     await answer(update, context, "\n".join(lines), keyboard(*rows))
 
@@ -942,11 +1064,18 @@ async def start_update(update: Update, context: BotContext) -> int:
         return END
     t = context.t
     if alert.state == "resolved":
-        await safe_answer_query(update.callback_query, t("alert.update_closed", ref=alert.ref),  # type: ignore[arg-type]
-                                alert=True)
+        await safe_answer_query(
+            update.callback_query,
+            t("alert.update_closed", ref=alert.ref),  # type: ignore[arg-type]
+            alert=True,
+        )
         return END
-    drafts(context)["alert_update"] = {"id": alert.id, "text": "", "photos": [],
-                                       "updated_at": _now_iso(context)}
+    drafts(context)["alert_update"] = {
+        "id": alert.id,
+        "text": "",
+        "photos": [],
+        "updated_at": _now_iso(context),
+    }
     await answer(update, context, t("alert.ask_update", ref=alert.ref), _update_markup(t))
     return UPDATE
 
@@ -967,8 +1096,9 @@ async def on_update_text(update: Update, context: BotContext) -> int:
     text = ((data.get("text") or "") + "\n" + (message.text or "")).strip()
     error = check_text(text, MAX_DESCRIPTION)
     if error:
-        await answer(update, context, t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION),
-                     _update_markup(t))
+        await answer(
+            update, context, t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION), _update_markup(t)
+        )
         return UPDATE
     data["text"], data["updated_at"] = text, _now_iso(context)
     await answer(update, context, t("alert.update_noted"), _update_markup(t))
@@ -1029,16 +1159,31 @@ async def on_update_button(update: Update, context: BotContext) -> int:
     return END
 
 
-async def _store_update(deps: Any, tx: Any, alert: Alert, actor: Person, now: datetime,
-                        data: dict[str, Any]) -> None:
+async def _store_update(
+    deps: Any, tx: Any, alert: Alert, actor: Person, now: datetime, data: dict[str, Any]
+) -> None:
     """Record the update and forward it (text, then photos) to whoever acknowledged the alert."""
     photos = data.get("photos") or []
-    event_id = await repo.add_event(tx, alert.id, now, "update", actor.id,
-                                    {"text": data.get("text") or "", "photos": len(photos)})
+    event_id = await repo.add_event(
+        tx,
+        alert.id,
+        now,
+        "update",
+        actor.id,
+        {"text": data.get("text") or "", "photos": len(photos)},
+    )
     await repo.add_attachments(tx, now, "alert_update", event_id, photos)
     # Not yet acknowledged: the update goes to everyone who has the alert.
-    targets = [alert.acknowledged_by] if alert.acknowledged_by else sorted(
-        {m.person_id for m in await deps.outbox.for_ref("alert", alert.id, tx=tx) if m.person_id}
+    targets = (
+        [alert.acknowledged_by]
+        if alert.acknowledged_by
+        else sorted(
+            {
+                m.person_id
+                for m in await deps.outbox.for_ref("alert", alert.id, tx=tx)
+                if m.person_id
+            }
+        )
     )
     for person_id in targets:
         person = await notify.reachable(deps, tx, person_id)
@@ -1047,15 +1192,30 @@ async def _store_update(deps: Any, tx: Any, alert: Alert, actor: Person, now: da
         t = deps.i18n.for_person(person)
         markup = {"inline_keyboard": [[notify.alert_button(t, "alert.btn.timeline", "tl", alert)]]}
         await notify.enqueue(
-            tx, now, chat_id=person.telegram_id, person_id=person.id,
-            payload={"text": t("alert.update_msg", ref=alert.ref, village=alert.village,
-                               name=actor.name, text=data.get("text") or "—",
-                               photos=len(photos)), "reply_markup": markup},
+            tx,
+            now,
+            chat_id=person.telegram_id,
+            person_id=person.id,
+            payload={
+                "text": t(
+                    "alert.update_msg",
+                    ref=alert.ref,
+                    village=alert.village,
+                    name=actor.name,
+                    text=data.get("text") or "—",
+                    photos=len(photos),
+                ),
+                "reply_markup": markup,
+            },
             dedup_key=f"alert:{alert.id}:upd:{event_id}:{person.id}",
         )
         for i, (file_id, _unique) in enumerate(photos):
             await notify.enqueue(
-                tx, now, chat_id=person.telegram_id, person_id=person.id, method="sendPhoto",
+                tx,
+                now,
+                chat_id=person.telegram_id,
+                person_id=person.id,
+                method="sendPhoto",
                 payload={"photo": file_id, "caption": f"{alert.ref} · {actor.name}"},
                 dedup_key=f"alert:{alert.id}:upd:{event_id}:{person.id}:p{i}",
             )
@@ -1064,12 +1224,21 @@ async def _store_update(deps: Any, tx: Any, alert: Alert, actor: Person, now: da
 # --- wiring ----------------------------------------------------------------------------------
 
 
-def _conversation(name: str, entry_points: list[BaseHandler],
-                  states: dict[object, list[BaseHandler]],
-                  cancel: BaseHandler) -> ConversationHandler:
+def _conversation(
+    name: str,
+    entry_points: list[BaseHandler],
+    states: dict[object, list[BaseHandler]],
+    cancel: BaseHandler,
+) -> ConversationHandler:
     """Return a persistent conversation that its entry points can restart at any step."""
-    return ConversationHandler(entry_points=entry_points, states=states, fallbacks=[cancel],
-                               name=name, persistent=True, allow_reentry=True)
+    return ConversationHandler(
+        entry_points=entry_points,
+        states=states,
+        fallbacks=[cancel],
+        name=name,
+        persistent=True,
+        allow_reentry=True,
+    )
 
 
 def get_handlers() -> list[BaseHandler]:
@@ -1079,12 +1248,18 @@ def get_handlers() -> list[BaseHandler]:
 
     def form_step(state: int, error_key: str, *inputs: BaseHandler) -> list[BaseHandler]:
         # The form's buttons work at every step; anything unexpected re-asks the step.
-        return [CallbackQueryHandler(on_choice, pattern=r"^alf:"), *inputs,
-                MessageHandler(other, _reprompt(error_key, state))]
+        return [
+            CallbackQueryHandler(on_choice, pattern=r"^alf:"),
+            *inputs,
+            MessageHandler(other, _reprompt(error_key, state)),
+        ]
 
     def action_step(state: int, error_key: str, expected: BaseHandler) -> list[BaseHandler]:
-        return [expected, CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
-                MessageHandler(other, _action_reprompt(error_key, state))]
+        return [
+            expected,
+            CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
+            MessageHandler(other, _action_reprompt(error_key, state)),
+        ]
 
     form = _conversation(
         "alert",
@@ -1096,11 +1271,18 @@ def get_handlers() -> list[BaseHandler]:
             CATEGORY: form_step(CATEGORY, "alert.err.use_buttons"),
             SEVERITY: form_step(SEVERITY, "alert.err.use_buttons"),
             PEOPLE: form_step(PEOPLE, "alert.err.people_nan", MessageHandler(text, on_people_text)),
-            PLACE: form_step(PLACE, "alert.err.place",
-                             MessageHandler(filters.LOCATION, on_place_location),
-                             MessageHandler(text, on_place_text)),
-            WHAT: form_step(WHAT, "alert.err.what", MessageHandler(filters.VOICE, on_what_voice),
-                            MessageHandler(text, on_what_text)),
+            PLACE: form_step(
+                PLACE,
+                "alert.err.place",
+                MessageHandler(filters.LOCATION, on_place_location),
+                MessageHandler(text, on_place_text),
+            ),
+            WHAT: form_step(
+                WHAT,
+                "alert.err.what",
+                MessageHandler(filters.VOICE, on_what_voice),
+                MessageHandler(text, on_what_text),
+            ),
             PHOTOS: form_step(PHOTOS, "alert.err.photo", MessageHandler(filters.PHOTO, on_photo)),
             CONFIRM: form_step(CONFIRM, "alert.err.use_buttons"),
             # A stray message while choosing what to edit shows the summary again.
@@ -1115,8 +1297,11 @@ def get_handlers() -> list[BaseHandler]:
             CallbackQueryHandler(start_escalate, pattern=r"^al:esc:\d+$"),
         ],
         {
-            RES_LEVEL: action_step(RES_LEVEL, "alert.err.use_buttons",
-                                   CallbackQueryHandler(on_rlevel, pattern=r"^alr:lv:")),
+            RES_LEVEL: action_step(
+                RES_LEVEL,
+                "alert.err.use_buttons",
+                CallbackQueryHandler(on_rlevel, pattern=r"^alr:lv:"),
+            ),
             RES_NOTE: action_step(RES_NOTE, "alert.err.note", MessageHandler(text, on_note)),
             ESC_REASON: action_step(ESC_REASON, "alert.err.note", MessageHandler(text, on_reason)),
         },
@@ -1126,10 +1311,12 @@ def get_handlers() -> list[BaseHandler]:
         "alert_update",
         [CallbackQueryHandler(start_update, pattern=r"^al:upd:\d+$")],
         {
-            UPDATE: [MessageHandler(filters.PHOTO, on_update_photo),
-                     MessageHandler(text, on_update_text),
-                     CallbackQueryHandler(on_update_button, pattern=r"^alu:(send|cancel)$"),
-                     MessageHandler(other, _action_reprompt("alert.err.update", UPDATE))],
+            UPDATE: [
+                MessageHandler(filters.PHOTO, on_update_photo),
+                MessageHandler(text, on_update_text),
+                CallbackQueryHandler(on_update_button, pattern=r"^alu:(send|cancel)$"),
+                MessageHandler(other, _action_reprompt("alert.err.update", UPDATE)),
+            ],
         },
         CommandHandler("cancel", update_cancel),
     )

@@ -69,8 +69,14 @@ def actor_handler() -> TypeHandler:
     return TypeHandler(Update, load_actor)  # type: ignore[arg-type]
 
 
-async def answer(update: Update, context: BotContext, text: str,
-                 markup: InlineKeyboardMarkup | None = None, *, edit: bool = False) -> Message | None:
+async def answer(
+    update: Update,
+    context: BotContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    edit: bool = False,
+) -> Message | None:
     """Reply in the chat of an update; with edit=True, replace the pressed message instead."""
     query = update.callback_query
     if query is not None:
@@ -89,8 +95,9 @@ async def answer(update: Update, context: BotContext, text: str,
     return await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
-async def safe_answer_query(query: CallbackQuery, text: str | None = None,
-                            alert: bool = False) -> None:
+async def safe_answer_query(
+    query: CallbackQuery, text: str | None = None, alert: bool = False
+) -> None:
     """Answer a button press once; a second answer or a stale query is harmless."""
     try:
         await query.answer(text=text, show_alert=alert)
@@ -108,9 +115,9 @@ async def refuse(update: Update, context: BotContext, key: str) -> None:
         await context.bot.send_message(update.effective_chat.id, text)
 
 
-def guard(*roles: Role, private: bool = True, end_conversation: bool = False) -> Callable[
-    [Callback], Callback
-]:
+def guard(
+    *roles: Role, private: bool = True, end_conversation: bool = False
+) -> Callable[[Callback], Callback]:
     """Let a callback run only for bound people with one of `roles` (all roles when empty).
 
     Unknown users are told they need an invite; others without the role are refused. The
@@ -139,7 +146,9 @@ def guard(*roles: Role, private: bool = True, end_conversation: bool = False) ->
     return decorate
 
 
-def may_act_on(actor: Person | None, township_id: int | None, village_id: int | None = None) -> bool:
+def may_act_on(
+    actor: Person | None, township_id: int | None, village_id: int | None = None
+) -> bool:
     """Return whether the actor's role and scope cover a record (server-side check)."""
     return actor is not None and covers(actor, township_id, village_id)
 
@@ -164,4 +173,3 @@ def button(text: str, data: str) -> InlineKeyboardButton:
 def keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     """Return an inline keyboard from rows of buttons, dropping empty rows."""
     return InlineKeyboardMarkup([r for r in rows if r])
-

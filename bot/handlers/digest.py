@@ -51,13 +51,22 @@ async def bindgroup(update: Update, context: BotContext) -> None:
             tx, actor.township_id, chat.id, chat.title, actor.id, t.language, now
         )
         if previous is not None:
-            await enqueue(tx, now, chat_id=previous,
-                          payload={"text": t("digest.moved_away", township=actor.township)})
+            await enqueue(
+                tx,
+                now,
+                chat_id=previous,
+                payload={"text": t("digest.moved_away", township=actor.township)},
+            )
     deps.wake_outbox()
-    log.info("township %s digest group set to %s by person %s", actor.township_id, chat.id, actor.id)
+    log.info(
+        "township %s digest group set to %s by person %s", actor.township_id, chat.id, actor.id
+    )
     post = deps.policy.digest.post
-    await answer(update, context, t("digest.bound", township=actor.township,
-                                    post=t.weekly(post.weekday, post.at)))
+    await answer(
+        update,
+        context,
+        t("digest.bound", township=actor.township, post=t.weekly(post.weekday, post.at)),
+    )
 
 
 async def digest_command(update: Update, context: BotContext) -> None:
@@ -74,7 +83,8 @@ async def digest_command(update: Update, context: BotContext) -> None:
     deps = context.deps
     if chat.type in GROUP_TYPES:
         townships = [
-            (g.township_id, g.township) for g in await store.groups_of_chat(deps.db, chat.id)
+            (g.township_id, g.township)
+            for g in await store.groups_of_chat(deps.db, chat.id)
             if actor.role is Role.COUNTY or g.township_id == actor.township_id
         ]
         if not townships:
@@ -89,14 +99,26 @@ async def digest_command(update: Update, context: BotContext) -> None:
     texts = []
     for township_id, name in townships:
         data = await store.collect_digest(
-            deps.db, deps.policy, deps.tz, township_id, name, week, now  # type: ignore[arg-type]
+            deps.db,
+            deps.policy,
+            deps.tz,
+            township_id,
+            name,
+            week,
+            now,  # type: ignore[arg-type]
         )
         texts.append(dom.render_digest(data, t))
     # Through the outbox: long digests are split there and sent within the group's limits.
     async with deps.db.transaction() as tx:
         for text in texts:
-            await enqueue(tx, now, chat_id=chat.id, person_id=actor.id if chat.type == ChatType.PRIVATE
-                          else None, payload={"text": text}, ref_kind="digest_now")
+            await enqueue(
+                tx,
+                now,
+                chat_id=chat.id,
+                person_id=actor.id if chat.type == ChatType.PRIVATE else None,
+                payload={"text": text},
+                ref_kind="digest_now",
+            )
     deps.wake_outbox()
 
 
@@ -112,15 +134,25 @@ async def bot_membership(update: Update, context: BotContext) -> None:
         async with deps.db.transaction() as tx:
             unbound = await store.unbind_chat(tx, change.chat.id, now, "bot_removed")
             for group in unbound:
-                bosses = await deps.people.in_township(group.township_id, (Role.COMMISSIONER,), tx=tx)
+                bosses = await deps.people.in_township(
+                    group.township_id, (Role.COMMISSIONER,), tx=tx
+                )
                 for boss in bosses:
                     if boss.telegram_id is None:
                         continue
                     bt = deps.i18n.for_person(boss)
                     await enqueue(
-                        tx, now, chat_id=boss.telegram_id, person_id=boss.id,
-                        payload={"text": bt("digest.unbound_notice", township=group.township,
-                                            title=change.chat.title or str(change.chat.id))},
+                        tx,
+                        now,
+                        chat_id=boss.telegram_id,
+                        person_id=boss.id,
+                        payload={
+                            "text": bt(
+                                "digest.unbound_notice",
+                                township=group.township,
+                                title=change.chat.title or str(change.chat.id),
+                            )
+                        },
                     )
         if unbound:
             log.info("bot left chat %s: digest groups unbound", change.chat.id)

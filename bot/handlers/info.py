@@ -108,16 +108,18 @@ async def _touch(update: Update, context: BotContext, draft: dict[str, Any]) -> 
     draft["updated_at"] = now.isoformat()
     drafts(context)[DRAFT] = draft
     assert context.actor is not None and update.effective_chat is not None
-    await mirror.touch_draft(context.deps.db, FORM, draft["token"], context.actor.id,
-                             update.effective_chat.id, now)
+    await mirror.touch_draft(
+        context.deps.db, FORM, draft["token"], context.actor.id, update.effective_chat.id, now
+    )
 
 
 def _drop(context: BotContext) -> None:
     drafts(context).pop(DRAFT, None)
 
 
-async def _close(context: BotContext, state: str, record_id: int | None = None,
-                 tx: Tx | None = None) -> None:
+async def _close(
+    context: BotContext, state: str, record_id: int | None = None, tx: Tx | None = None
+) -> None:
     """Close the mirror of the current draft (submitted, cancelled or dropped)."""
     token = (_draft(context) or {}).get("token")
     if not token:
@@ -206,8 +208,12 @@ async def _ask_files(update: Update, context: BotContext) -> str:
     t = context.t
     draft = _draft(context) or {}
     label = t("info.btn.files_done") if draft.get("files") else t("info.btn.skip")
-    await answer(update, context, t("info.ask_files", photos=MAX_PHOTOS),
-                 keyboard([button(label, "info:fdone")], _cancel_row(t)))
+    await answer(
+        update,
+        context,
+        t("info.ask_files", photos=MAX_PHOTOS),
+        keyboard([button(label, "info:fdone")], _cancel_row(t)),
+    )
     return FILES
 
 
@@ -215,11 +221,19 @@ def _summary_text(t: Translator, draft: dict[str, Any]) -> str:
     files = draft.get("files", [])
     photos = _count(files, "photo")
     docs = len(files) - photos
-    head = t("info.summary_revise", ref=reference(draft["revise_of"])) if draft.get(
-        "revise_of") else t("info.summary")
+    head = (
+        t("info.summary_revise", ref=reference(draft["revise_of"]))
+        if draft.get("revise_of")
+        else t("info.summary")
+    )
     return t(
-        "info.summary_body", head=head, kind=kind_label(t, draft["kind"]), title=draft["title"],
-        body=clip(join_body(draft["parts"]), 3000), photos=photos, documents=docs,
+        "info.summary_body",
+        head=head,
+        kind=kind_label(t, draft["kind"]),
+        title=draft["title"],
+        body=clip(join_body(draft["parts"]), 3000),
+        photos=photos,
+        documents=docs,
     )
 
 
@@ -237,8 +251,9 @@ async def _show_summary(update: Update, context: BotContext) -> str:
     return CONFIRM
 
 
-async def _next_step(update: Update, context: BotContext, draft: dict[str, Any],
-                     ask_next: Callback) -> str:
+async def _next_step(
+    update: Update, context: BotContext, draft: dict[str, Any], ask_next: Callback
+) -> str:
     """Go back to the summary when editing a finished draft, else ask the next question."""
     if draft.get("editing"):
         return await _show_summary(update, context)
@@ -257,8 +272,14 @@ async def start_info(update: Update, context: BotContext) -> str:
 async def _start_clean(update: Update, context: BotContext) -> str:
     """Start a new, empty draft (the one it replaces is closed) and ask for its kind."""
     await _close(context, "cancelled")
-    draft = {"kind": None, "title": None, "parts": [], "files": [], "revise_of": None,
-             "editing": False}
+    draft = {
+        "kind": None,
+        "title": None,
+        "parts": [],
+        "files": [],
+        "revise_of": None,
+        "editing": False,
+    }
     await _touch(update, context, draft)
     return await _ask_kind(update, context)
 
@@ -274,8 +295,12 @@ async def on_kind(update: Update, context: BotContext) -> str | int:
     assert draft is not None
     draft["kind"] = fields[0]
     await _touch(update, context, draft)
-    await answer(update, context,
-                 context.t("info.kind_chosen", kind=kind_label(context.t, fields[0])), edit=True)
+    await answer(
+        update,
+        context,
+        context.t("info.kind_chosen", kind=kind_label(context.t, fields[0])),
+        edit=True,
+    )
     return await _next_step(update, context, draft, _ask_title)
 
 
@@ -292,8 +317,11 @@ async def on_title(update: Update, context: BotContext) -> str | int:
     text = update.effective_message.text if update.effective_message else None
     code = title_error(text)
     if code:
-        await answer(update, context, context.t(_TITLE_ERRORS[code], max=MAX_TITLE,
-                                                n=len((text or "").strip())))
+        await answer(
+            update,
+            context,
+            context.t(_TITLE_ERRORS[code], max=MAX_TITLE, n=len((text or "").strip())),
+        )
         return TITLE
     draft = _draft(context)
     assert draft is not None and text is not None
@@ -322,16 +350,24 @@ async def on_body(update: Update, context: BotContext) -> str | int:
     assert draft is not None
     if body_error(draft["parts"], text) == "too_long":
         have = len(join_body(draft["parts"]))
-        await answer(update, context, t("info.err.body_too_long", max=MAX_BODY, have=have,
-                                        n=len(text)), _body_markup(t))
+        await answer(
+            update,
+            context,
+            t("info.err.body_too_long", max=MAX_BODY, have=have, n=len(text)),
+            _body_markup(t),
+        )
         return BODY
     if not text.strip():
         await answer(update, context, t("info.err.body_text"), _body_markup(t))
         return BODY
     draft["parts"].append(text)
     await _touch(update, context, draft)
-    await answer(update, context, t("info.body_received", n=len(join_body(draft["parts"])),
-                                    max=MAX_BODY), _body_markup(t))
+    await answer(
+        update,
+        context,
+        t("info.body_received", n=len(join_body(draft["parts"])), max=MAX_BODY),
+        _body_markup(t),
+    )
     return BODY
 
 
@@ -368,21 +404,43 @@ async def on_file(update: Update, context: BotContext) -> str | int:
             await answer(update, context, t("info.err.too_many_photos", max=MAX_PHOTOS), done)
             return FILES
         best = msg.photo[-1]
-        files.append({"kind": "photo", "file_id": best.file_id,
-                      "file_unique_id": best.file_unique_id, "meta": {"size": best.file_size}})
+        files.append(
+            {
+                "kind": "photo",
+                "file_id": best.file_id,
+                "file_unique_id": best.file_unique_id,
+                "meta": {"size": best.file_size},
+            }
+        )
     elif msg.document:
         doc = msg.document
         if doc.file_size is not None and doc.file_size > MAX_DOCUMENT_BYTES:
-            await answer(update, context, t("info.err.document_too_big", name=doc.file_name or "",
-                                            mb=MAX_DOCUMENT_BYTES // (1024 * 1024)), done)
+            await answer(
+                update,
+                context,
+                t(
+                    "info.err.document_too_big",
+                    name=doc.file_name or "",
+                    mb=MAX_DOCUMENT_BYTES // (1024 * 1024),
+                ),
+                done,
+            )
             return FILES
         if _count(files, "document") >= MAX_FILES:
             await answer(update, context, t("info.err.too_many_documents", max=MAX_FILES), done)
             return FILES
-        files.append({"kind": "document", "file_id": doc.file_id,
-                      "file_unique_id": doc.file_unique_id,
-                      "meta": {"file_name": doc.file_name, "mime_type": doc.mime_type,
-                               "size": doc.file_size}})
+        files.append(
+            {
+                "kind": "document",
+                "file_id": doc.file_id,
+                "file_unique_id": doc.file_unique_id,
+                "meta": {
+                    "file_name": doc.file_name,
+                    "mime_type": doc.mime_type,
+                    "size": doc.file_size,
+                },
+            }
+        )
     await _touch(update, context, draft)
     await answer(update, context, t("info.file_received", n=len(files)), done)
     return FILES
@@ -408,8 +466,10 @@ async def on_edit(update: Update, context: BotContext) -> str | int:
     t = context.t
     draft = _draft(context)
     assert draft is not None
-    rows = [[button(t("info.btn.edit_title"), "info:e:title")],
-            [button(t("info.btn.edit_body"), "info:e:body")]]
+    rows = [
+        [button(t("info.btn.edit_title"), "info:e:title")],
+        [button(t("info.btn.edit_body"), "info:e:body")],
+    ]
     if not draft.get("revise_of"):
         rows.insert(0, [button(t("info.btn.edit_kind"), "info:e:kind")])
         rows.append([button(t("info.btn.edit_files"), "info:e:files")])
@@ -455,9 +515,10 @@ async def on_submit(update: Update, context: BotContext) -> str | int:
     draft = _draft(context)
     assert draft is not None
     try:
-        valid = SubmissionDraft(kind=draft["kind"], title=draft["title"] or "",
-                                body=join_body(draft["parts"]))
-    except Exception:  # noqa: BLE001 - a draft damaged by hand: start over on the summary
+        valid = SubmissionDraft(
+            kind=draft["kind"], title=draft["title"] or "", body=join_body(draft["parts"])
+        )
+    except Exception:
         await answer(update, context, context.t("info.err.incomplete"))
         return await _show_summary(update, context)
     now = _now(context)
@@ -470,10 +531,20 @@ async def on_submit(update: Update, context: BotContext) -> str | int:
                 sid = 0
         else:
             sid = await repo.create(
-                tx, now, township_id=actor.township_id, village_id=actor.village_id,
-                person_id=actor.id, kind=valid.kind, title=valid.title, body=valid.body,
-                attachments=[Attachment(f["kind"], f["file_id"], f.get("file_unique_id"),
-                                        f.get("meta") or {}) for f in draft["files"]],
+                tx,
+                now,
+                township_id=actor.township_id,
+                village_id=actor.village_id,
+                person_id=actor.id,
+                kind=valid.kind,
+                title=valid.title,
+                body=valid.body,
+                attachments=[
+                    Attachment(
+                        f["kind"], f["file_id"], f.get("file_unique_id"), f.get("meta") or {}
+                    )
+                    for f in draft["files"]
+                ],
             )
             version = 1
         if sid:
@@ -498,7 +569,9 @@ async def on_cancel(update: Update, context: BotContext) -> int:
     """Drop the draft."""
     await _close(context, "cancelled")
     _drop(context)
-    await answer(update, context, context.t("info.cancelled"), edit=update.callback_query is not None)
+    await answer(
+        update, context, context.t("info.cancelled"), edit=update.callback_query is not None
+    )
     return END
 
 
@@ -508,17 +581,26 @@ async def on_cancel(update: Update, context: BotContext) -> int:
 def _review_text(t: Translator, sub: Submission, attachments: int) -> str:
     head = "info.review.new" if sub.version == 1 else "info.review.revised"
     return t(
-        head, ref=reference(sub.id), kind=kind_label(t, sub.kind), village=sub.village or "",
-        person=sub.person or "", title=sub.title, body=sub.body, version=sub.version,
-        files=attachments, at=t.datetime(sub.submitted_at),
+        head,
+        ref=reference(sub.id),
+        kind=kind_label(t, sub.kind),
+        village=sub.village or "",
+        person=sub.person or "",
+        title=sub.title,
+        body=sub.body,
+        version=sub.version,
+        files=attachments,
+        at=t.datetime(sub.submitted_at),
     )
 
 
 def _review_markup(t: Translator, sub: Submission, attachments: int) -> dict[str, Any]:
-    rows = [[
-        {"text": t("info.btn.adopt"), "callback_data": f"info:ok:{sub.id}:{sub.version}"},
-        {"text": t("info.btn.return"), "callback_data": f"info:ret:{sub.id}:{sub.version}"},
-    ]]
+    rows = [
+        [
+            {"text": t("info.btn.adopt"), "callback_data": f"info:ok:{sub.id}:{sub.version}"},
+            {"text": t("info.btn.return"), "callback_data": f"info:ret:{sub.id}:{sub.version}"},
+        ]
+    ]
     if attachments:
         rows.append([{"text": t("info.btn.open"), "callback_data": f"info:o:{sub.id}"}])
     return {"inline_keyboard": rows}
@@ -527,22 +609,30 @@ def _review_markup(t: Translator, sub: Submission, attachments: int) -> dict[str
 async def _notify_reviewers(context: BotContext, tx: Any, now: datetime, sub: Submission) -> None:
     """Queue the submission to every commissioner of its township, with Adopt / Return."""
     files = await SubmissionRepo.count_attachments(tx, sub.id)
-    for person in await context.deps.people.in_township(sub.township_id, (Role.COMMISSIONER,),
-                                                        tx=tx):
+    for person in await context.deps.people.in_township(
+        sub.township_id, (Role.COMMISSIONER,), tx=tx
+    ):
         if person.telegram_id is None:
             continue
         t = context.deps.i18n.for_person(person)
         await enqueue(
-            tx, now, chat_id=person.telegram_id, person_id=person.id,
-            payload={"text": _review_text(t, sub, files),
-                     "reply_markup": _review_markup(t, sub, files)},
+            tx,
+            now,
+            chat_id=person.telegram_id,
+            person_id=person.id,
+            payload={
+                "text": _review_text(t, sub, files),
+                "reply_markup": _review_markup(t, sub, files),
+            },
             dedup_key=f"info:review:{sub.id}:{sub.version}:{person.id}",
-            ref_kind="submission", ref_id=sub.id,
+            ref_kind="submission",
+            ref_id=sub.id,
         )
 
 
-async def _close_review_messages(context: BotContext, tx: Any, now: datetime, sub: Submission,
-                                 reviewer: Person, key: str) -> None:
+async def _close_review_messages(
+    context: BotContext, tx: Any, now: datetime, sub: Submission, reviewer: Person, key: str
+) -> None:
     """Replace the buttons on every commissioner's copy with the outcome."""
     for sent in await context.deps.outbox.for_ref("submission", sub.id, tx=tx):
         if sent.message_id is None or sent.person_id is None or sent.state != "sent":
@@ -552,16 +642,24 @@ async def _close_review_messages(context: BotContext, tx: Any, now: datetime, su
             continue
         t = context.deps.i18n.for_person(person)
         await enqueue(
-            tx, now, chat_id=sent.chat_id, method="editMessageText", person_id=person.id,
-            payload={"message_id": sent.message_id,
-                     "text": clip(t(key, ref=reference(sub.id), title=sub.title,
-                                     name=reviewer.name), 4000)},
+            tx,
+            now,
+            chat_id=sent.chat_id,
+            method="editMessageText",
+            person_id=person.id,
+            payload={
+                "message_id": sent.message_id,
+                "text": clip(
+                    t(key, ref=reference(sub.id), title=sub.title, name=reviewer.name), 4000
+                ),
+            },
             dedup_key=f"info:close:{sub.id}:{sub.version}:{sent.outbox_id}",
         )
 
 
-async def _submission_in_scope(update: Update, context: BotContext,
-                               fields: list[str] | None) -> Submission | None:
+async def _submission_in_scope(
+    update: Update, context: BotContext, fields: list[str] | None
+) -> Submission | None:
     """Load the submission a button names (id first); refuse when forged or out of scope."""
     if not fields or not all(f.isdigit() for f in fields):
         await refuse(update, context, "common.stale")
@@ -574,12 +672,16 @@ async def _submission_in_scope(update: Update, context: BotContext,
 
 
 async def _already_reviewed(update: Update, context: BotContext) -> None:
-    await safe_answer_query(update.callback_query, context.t("info.review.already"),  # type: ignore[arg-type]
-                            alert=True)
+    await safe_answer_query(
+        update.callback_query,
+        context.t("info.review.already"),  # type: ignore[arg-type]
+        alert=True,
+    )
 
 
-async def _load_for_review(update: Update, context: BotContext, prefix: str
-                           ) -> tuple[Submission, int] | None:
+async def _load_for_review(
+    update: Update, context: BotContext, prefix: str
+) -> tuple[Submission, int] | None:
     """Parse "prefix:id:version", check scope and that it still waits for review."""
     fields = _args(update, prefix, 2)
     sub = await _submission_in_scope(update, context, fields)
@@ -592,20 +694,24 @@ async def _load_for_review(update: Update, context: BotContext, prefix: str
     return sub, version
 
 
-def _outcome_notice(t: Translator, sub: Submission, reviewer: Person,
-                    comment: str | None) -> tuple[dict[str, Any], str]:
+def _outcome_notice(
+    t: Translator, sub: Submission, reviewer: Person, comment: str | None
+) -> tuple[dict[str, Any], str]:
     """Return the liaison's notice of a review outcome and its dedup key."""
     fields = {"ref": reference(sub.id), "title": sub.title, "name": reviewer.name}
     if comment is None:
         return {"text": t("info.adopted_notice", **fields)}, f"info:adopted:{sub.id}"
     revise = {"text": t("info.btn.revise"), "callback_data": f"info:rev:{sub.id}"}
-    payload = {"text": t("info.returned_notice", comment=comment, **fields),
-               "reply_markup": {"inline_keyboard": [[revise]]}}
+    payload = {
+        "text": t("info.returned_notice", comment=comment, **fields),
+        "reply_markup": {"inline_keyboard": [[revise]]},
+    }
     return payload, f"info:returned:{sub.id}:{sub.version}"
 
 
-async def _record_review(context: BotContext, sub: Submission, version: int,
-                         comment: str | None) -> bool:
+async def _record_review(
+    context: BotContext, sub: Submission, version: int, comment: str | None
+) -> bool:
     """Adopt (no comment) or return a submission; tell its liaison, close reviewers' copies."""
     reviewer = context.actor
     assert reviewer is not None
@@ -613,15 +719,28 @@ async def _record_review(context: BotContext, sub: Submission, version: int,
     adopted = comment is None
     async with context.deps.db.transaction() as tx:
         if not await _repo(context).review(
-                tx, now, sub.id, state="adopted" if adopted else "returned",
-                reviewer_id=reviewer.id, comment=comment, expect_version=version):
+            tx,
+            now,
+            sub.id,
+            state="adopted" if adopted else "returned",
+            reviewer_id=reviewer.id,
+            comment=comment,
+            expect_version=version,
+        ):
             return False  # reviewed already, or the button shows an older version
         liaison = await context.deps.people.get(sub.person_id, tx=tx)
         if liaison is not None and liaison.telegram_id is not None:
-            payload, dedup_key = _outcome_notice(context.deps.i18n.for_person(liaison), sub, reviewer,
-                                                 comment)
-            await enqueue(tx, now, chat_id=liaison.telegram_id, person_id=liaison.id,
-                          payload=payload, dedup_key=dedup_key)
+            payload, dedup_key = _outcome_notice(
+                context.deps.i18n.for_person(liaison), sub, reviewer, comment
+            )
+            await enqueue(
+                tx,
+                now,
+                chat_id=liaison.telegram_id,
+                person_id=liaison.id,
+                payload=payload,
+                dedup_key=dedup_key,
+            )
         closed = "info.review.closed_adopted" if adopted else "info.review.closed_returned"
         await _close_review_messages(context, tx, now, sub, reviewer, closed)
     return True
@@ -638,8 +757,12 @@ async def on_adopt(update: Update, context: BotContext) -> None:
         await _already_reviewed(update, context)
         return
     context.deps.wake_outbox()
-    await answer(update, context, context.t("info.review.adopted", ref=reference(sub.id),
-                                            title=sub.title), edit=True)
+    await answer(
+        update,
+        context,
+        context.t("info.review.adopted", ref=reference(sub.id), title=sub.title),
+        edit=True,
+    )
 
 
 def _return_cancel_markup(t: Translator) -> InlineKeyboardMarkup:
@@ -653,18 +776,26 @@ async def start_return(update: Update, context: BotContext) -> str | int:
     if found is None:
         return END
     sub, version = found
-    drafts(context)[RETURN_DRAFT] = {"id": sub.id, "version": version,
-                                     "updated_at": _now(context).isoformat()}
+    drafts(context)[RETURN_DRAFT] = {
+        "id": sub.id,
+        "version": version,
+        "updated_at": _now(context).isoformat(),
+    }
     t = context.t
-    await answer(update, context, t("info.review.ask_comment", ref=reference(sub.id),
-                                    title=sub.title), _return_cancel_markup(t))
+    await answer(
+        update,
+        context,
+        t("info.review.ask_comment", ref=reference(sub.id), title=sub.title),
+        _return_cancel_markup(t),
+    )
     return COMMENT
 
 
 async def _ask_comment_again(update: Update, context: BotContext) -> str:
     t = context.t
-    await answer(update, context, t("info.review.comment_invalid", max=MAX_COMMENT),
-                 _return_cancel_markup(t))
+    await answer(
+        update, context, t("info.review.comment_invalid", max=MAX_COMMENT), _return_cancel_markup(t)
+    )
     return COMMENT
 
 
@@ -705,8 +836,12 @@ async def comment_other(update: Update, context: BotContext) -> str:
 async def cancel_return(update: Update, context: BotContext) -> int:
     """Give up returning; the submission stays pending."""
     drafts(context).pop(RETURN_DRAFT, None)
-    await answer(update, context, context.t("info.review.return_cancelled"),
-                 edit=update.callback_query is not None)
+    await answer(
+        update,
+        context,
+        context.t("info.review.return_cancelled"),
+        edit=update.callback_query is not None,
+    )
     return END
 
 
@@ -720,10 +855,24 @@ async def review_list(update: Update, context: BotContext) -> None:
     if not pending:
         await answer(update, context, t("info.review.none"))
         return
-    rows = [[button(
-        clip(t("info.review.item", ref=reference(s.id), village=s.village or "",
-               kind=kind_label(t, s.kind), title=s.title), 60),
-        f"info:o:{s.id}")] for s in pending[:30]]
+    rows = [
+        [
+            button(
+                clip(
+                    t(
+                        "info.review.item",
+                        ref=reference(s.id),
+                        village=s.village or "",
+                        kind=kind_label(t, s.kind),
+                        title=s.title,
+                    ),
+                    60,
+                ),
+                f"info:o:{s.id}",
+            )
+        ]
+        for s in pending[:30]
+    ]
     await answer(update, context, t("info.review.list", n=len(pending)), keyboard(*rows))
 
 
@@ -743,8 +892,11 @@ async def review_open(update: Update, context: BotContext) -> None:
     else:
         rows = _review_markup(t, sub, 0)["inline_keyboard"]
         markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in r]
-             for r in rows])
+            [
+                [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in r]
+                for r in rows
+            ]
+        )
     await _send_files(update, context, files)
     parts = split_text(text)
     for part in parts[:-1]:
@@ -786,8 +938,23 @@ async def mine_list(update: Update, context: BotContext) -> None:
     if not subs:
         await answer(update, context, t("info.mine.none"))
         return
-    rows = [[button(clip(t("info.mine.item", ref=reference(s.id), state=t(STATE_KEYS[s.state]),
-                           title=s.title), 60), f"info:m:{s.id}")] for s in subs]
+    rows = [
+        [
+            button(
+                clip(
+                    t(
+                        "info.mine.item",
+                        ref=reference(s.id),
+                        state=t(STATE_KEYS[s.state]),
+                        title=s.title,
+                    ),
+                    60,
+                ),
+                f"info:m:{s.id}",
+            )
+        ]
+        for s in subs
+    ]
     await answer(update, context, t("info.mine.list"), keyboard(*rows))
 
 
@@ -798,9 +965,15 @@ async def mine_open(update: Update, context: BotContext) -> None:
     sub = await _own_submission(update, context, "m")
     if sub is None:
         return
-    text = t("info.mine.detail", ref=reference(sub.id), kind=kind_label(t, sub.kind),
-             title=sub.title, state=t(STATE_KEYS[sub.state]), version=sub.version,
-             body=clip(sub.body, 3500))
+    text = t(
+        "info.mine.detail",
+        ref=reference(sub.id),
+        kind=kind_label(t, sub.kind),
+        title=sub.title,
+        state=t(STATE_KEYS[sub.state]),
+        version=sub.version,
+        body=clip(sub.body, 3500),
+    )
     markup = None
     if sub.state == "returned":
         text += "\n\n" + t("info.mine.comment", comment=sub.review_comment or "")
@@ -815,12 +988,21 @@ async def start_revise(update: Update, context: BotContext) -> str | int:
     if sub is None:
         return END
     if sub.state != "returned":
-        await safe_answer_query(update.callback_query, context.t("info.revise_not_possible"),  # type: ignore[arg-type]
-                                alert=True)
+        await safe_answer_query(
+            update.callback_query,
+            context.t("info.revise_not_possible"),  # type: ignore[arg-type]
+            alert=True,
+        )
         return END
     await _close(context, "cancelled")  # one form at a time: the one it replaces is closed
-    draft = {"kind": sub.kind, "title": sub.title, "parts": [sub.body], "files": [],
-             "revise_of": sub.id, "editing": True}
+    draft = {
+        "kind": sub.kind,
+        "title": sub.title,
+        "parts": [sub.body],
+        "files": [],
+        "revise_of": sub.id,
+        "editing": True,
+    }
     await _touch(update, context, draft)
     await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
     await answer(update, context, context.t("info.mine.comment", comment=sub.review_comment or ""))
@@ -840,11 +1022,19 @@ async def _township_stats(context: BotContext, township_id: int) -> dict[str, An
     reported = sum(1 for s in statuses if s.report_id is not None)
     on_time = sum(1 for s in statuses if s.report_id is not None and not s.late)
     period = period_of("week", today)
-    alerts = await alert_stats(deps.db, period.start_at(deps.tz), period.end_at(deps.tz), now,
-                               township_id)
+    alerts = await alert_stats(
+        deps.db, period.start_at(deps.tz), period.end_at(deps.tz), now, township_id
+    )
     quotas = await quota_progress(deps.db, deps.policy, township_id, today, deps.tz)
-    return {"total": total, "reported": reported, "on_time": on_time, "alerts": alerts,
-            "quotas": quotas, "today": today, "week": week}
+    return {
+        "total": total,
+        "reported": reported,
+        "on_time": on_time,
+        "alerts": alerts,
+        "quotas": quotas,
+        "today": today,
+        "week": week,
+    }
 
 
 def _quota_lines(t: Translator, quotas: list, today: Any) -> list[str]:
@@ -856,12 +1046,26 @@ def _quota_lines(t: Translator, quotas: list, today: Any) -> list[str]:
                 continue
             seen.add(q.rule_index)
             rows = [r for r in quotas if r.rule_index == q.rule_index]
-            lines.append(t("stats.quota_village", kinds=kinds_label(t, q.kinds),
-                           met=sum(1 for r in rows if r.met), villages=len(rows), min=q.min,
-                           days=q.period.days_left(today)))
+            lines.append(
+                t(
+                    "stats.quota_village",
+                    kinds=kinds_label(t, q.kinds),
+                    met=sum(1 for r in rows if r.met),
+                    villages=len(rows),
+                    min=q.min,
+                    days=q.period.days_left(today),
+                )
+            )
         else:
-            lines.append(t("stats.quota", kinds=kinds_label(t, q.kinds), n=q.count, min=q.min,
-                           days=q.period.days_left(today)))
+            lines.append(
+                t(
+                    "stats.quota",
+                    kinds=kinds_label(t, q.kinds),
+                    n=q.count,
+                    min=q.min,
+                    days=q.period.days_left(today),
+                )
+            )
     return lines
 
 
@@ -878,17 +1082,29 @@ async def stats(update: Update, context: BotContext) -> None:
     assert actor is not None
     t = context.t
     if actor.role is Role.COUNTY:
-        lines = [t("stats.county_header", week=week_key(_now(context).astimezone(
-            context.deps.tz).date()))]
+        lines = [
+            t(
+                "stats.county_header",
+                week=week_key(_now(context).astimezone(context.deps.tz).date()),
+            )
+        ]
         for township in await context.deps.people.townships():
             s = await _township_stats(context, township.id)
             quotas = "; ".join(_quota_lines(t, s["quotas"], s["today"]))
-            lines.append(t(
-                "stats.county_line", township=township.name, reported=s["reported"],
-                total=s["total"], rate=t.percent(s["reported"], s["total"]),
-                on_time=t.percent(s["on_time"], s["total"]), opened=s["alerts"].opened,
-                acked=s["alerts"].acknowledged, resolved=s["alerts"].resolved, quotas=quotas,
-            ))
+            lines.append(
+                t(
+                    "stats.county_line",
+                    township=township.name,
+                    reported=s["reported"],
+                    total=s["total"],
+                    rate=t.percent(s["reported"], s["total"]),
+                    on_time=t.percent(s["on_time"], s["total"]),
+                    opened=s["alerts"].opened,
+                    acked=s["alerts"].acknowledged,
+                    resolved=s["alerts"].resolved,
+                    quotas=quotas,
+                )
+            )
         await answer(update, context, "\n".join(lines))
         return
     if actor.township_id is None:
@@ -897,10 +1113,17 @@ async def stats(update: Update, context: BotContext) -> None:
     s = await _township_stats(context, actor.township_id)
     a = s["alerts"]
     text = t(
-        "stats.township", township=actor.township or "", week=s["week"],
-        reported=s["reported"], total=s["total"], rate=t.percent(s["reported"], s["total"]),
-        on_time_n=s["on_time"], on_time=t.percent(s["on_time"], s["total"]),
-        opened=a.opened, acked=a.acknowledged, resolved=a.resolved,
+        "stats.township",
+        township=actor.township or "",
+        week=s["week"],
+        reported=s["reported"],
+        total=s["total"],
+        rate=t.percent(s["reported"], s["total"]),
+        on_time_n=s["on_time"],
+        on_time=t.percent(s["on_time"], s["total"]),
+        opened=a.opened,
+        acked=a.acknowledged,
+        resolved=a.resolved,
         median=_median_text(t, a.median_ack_seconds),
     )
     quota_lines = _quota_lines(t, s["quotas"], s["today"])
@@ -914,17 +1137,29 @@ async def stats(update: Update, context: BotContext) -> None:
 _TEXT = filters.TEXT & ~filters.COMMAND
 
 
-def _conversation(name: str, entry_points: list[BaseHandler], states: dict[str, list[BaseHandler]],
-                  fallbacks: list[BaseHandler]) -> ConversationHandler:
+def _conversation(
+    name: str,
+    entry_points: list[BaseHandler],
+    states: dict[str, list[BaseHandler]],
+    fallbacks: list[BaseHandler],
+) -> ConversationHandler:
     """Build a conversation that survives restarts and can be started again at any step."""
-    return ConversationHandler(entry_points=entry_points, states=states, fallbacks=fallbacks,
-                               name=name, persistent=True, allow_reentry=True)
+    return ConversationHandler(
+        entry_points=entry_points,
+        states=states,
+        fallbacks=fallbacks,
+        name=name,
+        persistent=True,
+        allow_reentry=True,
+    )
 
 
 def get_handlers() -> list[BaseHandler]:
     """Return the /info and review conversations, then the plain commands and buttons."""
-    cancel = [CommandHandler("cancel", on_cancel),
-              CallbackQueryHandler(on_cancel, pattern=r"^info:cancel$")]
+    cancel = [
+        CommandHandler("cancel", on_cancel),
+        CallbackQueryHandler(on_cancel, pattern=r"^info:cancel$"),
+    ]
     info = _conversation(
         "info",
         entry_points=[
@@ -932,20 +1167,30 @@ def get_handlers() -> list[BaseHandler]:
             CallbackQueryHandler(start_revise, pattern=r"^info:rev:"),
         ],
         states={
-            KIND: [CallbackQueryHandler(on_kind, pattern=r"^info:k:"),
-                   MessageHandler(~filters.COMMAND, kind_text)],
+            KIND: [
+                CallbackQueryHandler(on_kind, pattern=r"^info:k:"),
+                MessageHandler(~filters.COMMAND, kind_text),
+            ],
             TITLE: [MessageHandler(_TEXT, on_title), MessageHandler(~filters.COMMAND, title_other)],
-            BODY: [MessageHandler(_TEXT, on_body),
-                   CallbackQueryHandler(body_done, pattern=r"^info:bdone$"),
-                   MessageHandler(~filters.COMMAND, body_other)],
-            FILES: [MessageHandler(filters.PHOTO | filters.Document.ALL, on_file),
-                    CallbackQueryHandler(files_done, pattern=r"^info:fdone$"),
-                    MessageHandler(~filters.COMMAND, files_other)],
-            CONFIRM: [CallbackQueryHandler(on_submit, pattern=r"^info:submit$"),
-                      CallbackQueryHandler(on_edit, pattern=r"^info:edit$"),
-                      MessageHandler(~filters.COMMAND, buttons_only)],
-            EDIT: [CallbackQueryHandler(on_edit_choice, pattern=r"^info:e:"),
-                   MessageHandler(~filters.COMMAND, buttons_only)],
+            BODY: [
+                MessageHandler(_TEXT, on_body),
+                CallbackQueryHandler(body_done, pattern=r"^info:bdone$"),
+                MessageHandler(~filters.COMMAND, body_other),
+            ],
+            FILES: [
+                MessageHandler(filters.PHOTO | filters.Document.ALL, on_file),
+                CallbackQueryHandler(files_done, pattern=r"^info:fdone$"),
+                MessageHandler(~filters.COMMAND, files_other),
+            ],
+            CONFIRM: [
+                CallbackQueryHandler(on_submit, pattern=r"^info:submit$"),
+                CallbackQueryHandler(on_edit, pattern=r"^info:edit$"),
+                MessageHandler(~filters.COMMAND, buttons_only),
+            ],
+            EDIT: [
+                CallbackQueryHandler(on_edit_choice, pattern=r"^info:e:"),
+                MessageHandler(~filters.COMMAND, buttons_only),
+            ],
         },
         fallbacks=cancel,
     )
@@ -953,11 +1198,15 @@ def get_handlers() -> list[BaseHandler]:
         "info_return",
         entry_points=[CallbackQueryHandler(start_return, pattern=r"^info:ret:")],
         states={
-            COMMENT: [MessageHandler(_TEXT, on_comment),
-                      MessageHandler(~filters.COMMAND, comment_other)],
+            COMMENT: [
+                MessageHandler(_TEXT, on_comment),
+                MessageHandler(~filters.COMMAND, comment_other),
+            ],
         },
-        fallbacks=[CallbackQueryHandler(cancel_return, pattern=r"^info:rc$"),
-                   CommandHandler("cancel", cancel_return)],
+        fallbacks=[
+            CallbackQueryHandler(cancel_return, pattern=r"^info:rc$"),
+            CommandHandler("cancel", cancel_return),
+        ],
     )
     return [
         info,
@@ -971,4 +1220,4 @@ def get_handlers() -> list[BaseHandler]:
     ]
 
 
-__all__ = ["get_handlers", "KIND_KEYS"]
+__all__ = ["KIND_KEYS", "get_handlers"]

@@ -50,7 +50,7 @@ async def reports(update: Update, context: BotContext) -> None:
         lines.append(t("mine.report_line", n=week_number(key), state=t(STATE_KEYS[state])))
         if report is not None:
             rows.append(button(t("mine.btn.open", n=week_number(key)), f"mine:r:{report.id}"))
-    markup = keyboard(*[rows[i:i + 4] for i in range(0, len(rows), 4)])
+    markup = keyboard(*[rows[i : i + 4] for i in range(0, len(rows), 4)])
     await answer(update, context, "\n".join(lines), markup, edit=True)
 
 

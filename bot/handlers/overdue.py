@@ -24,15 +24,25 @@ async def overdue(update: Update, context: BotContext) -> None:
     now = deps.clock.now()
     week = dom.current_week(now, deps.tz)
     township = None if actor.role is Role.COUNTY else actor.township_id
-    rows = [r for r in await repo.week_status(deps.db, week, township)
-            if may_act_on(actor, r.township_id, None)]
+    rows = [
+        r
+        for r in await repo.week_status(deps.db, week, township)
+        if may_act_on(actor, r.township_id, None)
+    ]
     missing = [r for r in rows if r.report_id is None]
     late = [r for r in rows if r.report_id is not None and r.late]
     past_due = now > due_at(week, deps.policy, deps.tz)
-    lines = [t("report.ov.title", n=week_number(week)),
-             t("report.ov.counts", total=len(rows), done=len(rows) - len(missing),
-               missing=len(missing), late=len(late)),
-             t("report.ov.due", due=t.datetime(due_at(week, deps.policy, deps.tz)))]
+    lines = [
+        t("report.ov.title", n=week_number(week)),
+        t(
+            "report.ov.counts",
+            total=len(rows),
+            done=len(rows) - len(missing),
+            missing=len(missing),
+            late=len(late),
+        ),
+        t("report.ov.due", due=t.datetime(due_at(week, deps.policy, deps.tz))),
+    ]
     if not missing:
         lines.append(t("report.ov.none"))
     current_tsp = None
@@ -41,7 +51,8 @@ async def overdue(update: Update, context: BotContext) -> None:
             lines.append("\n" + t("report.ov.township", name=r.township))
         current_tsp = r.township
         people = t("common.list_sep").join(
-            f"{p.name} {p.phone}" if p.phone else p.name for p in r.liaisons) or t("report.ov.no_liaison")
+            f"{p.name} {p.phone}" if p.phone else p.name for p in r.liaisons
+        ) or t("report.ov.no_liaison")
         mark = " " + t("report.ov.overdue_mark") if past_due else ""
         lines.append(t("report.ov.line", village=r.village, people=people) + mark)
     if late:

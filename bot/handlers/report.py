@@ -48,13 +48,36 @@ END = ConversationHandler.END
 FORM = "report"  # this form's name in form_drafts
 # Named states; the draft's "step" says which question is on screen.
 WEEK, DATE, PLACES_, VISITED, OUTCOME, FINDINGS = (
-    "WEEK", "DATE", "PLACES", "VISITED", "OUTCOME", "FINDINGS")
+    "WEEK",
+    "DATE",
+    "PLACES",
+    "VISITED",
+    "OUTCOME",
+    "FINDINGS",
+)
 UNSTABLE, FOLLOW_UP, DISPUTE, EVIDENCE, SUMMARY, EDIT, EXISTING = (
-    "UNSTABLE", "FOLLOW_UP", "DISPUTE", "EVIDENCE", "SUMMARY", "EDIT", "EXISTING")
+    "UNSTABLE",
+    "FOLLOW_UP",
+    "DISPUTE",
+    "EVIDENCE",
+    "SUMMARY",
+    "EDIT",
+    "EXISTING",
+)
 STEP_STATE = {
-    "week": WEEK, "date": DATE, "places": PLACES_, "visited": VISITED, "outcome": OUTCOME,
-    "findings": FINDINGS, "unstable": UNSTABLE, "follow_up": FOLLOW_UP, "dispute": DISPUTE,
-    "evidence": EVIDENCE, "summary": SUMMARY, "edit": EDIT, "existing": EXISTING,
+    "week": WEEK,
+    "date": DATE,
+    "places": PLACES_,
+    "visited": VISITED,
+    "outcome": OUTCOME,
+    "findings": FINDINGS,
+    "unstable": UNSTABLE,
+    "follow_up": FOLLOW_UP,
+    "dispute": DISPUTE,
+    "evidence": EVIDENCE,
+    "summary": SUMMARY,
+    "edit": EDIT,
+    "existing": EXISTING,
 }
 
 PLACE_KEYS = {
@@ -94,8 +117,11 @@ EDIT_FIELDS = {
     "dispute": "report.f.dispute",
     "evidence": "report.f.evidence",
 }
-YES_NO_STEPS = {"unstable": "report.ask_unstable", "follow_up": "report.ask_follow_up",
-                "dispute": "report.ask_dispute"}
+YES_NO_STEPS = {
+    "unstable": "report.ask_unstable",
+    "follow_up": "report.ask_follow_up",
+    "dispute": "report.ask_dispute",
+}
 QUICK_VISITED = (0, 5, 10, 20)
 
 
@@ -116,8 +142,12 @@ async def _new_draft(context: BotContext, **fields: Any) -> dict[str, Any]:
         async with context.deps.db.transaction() as tx:
             await mirror.close_draft(tx, FORM, old["token"], "cancelled", context.deps.clock.now())
     draft: dict[str, Any] = {
-        "token": secrets.token_hex(4), "photos": [], "voice": None, "location": None,
-        "evidence_done": False, **fields,
+        "token": secrets.token_hex(4),
+        "photos": [],
+        "voice": None,
+        "location": None,
+        "evidence_done": False,
+        **fields,
     }
     drafts(context)["report"] = draft
     return draft
@@ -127,8 +157,9 @@ async def _touch(update: Update, context: BotContext, draft: dict[str, Any]) -> 
     now = context.deps.clock.now()
     draft["updated_at"] = now.isoformat()
     assert context.actor is not None and update.effective_chat is not None
-    await mirror.touch_draft(context.deps.db, FORM, draft["token"], context.actor.id,
-                             update.effective_chat.id, now)
+    await mirror.touch_draft(
+        context.deps.db, FORM, draft["token"], context.actor.id, update.effective_chat.id, now
+    )
 
 
 async def _still_open(update: Update, context: BotContext, draft: dict[str, Any] | None) -> bool:
@@ -192,8 +223,12 @@ def _evidence_text(t: Translator, draft: dict[str, Any]) -> str:
 
 def _week_label(t: Translator, week: str) -> str:
     monday = week_monday(week)
-    return t("report.week_label", n=week_number(week), start=t.date(monday, "short"),
-             end=t.date(monday + timedelta(days=6), "short"))
+    return t(
+        "report.week_label",
+        n=week_number(week),
+        start=t.date(monday, "short"),
+        end=t.date(monday + timedelta(days=6), "short"),
+    )
 
 
 def summary_text(t: Translator, draft: dict[str, Any], *, village: str) -> str:
@@ -201,11 +236,21 @@ def summary_text(t: Translator, draft: dict[str, Any], *, village: str) -> str:
     lines = [
         t("report.summary_title", ref=dom.reference(draft["week"], village)),
         t("report.s.week", value=_week_label(t, draft["week"])),
-        t("report.s.date", value=t.date(date.fromisoformat(draft["date"])) if draft.get("date") else "—"),
+        t(
+            "report.s.date",
+            value=t.date(date.fromisoformat(draft["date"])) if draft.get("date") else "—",
+        ),
         t("report.s.places", value=_places_text(t, draft.get("places") or [])),
-        t("report.s.visited", value=draft.get("visited") if draft.get("visited") is not None else "—"),
-        t("report.s.outcome", value=t("report.outcome.issues") if draft.get("outcome") == Outcome.ISSUES
-          else t("report.outcome.normal")),
+        t(
+            "report.s.visited",
+            value=draft.get("visited") if draft.get("visited") is not None else "—",
+        ),
+        t(
+            "report.s.outcome",
+            value=t("report.outcome.issues")
+            if draft.get("outcome") == Outcome.ISSUES
+            else t("report.outcome.normal"),
+        ),
     ]
     if draft.get("outcome") == Outcome.ISSUES:
         lines += [
@@ -220,16 +265,34 @@ def summary_text(t: Translator, draft: dict[str, Any], *, village: str) -> str:
 
 def draft_from_report(report: Report, files: list[repo.Attachment]) -> dict[str, Any]:
     """Return the JSON draft fields of a stored report (to show or edit it)."""
-    photos = [{"file_id": a.file_id, "file_unique_id": a.file_unique_id}
-              for a in files if a.kind == "photo"]
-    voice = next(({"file_id": a.file_id, "file_unique_id": a.file_unique_id, "meta": a.meta}
-                  for a in files if a.kind == "voice"), None)
+    photos = [
+        {"file_id": a.file_id, "file_unique_id": a.file_unique_id}
+        for a in files
+        if a.kind == "photo"
+    ]
+    voice = next(
+        (
+            {"file_id": a.file_id, "file_unique_id": a.file_unique_id, "meta": a.meta}
+            for a in files
+            if a.kind == "voice"
+        ),
+        None,
+    )
     location = next((a.meta for a in files if a.kind == "location"), None)
     return {
-        "week": report.week, "date": report.patrol_date.isoformat(), "places": report.places,
-        "visited": report.visited, "outcome": report.outcome.value, "findings": report.findings,
-        "unstable": report.unstable, "follow_up": report.follow_up, "dispute": report.dispute,
-        "photos": photos, "voice": voice, "location": location, "evidence_done": True,
+        "week": report.week,
+        "date": report.patrol_date.isoformat(),
+        "places": report.places,
+        "visited": report.visited,
+        "outcome": report.outcome.value,
+        "findings": report.findings,
+        "unstable": report.unstable,
+        "follow_up": report.follow_up,
+        "dispute": report.dispute,
+        "photos": photos,
+        "voice": voice,
+        "location": location,
+        "evidence_done": True,
     }
 
 
@@ -244,8 +307,15 @@ def report_text(t: Translator, report: Report, files: list[repo.Attachment]) -> 
     return f"{head}\n{by}"
 
 
-async def _render(update: Update, context: BotContext, draft: dict[str, Any], step: str, *,
-                  error: str | None = None, edit: bool = True) -> str:
+async def _render(
+    update: Update,
+    context: BotContext,
+    draft: dict[str, Any],
+    step: str,
+    *,
+    error: str | None = None,
+    edit: bool = True,
+) -> str:
     """Show the question for `step` (with an error line first) and return its state."""
     t = context.t
     draft["step"] = step
@@ -255,9 +325,17 @@ async def _render(update: Update, context: BotContext, draft: dict[str, Any], st
     if step == "week":
         current = dom.current_week(context.deps.clock.now(), context.deps.tz)
         previous = shift_week(current, -1)
-        text = t("report.ask_week", due=t.datetime(due_at(current, context.deps.policy, context.deps.tz)))
-        rows = [[button(t("report.btn.prev_week", n=week_number(previous)), _cb(draft, "wk", previous))],
-                [button(t("report.btn.this_week", n=week_number(current)), _cb(draft, "wk", current))]]
+        text = t(
+            "report.ask_week", due=t.datetime(due_at(current, context.deps.policy, context.deps.tz))
+        )
+        rows = [
+            [
+                button(
+                    t("report.btn.prev_week", n=week_number(previous)), _cb(draft, "wk", previous)
+                )
+            ],
+            [button(t("report.btn.this_week", n=week_number(current)), _cb(draft, "wk", current))],
+        ]
     elif step == "date":
         today = context.deps.clock.now().astimezone(context.deps.tz).date()
         days = dom.patrol_days(draft["week"], today)
@@ -265,21 +343,34 @@ async def _render(update: Update, context: BotContext, draft: dict[str, Any], st
         if today in days and not draft.get("more_days"):
             quick = [button(t("report.btn.today"), _cb(draft, "dt", today.isoformat()))]
             if today - timedelta(days=1) in days:
-                quick.append(button(t("report.btn.yesterday"),
-                                    _cb(draft, "dt", (today - timedelta(days=1)).isoformat())))
+                quick.append(
+                    button(
+                        t("report.btn.yesterday"),
+                        _cb(draft, "dt", (today - timedelta(days=1)).isoformat()),
+                    )
+                )
             rows = [quick]
             if len(days) > len(quick):
                 rows.append([button(t("report.btn.other_day"), _cb(draft, "days"))])
         else:
             # The Babel date pattern of a day button is itself localized.
-            rows = [[button(t.date(d, t("report.day_button")), _cb(draft, "dt", d.isoformat()))
-                     for d in days[i:i + 3]]
-                    for i in range(0, len(days), 3)]
+            rows = [
+                [
+                    button(t.date(d, t("report.day_button")), _cb(draft, "dt", d.isoformat()))
+                    for d in days[i : i + 3]
+                ]
+                for i in range(0, len(days), 3)
+            ]
     elif step == "places":
         chosen = draft.get("places") or []
         text = t("report.ask_places")
-        rows = [[button(("✅ " if p in chosen else "") + t(PLACE_KEYS[p]), _cb(draft, "pl", p))
-                 for p in PLACES[i:i + 2]] for i in range(0, len(PLACES), 2)]
+        rows = [
+            [
+                button(("✅ " if p in chosen else "") + t(PLACE_KEYS[p]), _cb(draft, "pl", p))
+                for p in PLACES[i : i + 2]
+            ]
+            for i in range(0, len(PLACES), 2)
+        ]
         last = draft.get("last_places")
         if last and not chosen:
             rows.insert(0, [button(t("report.btn.same_places"), _cb(draft, "same"))])
@@ -288,36 +379,63 @@ async def _render(update: Update, context: BotContext, draft: dict[str, Any], st
         text = t("report.ask_visited")
         quick = [draft["last_visited"]] if draft.get("last_visited") is not None else []
         quick += [n for n in QUICK_VISITED if n not in quick]
-        rows = [[button(t("report.btn.same_visited", n=n) if i == 0 and draft.get("last_visited") is not None
-                        else str(n), _cb(draft, "vn", str(n))) for i, n in enumerate(quick)]]
+        rows = [
+            [
+                button(
+                    t("report.btn.same_visited", n=n)
+                    if i == 0 and draft.get("last_visited") is not None
+                    else str(n),
+                    _cb(draft, "vn", str(n)),
+                )
+                for i, n in enumerate(quick)
+            ]
+        ]
     elif step == "outcome":
         text = t("report.ask_outcome")
-        rows = [[button(t("report.btn.normal"), _cb(draft, "oc", "normal"))],
-                [button(t("report.btn.issues"), _cb(draft, "oc", "issues"))]]
+        rows = [
+            [button(t("report.btn.normal"), _cb(draft, "oc", "normal"))],
+            [button(t("report.btn.issues"), _cb(draft, "oc", "issues"))],
+        ]
     elif step == "findings":
         text = t("report.ask_findings", max=dom.MAX_FINDINGS)
     elif step in YES_NO_STEPS:
         text = t(YES_NO_STEPS[step])
-        rows = [[button(t("report.yes"), _cb(draft, step, "1")), button(t("report.no"), _cb(draft, step, "0"))]]
+        rows = [
+            [
+                button(t("report.yes"), _cb(draft, step, "1")),
+                button(t("report.no"), _cb(draft, step, "0")),
+            ]
+        ]
     elif step == "evidence":
         text = t("report.ask_evidence", max=dom.MAX_PHOTOS, have=_evidence_text(t, draft))
         has_any = draft.get("photos") or draft.get("voice") or draft.get("location")
-        rows = [[button(t("report.btn.done") if has_any else t("report.btn.skip"), _cb(draft, "evd"))]]
+        rows = [
+            [button(t("report.btn.done") if has_any else t("report.btn.skip"), _cb(draft, "evd"))]
+        ]
     elif step == "summary":
         village = context.actor.village if context.actor else ""
         text = summary_text(t, draft, village=village or "")
         if draft.get("report_id") is None and dom.is_late(
-                draft["week"], context.deps.clock.now(), context.deps.policy, context.deps.tz):
+            draft["week"], context.deps.clock.now(), context.deps.policy, context.deps.tz
+        ):
             text += "\n" + t("report.will_be_late")
         text += "\n\n" + t("report.confirm")
-        rows = [[button(t("report.btn.submit"), _cb(draft, "submit"))],
-                [button(t("report.btn.edit"), _cb(draft, "edit"))]]
+        rows = [
+            [button(t("report.btn.submit"), _cb(draft, "submit"))],
+            [button(t("report.btn.edit"), _cb(draft, "edit"))],
+        ]
     elif step == "edit":
         text = t("report.ask_edit")
-        fields = [f for f in EDIT_FIELDS if f in ("date", "places", "visited", "outcome")
-                  or draft.get("outcome") == Outcome.ISSUES]
-        rows = [[button(t(EDIT_FIELDS[f]), _cb(draft, "ed", f)) for f in fields[i:i + 3]]
-                for i in range(0, len(fields), 3)]
+        fields = [
+            f
+            for f in EDIT_FIELDS
+            if f in ("date", "places", "visited", "outcome")
+            or draft.get("outcome") == Outcome.ISSUES
+        ]
+        rows = [
+            [button(t(EDIT_FIELDS[f]), _cb(draft, "ed", f)) for f in fields[i : i + 3]]
+            for i in range(0, len(fields), 3)
+        ]
         rows.append([button(t("report.btn.back"), _cb(draft, "ed", "back"))])
     rows.append(cancel)
     if error:
@@ -327,8 +445,9 @@ async def _render(update: Update, context: BotContext, draft: dict[str, Any], st
     return STEP_STATE[step]
 
 
-async def _advance(update: Update, context: BotContext, draft: dict[str, Any], *,
-                   edit: bool = True) -> str:
+async def _advance(
+    update: Update, context: BotContext, draft: dict[str, Any], *, edit: bool = True
+) -> str:
     """Go to the first unanswered question, or to the summary."""
     draft.pop("ask", None)
     step = dom.first_missing(draft) or "summary"
@@ -344,8 +463,11 @@ async def start(update: Update, context: BotContext) -> str | int:
     actor = context.actor
     assert actor is not None
     draft = _draft(context)
-    if (draft is not None and draft.get("step") not in (None, "existing")
-            and await _still_open(update, context, draft)):
+    if (
+        draft is not None
+        and draft.get("step") not in (None, "existing")
+        and await _still_open(update, context, draft)
+    ):
         # A half-filled form (even across a restart): continue where it stopped.
         return await _render(update, context, draft, draft["step"], edit=False)
     deps = context.deps
@@ -355,8 +477,9 @@ async def start(update: Update, context: BotContext) -> str | int:
     prev_done = await repo.report_for(deps.db, actor.village_id or 0, previous) is not None
     existing = await repo.report_for(deps.db, actor.village_id or 0, week)
     joined = await repo.village_joined(deps.db, actor.village_id or 0)
-    offer = dom.offer_previous(now, deps.policy, deps.tz, previous_reported=prev_done,
-                               joined_at=joined)
+    offer = dom.offer_previous(
+        now, deps.policy, deps.tz, previous_reported=prev_done, joined_at=joined
+    )
     if existing is not None:
         return await _show_existing(update, context, existing, offer=offer, edit=False)
     draft = await _fresh(context, actor)
@@ -375,8 +498,14 @@ async def _fresh(context: BotContext, actor: Person) -> dict[str, Any]:
     )
 
 
-async def _show_existing(update: Update, context: BotContext, report: Report, *,
-                         offer: str | None = None, edit: bool = True) -> str | int:
+async def _show_existing(
+    update: Update,
+    context: BotContext,
+    report: Report,
+    *,
+    offer: str | None = None,
+    edit: bool = True,
+) -> str | int:
     """Show a stored report with Edit (while its week lasts) instead of a duplicate."""
     t = context.t
     actor = context.actor
@@ -384,17 +513,27 @@ async def _show_existing(update: Update, context: BotContext, report: Report, *,
     files = await repo.attachments(context.deps.db, report.id)
     text = report_text(t, report, files)
     if report.person_id != actor.id:
-        text = t("report.already_by", name=report.person, at=t.datetime(report.submitted_at)) + "\n\n" + text
+        text = (
+            t("report.already_by", name=report.person, at=t.datetime(report.submitted_at))
+            + "\n\n"
+            + text
+        )
     else:
         text = t("report.already_yours") + "\n\n" + text
-    draft = await _new_draft(context, week=report.week, report_id=report.id,
-                       base_version=report.version, **{
-                           k: v for k, v in draft_from_report(report, files).items() if k != "week"})
+    draft = await _new_draft(
+        context,
+        week=report.week,
+        report_id=report.id,
+        base_version=report.version,
+        **{k: v for k, v in draft_from_report(report, files).items() if k != "week"},
+    )
     rows = []
     if dom.week_is_open(report.week, context.deps.clock.now(), context.deps.tz):
         rows.append([button(t("report.btn.edit"), _cb(draft, "edit"))])
     if offer:
-        rows.append([button(t("report.btn.prev_week", n=week_number(offer)), _cb(draft, "wk", offer))])
+        rows.append(
+            [button(t("report.btn.prev_week", n=week_number(offer)), _cb(draft, "wk", offer))]
+        )
     rows.append([button(t("report.btn.close"), _cb(draft, "cancel", "close"))])
     draft["step"] = "existing"
     await answer(update, context, text, keyboard(*rows), edit=edit)
@@ -521,16 +660,19 @@ async def _foreign_or_stale(update: Update, context: BotContext, token: str) -> 
     elif row is not None and row.state == "submitted" and row.record_id is not None:
         report = await repo.get_report(context.deps.db, row.record_id)
         assert update.callback_query is not None and report is not None
-        await safe_answer_query(update.callback_query,
-                                context.t("report.already_submitted", ref=report.reference),
-                                alert=True)
+        await safe_answer_query(
+            update.callback_query,
+            context.t("report.already_submitted", ref=report.reference),
+            alert=True,
+        )
     else:
         await refuse(update, context, "common.stale")
     return None
 
 
-async def _choose_week(update: Update, context: BotContext, draft: dict[str, Any],
-                       week: str) -> str | int:
+async def _choose_week(
+    update: Update, context: BotContext, draft: dict[str, Any], week: str
+) -> str | int:
     deps = context.deps
     actor = context.actor
     assert actor is not None
@@ -556,10 +698,13 @@ async def _cancel(update: Update, context: BotContext, *, quiet: bool = False) -
     draft = _draft(context)
     if draft is not None:
         async with context.deps.db.transaction() as tx:
-            await mirror.close_draft(tx, FORM, draft["token"], "cancelled", context.deps.clock.now())
+            await mirror.close_draft(
+                tx, FORM, draft["token"], "cancelled", context.deps.clock.now()
+            )
     _drop_local(context)
-    await answer(update, context, context.t("report.closed" if quiet else "report.cancelled"),
-                 edit=True)
+    await answer(
+        update, context, context.t("report.closed" if quiet else "report.cancelled"), edit=True
+    )
     return END
 
 
@@ -590,8 +735,14 @@ async def on_visited(update: Update, context: BotContext) -> str | int | None:
         return END
     value = dom.parse_visited(update.effective_message.text or "")  # type: ignore[union-attr]
     if isinstance(value, Err):
-        return await _render(update, context, draft, "visited",
-                             error=context.t(ERR_KEYS[value], max=dom.MAX_VISITED), edit=False)
+        return await _render(
+            update,
+            context,
+            draft,
+            "visited",
+            error=context.t(ERR_KEYS[value], max=dom.MAX_VISITED),
+            edit=False,
+        )
     draft["visited"] = value
     return await _advance(update, context, draft, edit=False)
 
@@ -604,10 +755,16 @@ async def on_findings(update: Update, context: BotContext) -> str | int | None:
         return END
     value = dom.check_findings(update.effective_message.text)  # type: ignore[union-attr]
     if isinstance(value, Err):
-        return await _render(update, context, draft, "findings",
-                             error=context.t(ERR_KEYS[value], max=dom.MAX_FINDINGS,
-                                             n=len(update.effective_message.text or "")),  # type: ignore[union-attr]
-                             edit=False)
+        return await _render(
+            update,
+            context,
+            draft,
+            "findings",
+            error=context.t(
+                ERR_KEYS[value], max=dom.MAX_FINDINGS, n=len(update.effective_message.text or "")
+            ),  # type: ignore[union-attr]
+            edit=False,
+        )
     draft["findings"] = value
     return await _advance(update, context, draft, edit=False)
 
@@ -623,13 +780,22 @@ async def on_evidence(update: Update, context: BotContext) -> str | int | None:
     t = context.t
     if msg.photo:
         if len(draft["photos"]) >= dom.MAX_PHOTOS:
-            return await _render(update, context, draft, "evidence",
-                                 error=t(ERR_KEYS[Err.TOO_MANY_PHOTOS], max=dom.MAX_PHOTOS), edit=False)
+            return await _render(
+                update,
+                context,
+                draft,
+                "evidence",
+                error=t(ERR_KEYS[Err.TOO_MANY_PHOTOS], max=dom.MAX_PHOTOS),
+                edit=False,
+            )
         big = msg.photo[-1]
         draft["photos"].append({"file_id": big.file_id, "file_unique_id": big.file_unique_id})
     elif msg.voice:
-        draft["voice"] = {"file_id": msg.voice.file_id, "file_unique_id": msg.voice.file_unique_id,
-                          "meta": {"duration": msg.voice.duration}}
+        draft["voice"] = {
+            "file_id": msg.voice.file_id,
+            "file_unique_id": msg.voice.file_unique_id,
+            "meta": {"duration": msg.voice.duration},
+        }
     elif msg.location:
         draft["location"] = {"latitude": msg.location.latitude, "longitude": msg.location.longitude}
     return await _render(update, context, draft, "evidence", error=t("report.ev.got"), edit=False)
@@ -659,10 +825,14 @@ async def on_wrong(update: Update, context: BotContext) -> str | int | None:
 def _files(draft: dict[str, Any]) -> list[repo.Attachment]:
     if draft.get("outcome") != Outcome.ISSUES:
         return []
-    files = [repo.Attachment("photo", p["file_id"], p["file_unique_id"], {}) for p in draft["photos"]]
+    files = [
+        repo.Attachment("photo", p["file_id"], p["file_unique_id"], {}) for p in draft["photos"]
+    ]
     if draft.get("voice"):
         v = draft["voice"]
-        files.append(repo.Attachment("voice", v["file_id"], v["file_unique_id"], v.get("meta") or {}))
+        files.append(
+            repo.Attachment("voice", v["file_id"], v["file_unique_id"], v.get("meta") or {})
+        )
     if draft.get("location"):
         files.append(repo.Attachment("location", None, None, draft["location"]))
     return files
@@ -682,17 +852,27 @@ async def _submit(update: Update, context: BotContext, draft: dict[str, Any]) ->
         if report_id is None:
             late = dom.is_late(form.week, now, deps.policy, deps.tz)
             report_id, created = await repo.create_report(
-                tx, person=actor, form=form, late=late, now=now, files=_files(draft))
+                tx, person=actor, form=form, late=late, now=now, files=_files(draft)
+            )
             stored = created
         else:
             report = await repo.get_report(tx, report_id)
-            if report is None or not may_act_on(actor, report.township_id, report.village_id) \
-                    or not dom.week_is_open(report.week, now, deps.tz):
+            if (
+                report is None
+                or not may_act_on(actor, report.township_id, report.village_id)
+                or not dom.week_is_open(report.week, now, deps.tz)
+            ):
                 stored = False
             else:
                 stored = await repo.update_report(
-                    tx, report_id=report_id, base_version=draft["base_version"], person=actor,
-                    form=form, now=now, files=_files(draft))
+                    tx,
+                    report_id=report_id,
+                    base_version=draft["base_version"],
+                    person=actor,
+                    form=form,
+                    now=now,
+                    files=_files(draft),
+                )
             created = False
         await mirror.close_draft(tx, FORM, draft["token"], "submitted", now, report_id)
     _drop_local(context)
@@ -700,8 +880,12 @@ async def _submit(update: Update, context: BotContext, draft: dict[str, Any]) ->
     assert report is not None
     if not stored and report.person_id != actor.id and draft.get("report_id") is None:
         # Someone else of the same village was quicker: show theirs.
-        await answer(update, context, t("report.already_by", name=report.person,
-                                        at=t.datetime(report.submitted_at)), edit=True)
+        await answer(
+            update,
+            context,
+            t("report.already_by", name=report.person, at=t.datetime(report.submitted_at)),
+            edit=True,
+        )
         return END
     if not stored:
         await answer(update, context, t("report.not_saved"), edit=True)
@@ -756,9 +940,17 @@ def conversation() -> ConversationHandler:
             WEEK: plain,
             DATE: plain,
             PLACES_: plain,
-            VISITED: [_buttons(), MessageHandler(filters.TEXT & ~filters.COMMAND, on_visited), _wrong()],
+            VISITED: [
+                _buttons(),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, on_visited),
+                _wrong(),
+            ],
             OUTCOME: plain,
-            FINDINGS: [_buttons(), MessageHandler(filters.TEXT & ~filters.COMMAND, on_findings), _wrong()],
+            FINDINGS: [
+                _buttons(),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, on_findings),
+                _wrong(),
+            ],
             UNSTABLE: plain,
             FOLLOW_UP: plain,
             DISPUTE: plain,
@@ -784,4 +976,3 @@ def get_handlers() -> list[BaseHandler]:
         conversation(),
         CallbackQueryHandler(stray_button, pattern=r"^rp:"),
     ]
-

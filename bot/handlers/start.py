@@ -11,7 +11,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.config import Policy
 from bot.context import BotContext
 from bot.domain.people import Person, Role
-from bot.handlers.common import answer, choose_language, button, keyboard, parse_callback, safe_answer_query
+from bot.handlers.common import (
+    answer,
+    button,
+    choose_language,
+    keyboard,
+    parse_callback,
+    safe_answer_query,
+)
 from bot.handlers.menu import set_person_menu
 from bot.i18n import LANGUAGES, Translator
 from bot.storage import roster as roster_repo

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections import deque
 import warnings
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -195,7 +196,9 @@ class DeliveryWorker:
             ]
             for boss in commissioners:
                 t = self.i18n.for_person(boss)
-                reason = t("delivery.blocked" if isinstance(exc, Forbidden) else "delivery.not_found")
+                reason = t(
+                    "delivery.blocked" if isinstance(exc, Forbidden) else "delivery.not_found"
+                )
                 text = t(
                     "delivery.failed_notice",
                     name=person.name,
@@ -223,10 +226,8 @@ class DeliveryWorker:
                 await self.run_once()
             except Exception:  # keep delivering after an unexpected error
                 log.exception("delivery pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def start(self) -> None:

@@ -32,10 +32,15 @@ async def drop_stale_drafts(tick: Tick) -> None:
         t = deps.i18n.for_person(person)
         async with deps.db.transaction() as tx:
             if await repo.close_draft(tx, row.form, row.token, "dropped", tick.now):
-                await enqueue(tx, tick.now, chat_id=row.chat_id, person_id=person.id,
-                              payload={"text": t(key)},
-                              dedup_key=f"{row.form}:drop:{row.token}",
-                              ref_kind=f"{row.form}_draft")
+                await enqueue(
+                    tx,
+                    tick.now,
+                    chat_id=row.chat_id,
+                    person_id=person.id,
+                    payload={"text": t(key)},
+                    dedup_key=f"{row.form}:drop:{row.token}",
+                    ref_kind=f"{row.form}_draft",
+                )
     deps.wake_outbox()
 
 

@@ -10,7 +10,14 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.alert import LEVEL_ROLES, TOP_LEVEL, Alert, followup_reminder, followup_time, should_escalate
+from bot.domain.alert import (
+    LEVEL_ROLES,
+    TOP_LEVEL,
+    Alert,
+    followup_reminder,
+    followup_time,
+    should_escalate,
+)
 from bot.domain.calendar import end_of_quiet
 from bot.domain.people import Person
 from bot.i18n import Translator
@@ -53,21 +60,28 @@ def place_of(t: Translator, alert: Alert) -> str:
     if alert.place_text:
         parts.append(alert.place_text)
     if alert.latitude is not None and alert.longitude is not None:
-        parts.append(t("alert.card.location", lat=f"{alert.latitude:.5f}",
-                       lon=f"{alert.longitude:.5f}"))
+        parts.append(
+            t("alert.card.location", lat=f"{alert.latitude:.5f}", lon=f"{alert.longitude:.5f}")
+        )
     return " · ".join(parts) or "—"
 
 
 def status_line(t: Translator, alert: Alert) -> str:
     """Return the line saying where the alert stands."""
     if alert.state == "resolved" and alert.resolved_at is not None:
-        return t("alert.status.resolved", name=alert.resolver or "—",
-                 time=t.datetime(alert.resolved_at),
-                 level=t(RESOLUTION_KEYS.get(alert.resolution_level or "", "alert.rlevel.village")),
-                 note=alert.resolution_note or "")
+        return t(
+            "alert.status.resolved",
+            name=alert.resolver or "—",
+            time=t.datetime(alert.resolved_at),
+            level=t(RESOLUTION_KEYS.get(alert.resolution_level or "", "alert.rlevel.village")),
+            note=alert.resolution_note or "",
+        )
     if alert.state == "acknowledged" and alert.acknowledged_at is not None:
-        return t("alert.status.acknowledged", name=alert.acknowledger or "—",
-                 time=t.time(alert.acknowledged_at))
+        return t(
+            "alert.status.acknowledged",
+            name=alert.acknowledger or "—",
+            time=t.time(alert.acknowledged_at),
+        )
     return t("alert.status.open", level=t(LEVEL_KEYS[alert.level]))
 
 
@@ -101,17 +115,26 @@ def alert_button(t: Translator, key: str, action: str, alert: Alert) -> dict[str
 
 def card_markup(t: Translator, alert: Alert) -> dict[str, Any]:
     """Return the buttons of the alert message for its current state (plain dict for the outbox)."""
+
     def b(key: str, action: str) -> dict[str, str]:
         return alert_button(t, key, action, alert)
 
     if alert.state == "resolved":
         rows = [[b("alert.btn.reopen", "reo")], [b("alert.btn.timeline", "tl")]]
     elif alert.state == "acknowledged":
-        rows = [[b("alert.btn.resolve", "res"), b("alert.btn.escalate", "esc")],
-                [b("alert.btn.timeline", "tl")]]
+        rows = [
+            [b("alert.btn.resolve", "res"), b("alert.btn.escalate", "esc")],
+            [b("alert.btn.timeline", "tl")],
+        ]
     else:
-        rows = [[b("alert.btn.ack", "ack"), b("alert.btn.resolve", "res"),
-                 b("alert.btn.escalate", "esc")], [b("alert.btn.timeline", "tl")]]
+        rows = [
+            [
+                b("alert.btn.ack", "ack"),
+                b("alert.btn.resolve", "res"),
+                b("alert.btn.escalate", "esc"),
+            ],
+            [b("alert.btn.timeline", "tl")],
+        ]
     if alert.state != "resolved" and alert.level >= TOP_LEVEL:
         rows[0] = [x for x in rows[0] if not x["callback_data"].startswith("al:esc:")]
     return {"inline_keyboard": rows}
@@ -137,15 +160,27 @@ async def level_people(deps: Deps, tx: Tx, alert: Alert, level: int) -> list[Per
     return [p for p in people if p.telegram_id]
 
 
-async def send_card(deps: Deps, tx: Tx, alert: Alert, person: Person, now: datetime,
-                    head_key: str | None = None, **head: Any) -> bool:
+async def send_card(
+    deps: Deps,
+    tx: Tx,
+    alert: Alert,
+    person: Person,
+    now: datetime,
+    head_key: str | None = None,
+    **head: Any,
+) -> bool:
     """Queue the alert message for one person (once per person, ever)."""
     assert person.telegram_id is not None
     t = deps.i18n.for_person(person)
     ids = await enqueue(
-        tx, now, chat_id=person.telegram_id, person_id=person.id,
+        tx,
+        now,
+        chat_id=person.telegram_id,
+        person_id=person.id,
         payload=card_payload(t, alert, t(head_key, **head) if head_key else None),
-        dedup_key=f"alert:{alert.id}:card:{person.id}", ref_kind="alert", ref_id=alert.id,
+        dedup_key=f"alert:{alert.id}:card:{person.id}",
+        ref_kind="alert",
+        ref_id=alert.id,
     )
     return bool(ids)
 
@@ -156,15 +191,23 @@ async def deliver_new(deps: Deps, tx: Tx, alert: Alert, now: datetime) -> None:
     if alert.severity == "critical":
         people += await level_people(deps, tx, alert, 2)
     sent = [p for p in people if await send_card(deps, tx, alert, p, now)]
-    await repo.add_event(tx, alert.id, now, "delivered", None,
-                         {"level": 1, "to": [p.name for p in sent]})
+    await repo.add_event(
+        tx, alert.id, now, "delivered", None, {"level": 1, "to": [p.name for p in sent]}
+    )
 
 
-async def escalate(deps: Deps, tx: Tx, alert: Alert, now: datetime,
-                   by: Person | None = None, reason: str | None = None) -> bool:
+async def escalate(
+    deps: Deps,
+    tx: Tx,
+    alert: Alert,
+    now: datetime,
+    by: Person | None = None,
+    reason: str | None = None,
+) -> bool:
     """Climb one level: notify the next level, remind the earlier ones, restart the clock."""
-    if alert.level >= TOP_LEVEL or not await repo.climb(tx, alert, now, by.id if by else None,
-                                                        reason):
+    if alert.level >= TOP_LEVEL or not await repo.climb(
+        tx, alert, now, by.id if by else None, reason
+    ):
         return False
     level = alert.level + 1
     fresh = await repo.get_alert(tx, alert.id)
@@ -177,11 +220,21 @@ async def escalate(deps: Deps, tx: Tx, alert: Alert, now: datetime,
         if person.id in had_card:
             continue
         if by is None:
-            ok = await send_card(deps, tx, fresh, person, now, "alert.head.auto",
-                                 ref=fresh.ref, minutes=minutes)
+            ok = await send_card(
+                deps, tx, fresh, person, now, "alert.head.auto", ref=fresh.ref, minutes=minutes
+            )
         else:
-            ok = await send_card(deps, tx, fresh, person, now, "alert.head.manual",
-                                 ref=fresh.ref, name=by.name, reason=reason or "—")
+            ok = await send_card(
+                deps,
+                tx,
+                fresh,
+                person,
+                now,
+                "alert.head.manual",
+                ref=fresh.ref,
+                name=by.name,
+                reason=reason or "—",
+            )
         if ok:
             told.append(person.name)
     # Everyone who already has the alert hears that it climbed (and to whom).
@@ -192,10 +245,21 @@ async def escalate(deps: Deps, tx: Tx, alert: Alert, now: datetime,
         t = deps.i18n.for_person(person)
         key = "alert.climbed.auto" if by is None else "alert.climbed.manual"
         await enqueue(
-            tx, now, chat_id=person.telegram_id, person_id=person.id,
-            payload={"text": t(key, ref=fresh.ref, village=fresh.village,
-                               level=t(LEVEL_KEYS[level]), minutes=minutes,
-                               name=by.name if by else "", reason=reason or "—")},
+            tx,
+            now,
+            chat_id=person.telegram_id,
+            person_id=person.id,
+            payload={
+                "text": t(
+                    key,
+                    ref=fresh.ref,
+                    village=fresh.village,
+                    level=t(LEVEL_KEYS[level]),
+                    minutes=minutes,
+                    name=by.name if by else "",
+                    reason=reason or "—",
+                )
+            },
             dedup_key=f"alert:{alert.id}:climbed:{level}:{person.id}",
         )
     await repo.add_event(tx, alert.id, now, "delivered", None, {"level": level, "to": told})
@@ -223,15 +287,27 @@ async def refresh_cards(deps: Deps, tx: Tx, alert_id: int, now: datetime) -> Non
         if sent.message_id is None:
             continue
         await enqueue(
-            tx, now, chat_id=sent.chat_id, person_id=person.id, method="editMessageText",
+            tx,
+            now,
+            chat_id=sent.chat_id,
+            person_id=person.id,
+            method="editMessageText",
             payload={"message_id": sent.message_id, **card_payload(t, alert)},
-            ref_kind="alert_edit", ref_id=alert_id,
+            ref_kind="alert_edit",
+            ref_id=alert_id,
         )
 
 
-async def tell(deps: Deps, tx: Tx, person_id: int | None, now: datetime, key: str,
-               dedup_key: str | None = None, markup: dict[str, Any] | None = None,
-               **values: Any) -> None:
+async def tell(
+    deps: Deps,
+    tx: Tx,
+    person_id: int | None,
+    now: datetime,
+    key: str,
+    dedup_key: str | None = None,
+    markup: dict[str, Any] | None = None,
+    **values: Any,
+) -> None:
     """Queue one short message to a roster person in their language."""
     person = await reachable(deps, tx, person_id)
     if person is None:
@@ -239,8 +315,14 @@ async def tell(deps: Deps, tx: Tx, person_id: int | None, now: datetime, key: st
     payload: dict[str, Any] = {"text": deps.i18n.for_person(person)(key, **values)}
     if markup:
         payload["reply_markup"] = markup
-    await enqueue(tx, now, chat_id=person.telegram_id, person_id=person.id, payload=payload,
-                  dedup_key=dedup_key)
+    await enqueue(
+        tx,
+        now,
+        chat_id=person.telegram_id,
+        person_id=person.id,
+        payload=payload,
+        dedup_key=dedup_key,
+    )
 
 
 # --- due work -----------------------------------------------------------------------------
@@ -276,14 +358,25 @@ async def remind_followup(tick: Tick) -> None:
                 continue
             t = deps.i18n.for_person(person)
             enqueued = await enqueue(
-                tx, tick.now, chat_id=person.telegram_id, person_id=person.id,
+                tx,
+                tick.now,
+                chat_id=person.telegram_id,
+                person_id=person.id,
                 payload={
-                    "text": t("alert.followup", ref=alert.ref, village=alert.village,
-                              hours=int((due - since).total_seconds() // 3600)),
-                    "reply_markup": {"inline_keyboard": [[
-                        alert_button(t, "alert.btn.resolve", "res", alert),
-                        alert_button(t, "alert.btn.timeline", "tl", alert),
-                    ]]},
+                    "text": t(
+                        "alert.followup",
+                        ref=alert.ref,
+                        village=alert.village,
+                        hours=int((due - since).total_seconds() // 3600),
+                    ),
+                    "reply_markup": {
+                        "inline_keyboard": [
+                            [
+                                alert_button(t, "alert.btn.resolve", "res", alert),
+                                alert_button(t, "alert.btn.timeline", "tl", alert),
+                            ]
+                        ]
+                    },
                 },
                 dedup_key=f"alert:{alert.id}:follow:{to_db_time(since)}:{n}",
                 not_before=end_of_quiet(max(due, tick.now), deps.policy.quiet_hours, deps.tz),

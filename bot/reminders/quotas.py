@@ -47,25 +47,39 @@ async def remind_quotas(tick: Tick) -> None:
                     continue  # met: claimed, so a later drop below the minimum stays quiet
                 start, end = period.start_at(deps.tz), period.end_at(deps.tz)
                 quiet_villages = await villages_with_submissions(
-                    tx, township.id, rows[0].kinds, start, end, without=True)
+                    tx, township.id, rows[0].kinds, start, end, without=True
+                )
                 days = period.days_left(today)
-                for person in await deps.people.in_township(township.id, (Role.COMMISSIONER,),
-                                                            tx=tx):
+                for person in await deps.people.in_township(
+                    township.id, (Role.COMMISSIONER,), tx=tx
+                ):
                     if person.telegram_id is None:
                         continue
                     t = tick.deps.i18n.for_person(person)
                     if rows[0].scope == "village":
-                        standing = t("info.quota.standing_village",
-                                     met=len(rows) - len(behind), villages=len(rows),
-                                     min=rows[0].min)
+                        standing = t(
+                            "info.quota.standing_village",
+                            met=len(rows) - len(behind),
+                            villages=len(rows),
+                            min=rows[0].min,
+                        )
                     else:
                         standing = t("info.quota.standing", n=rows[0].count, min=rows[0].min)
                     names = t("common.list_sep").join(v for _, v in quiet_villages) or "—"
                     await enqueue(
-                        tx, tick.now, chat_id=person.telegram_id, person_id=person.id,
-                        payload={"text": t(_COMMISSIONER_KEYS[moment],
-                                           kinds=kinds_label(t, rows[0].kinds), standing=standing,
-                                           days=days, villages=names)},
+                        tx,
+                        tick.now,
+                        chat_id=person.telegram_id,
+                        person_id=person.id,
+                        payload={
+                            "text": t(
+                                _COMMISSIONER_KEYS[moment],
+                                kinds=kinds_label(t, rows[0].kinds),
+                                standing=standing,
+                                days=days,
+                                villages=names,
+                            )
+                        },
                         dedup_key=f"{key}:c:{person.id}",
                     )
                 for village_id, _name in quiet_villages:
@@ -73,12 +87,19 @@ async def remind_quotas(tick: Tick) -> None:
                         if liaison.telegram_id is None:
                             continue
                         t = tick.deps.i18n.for_person(liaison)
-                        nudge = ("info.quota.nudge_end" if moment == MOMENT_THREE_DAYS
-                                 else "info.quota.nudge")
+                        nudge = (
+                            "info.quota.nudge_end"
+                            if moment == MOMENT_THREE_DAYS
+                            else "info.quota.nudge"
+                        )
                         await enqueue(
-                            tx, tick.now, chat_id=liaison.telegram_id, person_id=liaison.id,
-                            payload={"text": t(nudge, kinds=kinds_label(t, rows[0].kinds),
-                                               days=days)},
+                            tx,
+                            tick.now,
+                            chat_id=liaison.telegram_id,
+                            person_id=liaison.id,
+                            payload={
+                                "text": t(nudge, kinds=kinds_label(t, rows[0].kinds), days=days)
+                            },
                             dedup_key=f"{key}:l:{liaison.id}",
                         )
 

@@ -29,7 +29,9 @@ REPORT_START = "rpstart"
 
 def report_button(t: Translator) -> dict[str, Any]:
     """Return the reply_markup with the button that starts /report."""
-    return {"inline_keyboard": [[{"text": t("weekly.report_button"), "callback_data": REPORT_START}]]}
+    return {
+        "inline_keyboard": [[{"text": t("weekly.report_button"), "callback_data": REPORT_START}]]
+    }
 
 
 async def send_reminders(tick: Tick) -> None:

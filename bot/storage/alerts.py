@@ -50,7 +50,8 @@ async def alert_stats(
     open_rows = await db.fetchall(
         "SELECT a.id, v.name AS village, a.severity, a.state, a.created_at FROM alerts a"
         " JOIN villages v ON v.id = a.village_id"
-        " WHERE a.state != 'resolved' AND a.created_at <= ?" + scope
+        " WHERE a.state != 'resolved' AND a.created_at <= ?"
+        + scope
         + " ORDER BY a.created_at, a.id",
         (to_db_time(now), *scope_params),
     )
@@ -93,19 +94,38 @@ LEFT JOIN people res ON res.id = a.resolved_by
 
 def _alert(r: Any) -> Alert:
     return Alert(
-        id=r["id"], township_id=r["township_id"], village_id=r["village_id"],
-        person_id=r["person_id"], category=r["category"], severity=r["severity"],
-        people_count=r["people_count"], place_text=r["place_text"], latitude=r["latitude"],
-        longitude=r["longitude"], description=r["description"], voice_file_id=r["voice_file_id"],
-        state=r["state"], level=r["level"], level_since=_t(r["level_since"]),
-        created_at=_t(r["created_at"]), acknowledged_at=from_db_time(r["acknowledged_at"]),
-        acknowledged_by=r["acknowledged_by"], ack_seconds=r["ack_seconds"],
-        resolved_at=from_db_time(r["resolved_at"]), resolved_by=r["resolved_by"],
-        resolution_level=r["resolution_level"], resolution_note=r["resolution_note"],
-        report_id=r["report_id"], escalated=bool(r["escalated"]),
-        followup_since=from_db_time(r["followup_since"]), village=r["village"],
-        township=r["township"], liaison=r["liaison"], liaison_phone=r["liaison_phone"],
-        acknowledger=r["acknowledger"], resolver=r["resolver"],
+        id=r["id"],
+        township_id=r["township_id"],
+        village_id=r["village_id"],
+        person_id=r["person_id"],
+        category=r["category"],
+        severity=r["severity"],
+        people_count=r["people_count"],
+        place_text=r["place_text"],
+        latitude=r["latitude"],
+        longitude=r["longitude"],
+        description=r["description"],
+        voice_file_id=r["voice_file_id"],
+        state=r["state"],
+        level=r["level"],
+        level_since=_t(r["level_since"]),
+        created_at=_t(r["created_at"]),
+        acknowledged_at=from_db_time(r["acknowledged_at"]),
+        acknowledged_by=r["acknowledged_by"],
+        ack_seconds=r["ack_seconds"],
+        resolved_at=from_db_time(r["resolved_at"]),
+        resolved_by=r["resolved_by"],
+        resolution_level=r["resolution_level"],
+        resolution_note=r["resolution_note"],
+        report_id=r["report_id"],
+        escalated=bool(r["escalated"]),
+        followup_since=from_db_time(r["followup_since"]),
+        village=r["village"],
+        township=r["township"],
+        liaison=r["liaison"],
+        liaison_phone=r["liaison_phone"],
+        acknowledger=r["acknowledger"],
+        resolver=r["resolver"],
     )
 
 
@@ -131,13 +151,18 @@ async def get_alert(src: Database | Tx, alert_id: int) -> Alert | None:
     return _alert(row) if row else None
 
 
-async def add_event(tx: Tx, alert_id: int, now: datetime, kind: str,
-                    person_id: int | None = None, detail: dict[str, Any] | None = None) -> int:
+async def add_event(
+    tx: Tx,
+    alert_id: int,
+    now: datetime,
+    kind: str,
+    person_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> int:
     """Record one event of an alert's timeline."""
     return await tx.execute(
         "INSERT INTO alert_events (alert_id, at, kind, person_id, detail) VALUES (?, ?, ?, ?, ?)",
-        (alert_id, to_db_time(now), kind, person_id,
-         json.dumps(detail or {}, ensure_ascii=False)),
+        (alert_id, to_db_time(now), kind, person_id, json.dumps(detail or {}, ensure_ascii=False)),
     )
 
 
@@ -148,21 +173,33 @@ async def events(db: Database, alert_id: int) -> list[AlertEvent]:
         " LEFT JOIN people p ON p.id = e.person_id WHERE e.alert_id = ? ORDER BY e.at, e.id",
         (alert_id,),
     )
-    return [
-        AlertEvent(r[0], _t(r[1]), r[2], r[3], r[4], json.loads(r[5] or "{}")) for r in rows
-    ]
+    return [AlertEvent(r[0], _t(r[1]), r[2], r[3], r[4], json.loads(r[5] or "{}")) for r in rows]
 
 
-async def create_alert(tx: Tx, now: datetime, draft: AlertDraft, *, person_id: int,
-                       township_id: int, village_id: int) -> int:
+async def create_alert(
+    tx: Tx, now: datetime, draft: AlertDraft, *, person_id: int, township_id: int, village_id: int
+) -> int:
     """Store a submitted alert, its photos and its 'created' event; return its id."""
     alert_id = await tx.execute(
         "INSERT INTO alerts (township_id, village_id, person_id, category, severity, people_count,"
         " place_text, latitude, longitude, description, voice_file_id, level_since, created_at,"
         " report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (township_id, village_id, person_id, draft.category, draft.severity, draft.people_count,
-         draft.place_text, draft.latitude, draft.longitude, draft.description,
-         draft.voice_file_id, to_db_time(now), to_db_time(now), draft.report_id),
+        (
+            township_id,
+            village_id,
+            person_id,
+            draft.category,
+            draft.severity,
+            draft.people_count,
+            draft.place_text,
+            draft.latitude,
+            draft.longitude,
+            draft.description,
+            draft.voice_file_id,
+            to_db_time(now),
+            to_db_time(now),
+            draft.report_id,
+        ),
     )
     await add_attachments(tx, now, "alert", alert_id, draft.photos)
     if draft.voice_file_id:
@@ -175,8 +212,14 @@ async def create_alert(tx: Tx, now: datetime, draft: AlertDraft, *, person_id: i
     return alert_id
 
 
-async def add_attachments(tx: Tx, now: datetime, owner_kind: str, owner_id: int,
-                          files: list[list[str]], kind: str = "photo") -> None:
+async def add_attachments(
+    tx: Tx,
+    now: datetime,
+    owner_kind: str,
+    owner_id: int,
+    files: list[list[str]],
+    kind: str = "photo",
+) -> None:
     """Store Telegram file ids belonging to an alert or an update."""
     for file_id, unique_id in files:
         await tx.execute(
@@ -201,16 +244,16 @@ async def acknowledge(tx: Tx, alert: Alert, person_id: int, now: datetime) -> bo
     changed = await tx.changes(
         "UPDATE alerts SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?,"
         " ack_seconds = ?, followup_since = ? WHERE id = ? AND state = 'open'",
-        (to_db_time(now), person_id, ack_seconds(alert.created_at, now), to_db_time(now),
-         alert.id),
+        (to_db_time(now), person_id, ack_seconds(alert.created_at, now), to_db_time(now), alert.id),
     )
     if changed:
         await add_event(tx, alert.id, now, "acknowledged", person_id)
     return changed == 1
 
 
-async def climb(tx: Tx, alert: Alert, now: datetime, person_id: int | None,
-                reason: str | None) -> bool:
+async def climb(
+    tx: Tx, alert: Alert, now: datetime, person_id: int | None, reason: str | None
+) -> bool:
     """Move an alert one level up and restart its clock; False if someone already did."""
     changed = await tx.changes(
         "UPDATE alerts SET level = level + 1, level_since = ?, escalated = 1"
@@ -225,8 +268,9 @@ async def climb(tx: Tx, alert: Alert, now: datetime, person_id: int | None,
     return changed == 1
 
 
-async def resolve(tx: Tx, alert: Alert, person_id: int, now: datetime, level: str,
-                  note: str) -> bool:
+async def resolve(
+    tx: Tx, alert: Alert, person_id: int, now: datetime, level: str, note: str
+) -> bool:
     """Close an alert with the level it was settled at and a note (acknowledging it if needed)."""
     changed = await tx.changes(
         "UPDATE alerts SET state = 'resolved', resolved_at = ?, resolved_by = ?,"
@@ -235,8 +279,16 @@ async def resolve(tx: Tx, alert: Alert, person_id: int, now: datetime, level: st
         " acknowledged_by = COALESCE(acknowledged_by, ?),"
         " ack_seconds = COALESCE(ack_seconds, ?)"
         " WHERE id = ? AND state != 'resolved'",
-        (to_db_time(now), person_id, level, note, to_db_time(now), person_id,
-         ack_seconds(alert.created_at, now), alert.id),
+        (
+            to_db_time(now),
+            person_id,
+            level,
+            note,
+            to_db_time(now),
+            person_id,
+            ack_seconds(alert.created_at, now),
+            alert.id,
+        ),
     )
     if changed:
         await add_event(tx, alert.id, now, "resolved", person_id, {"level": level, "note": note})
@@ -278,8 +330,7 @@ async def open_alerts(db: Database, township_id: int | None) -> list[Alert]:
 async def of_liaison(db: Database, person_id: int, limit: int = 10) -> list[Alert]:
     """Return a liaison's alerts, unresolved first, newest first."""
     rows = await db.fetchall(
-        _SELECT + " WHERE a.person_id = ? ORDER BY a.state = 'resolved', a.created_at DESC"
-        " LIMIT ?",
+        _SELECT + " WHERE a.person_id = ? ORDER BY a.state = 'resolved', a.created_at DESC LIMIT ?",
         (person_id, limit),
     )
     return [_alert(r) for r in rows]

@@ -50,7 +50,9 @@ class MissingRow:
     liaisons: list[Person]
 
 
-async def missing_villages(src: Database | Tx, week: str) -> tuple[list[MissingRow], dict[int, int]]:
+async def missing_villages(
+    src: Database | Tx, week: str
+) -> tuple[list[MissingRow], dict[int, int]]:
     """Return villages without a report for the week, and the village count per township."""
     rows = await src.fetchall(
         "SELECT v.id, v.name, v.township_id, t.name AS township FROM villages v"
@@ -67,7 +69,9 @@ async def missing_villages(src: Database | Tx, week: str) -> tuple[list[MissingR
         by_village.setdefault(r["village_id"], []).append(person_from_row(r))
     totals = {
         r[0]: r[1]
-        for r in await src.fetchall("SELECT township_id, COUNT(*) FROM villages GROUP BY township_id")
+        for r in await src.fetchall(
+            "SELECT township_id, COUNT(*) FROM villages GROUP BY township_id"
+        )
     }
     missing = [
         MissingRow(r["township_id"], r["township"], r["id"], r["name"], by_village.get(r["id"], []))
@@ -104,8 +108,15 @@ async def key_used(src: Database | Tx, key: str) -> bool:
 # --- digest groups -------------------------------------------------------------------------
 
 
-async def bind_group(tx: Tx, township_id: int, chat_id: int, title: str | None,
-                     person_id: int, language: str | None, now: datetime) -> int | None:
+async def bind_group(
+    tx: Tx,
+    township_id: int,
+    chat_id: int,
+    title: str | None,
+    person_id: int,
+    language: str | None,
+    now: datetime,
+) -> int | None:
     """Make a chat the township's digest group; return the previous chat when it moved."""
     previous = await tx.fetchval(
         "SELECT digest_chat_id FROM townships WHERE id = ?", (township_id,)
@@ -165,8 +176,13 @@ _GROUPS = (
 
 
 def _group(r: object) -> DigestGroup:
-    return DigestGroup(r["id"], r["name"], r["digest_chat_id"], r["digest_language"],  # type: ignore[index]
-                       r["digest_bound_by"])  # type: ignore[index]
+    return DigestGroup(
+        r["id"],
+        r["name"],
+        r["digest_chat_id"],
+        r["digest_language"],  # type: ignore[index]
+        r["digest_bound_by"],
+    )  # type: ignore[index]
 
 
 async def groups_of_chat(src: Database | Tx, chat_id: int) -> list[DigestGroup]:
@@ -189,20 +205,30 @@ async def group_of_township(src: Database | Tx, township_id: int) -> DigestGroup
 # --- digest data ---------------------------------------------------------------------------
 
 
-async def village_lines(db: Database, week: str, township_id: int, due: datetime) -> list[VillageLine]:
+async def village_lines(
+    db: Database, week: str, township_id: int, due: datetime
+) -> list[VillageLine]:
     """Return each village of a township with whether (and how late) it reported."""
     return [
         VillageLine(
             v.village,
             v.report_id is not None,
-            v.report_id is not None and (v.late or (v.submitted_at is not None and v.submitted_at > due)),
+            v.report_id is not None
+            and (v.late or (v.submitted_at is not None and v.submitted_at > due)),
         )
         for v in await week_status(db, week, township_id)
     ]
 
 
-async def collect_digest(db: Database, policy: Policy, tz: ZoneInfo, township_id: int,
-                         township: str, week: str, now: datetime) -> Digest:
+async def collect_digest(
+    db: Database,
+    policy: Policy,
+    tz: ZoneInfo,
+    township_id: int,
+    township: str,
+    week: str,
+    now: datetime,
+) -> Digest:
     """Gather a township's digest for a week: reports, dispute alerts and quota progress."""
     monday = week_monday(week)
     start = datetime.combine(monday, datetime.min.time(), tzinfo=tz)

@@ -27,12 +27,20 @@ class DraftRow:
 def _draft(row: Row) -> DraftRow:
     updated = from_db_time(row["updated_at"])
     assert updated is not None
-    return DraftRow(row["form"], row["token"], row["person_id"], row["chat_id"], updated,
-                    row["state"], row["record_id"])
+    return DraftRow(
+        row["form"],
+        row["token"],
+        row["person_id"],
+        row["chat_id"],
+        updated,
+        row["state"],
+        row["record_id"],
+    )
 
 
-async def touch_draft(db: Database, form: str, token: str, person_id: int, chat_id: int,
-                      now: datetime) -> None:
+async def touch_draft(
+    db: Database, form: str, token: str, person_id: int, chat_id: int, now: datetime
+) -> None:
     """Record that an open draft was just worked on (a closed one stays closed)."""
     async with db.transaction() as tx:
         await tx.execute(
@@ -46,19 +54,22 @@ async def touch_draft(db: Database, form: str, token: str, person_id: int, chat_
 
 async def get_draft(db: Database | Tx, form: str, token: str) -> DraftRow | None:
     """Return a draft's mirror row."""
-    row = await db.fetchone("SELECT * FROM form_drafts WHERE form = ? AND token = ?",
-                            (form, token))
+    row = await db.fetchone("SELECT * FROM form_drafts WHERE form = ? AND token = ?", (form, token))
     return _draft(row) if row else None
 
 
-async def close_draft(tx: Tx, form: str, token: str, state: str, now: datetime,
-                      record_id: int | None = None) -> bool:
+async def close_draft(
+    tx: Tx, form: str, token: str, state: str, now: datetime, record_id: int | None = None
+) -> bool:
     """Close an open draft (submitted, cancelled or dropped); False if it was not open."""
-    return await tx.changes(
-        "UPDATE form_drafts SET state = ?, record_id = ?, closed_at = ?"
-        " WHERE form = ? AND token = ? AND state = 'open'",
-        (state, record_id, to_db_time(now), form, token),
-    ) == 1
+    return (
+        await tx.changes(
+            "UPDATE form_drafts SET state = ?, record_id = ?, closed_at = ?"
+            " WHERE form = ? AND token = ? AND state = 'open'",
+            (state, record_id, to_db_time(now), form, token),
+        )
+        == 1
+    )
 
 
 async def stale_drafts(db: Database, cutoff: datetime) -> list[DraftRow]:

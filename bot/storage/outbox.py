@@ -113,8 +113,7 @@ class OutboxRepo:
     async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
         """Return pending rows whose time has come, oldest first."""
         rows = await self.db.fetchall(
-            "SELECT * FROM outbox WHERE state = 'pending' AND not_before <= ?"
-            " ORDER BY id LIMIT ?",
+            "SELECT * FROM outbox WHERE state = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
             (to_db_time(now), limit),
         )
         return [_item(r) for r in rows]

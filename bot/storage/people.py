@@ -91,7 +91,8 @@ class PeopleRepo:
         """Return every active person of a role."""
         src = tx or self.db
         rows = await src.fetchall(
-            SELECT_PEOPLE + " WHERE p.active = 1 AND p.role = ? ORDER BY p.name, p.id", (role.value,)
+            SELECT_PEOPLE + " WHERE p.active = 1 AND p.role = ? ORDER BY p.name, p.id",
+            (role.value,),
         )
         return [person_from_row(r) for r in rows]
 

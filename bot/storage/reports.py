@@ -165,8 +165,9 @@ async def attachments(db: Database, report_id: int) -> list[Attachment]:
     ]
 
 
-async def _replace_attachments(tx: Tx, report_id: int, items: list[Attachment],
-                               now: datetime) -> None:
+async def _replace_attachments(
+    tx: Tx, report_id: int, items: list[Attachment], now: datetime
+) -> None:
     await tx.execute(
         "DELETE FROM attachments WHERE owner_kind = 'report' AND owner_id = ?", (report_id,)
     )
@@ -174,8 +175,14 @@ async def _replace_attachments(tx: Tx, report_id: int, items: list[Attachment],
         await tx.execute(
             "INSERT INTO attachments (owner_kind, owner_id, kind, file_id, file_unique_id, meta,"
             " created_at) VALUES ('report', ?, ?, ?, ?, ?, ?)",
-            (report_id, a.kind, a.file_id, a.file_unique_id,
-             json.dumps(a.meta, ensure_ascii=False), to_db_time(now)),
+            (
+                report_id,
+                a.kind,
+                a.file_id,
+                a.file_unique_id,
+                json.dumps(a.meta, ensure_ascii=False),
+                to_db_time(now),
+            ),
         )
 
 
@@ -195,18 +202,25 @@ def _fields(form: ReportForm) -> tuple[Any, ...]:
     )
 
 
-async def _history(tx: Tx, report_id: int, version: int, person_id: int, now: datetime,
-                   form: ReportForm) -> None:
+async def _history(
+    tx: Tx, report_id: int, version: int, person_id: int, now: datetime, form: ReportForm
+) -> None:
     await tx.execute(
         "INSERT OR IGNORE INTO weekly_report_history (report_id, version, person_id, at, snapshot)"
         " VALUES (?, ?, ?, ?, ?)",
-        (report_id, version, person_id, to_db_time(now),
-         json.dumps(snapshot(form), ensure_ascii=False)),
+        (
+            report_id,
+            version,
+            person_id,
+            to_db_time(now),
+            json.dumps(snapshot(form), ensure_ascii=False),
+        ),
     )
 
 
-async def create_report(tx: Tx, *, person: Person, form: ReportForm, late: bool, now: datetime,
-                        files: list[Attachment]) -> tuple[int, bool]:
+async def create_report(
+    tx: Tx, *, person: Person, form: ReportForm, late: bool, now: datetime, files: list[Attachment]
+) -> tuple[int, bool]:
     """Store a new report; return (id, created). An existing one for the week is kept."""
     assert person.village_id is not None and person.township_id is not None
     existing = await tx.fetchval(
@@ -220,16 +234,32 @@ async def create_report(tx: Tx, *, person: Person, form: ReportForm, late: bool,
         "INSERT INTO weekly_reports (village_id, township_id, week, person_id, patrol_date,"
         " places, visited, outcome, findings, unstable, follow_up, dispute, late, submitted_at,"
         " updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-        (person.village_id, person.township_id, form.week, person.id, *_fields(form),
-         int(late), at, at),
+        (
+            person.village_id,
+            person.township_id,
+            form.week,
+            person.id,
+            *_fields(form),
+            int(late),
+            at,
+            at,
+        ),
     )
     await _history(tx, report_id, 1, person.id, now, form)
     await _replace_attachments(tx, report_id, files, now)
     return report_id, True
 
 
-async def update_report(tx: Tx, *, report_id: int, base_version: int, person: Person,
-                        form: ReportForm, now: datetime, files: list[Attachment]) -> bool:
+async def update_report(
+    tx: Tx,
+    *,
+    report_id: int,
+    base_version: int,
+    person: Person,
+    form: ReportForm,
+    now: datetime,
+    files: list[Attachment],
+) -> bool:
     """Apply an edit made on top of `base_version`; False if that version was already edited."""
     changed = await tx.changes(
         "UPDATE weekly_reports SET patrol_date = ?, places = ?, visited = ?, outcome = ?,"
@@ -259,7 +289,9 @@ async def history(db: Database, report_id: int) -> list[tuple[int, int, datetime
 
 async def village_joined(db: Database, village_id: int) -> datetime | None:
     """Return when the village's first liaison was put on the roster."""
-    return from_db_time(await db.fetchval(
-        "SELECT MIN(created_at) FROM people WHERE village_id = ? AND role = 'liaison'",
-        (village_id,),
-    ))
+    return from_db_time(
+        await db.fetchval(
+            "SELECT MIN(created_at) FROM people WHERE village_id = ? AND role = 'liaison'",
+            (village_id,),
+        )
+    )

@@ -511,4 +511,3 @@ async def wait_seconds(
     oldest = from_db_time(rows[-1]["at"])
     assert oldest is not None
     return max(0, math.ceil((oldest + window - now).total_seconds()))
-

@@ -14,7 +14,7 @@ from bot.storage.db import Database, Row, Tx, from_db_time, to_db_time
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
-__all__ = ["Submission", "Attachment", "SubmissionRepo", "quota_progress", "QuotaProgress"]
+__all__ = ["Attachment", "QuotaProgress", "Submission", "SubmissionRepo", "quota_progress"]
 
 
 @dataclass(frozen=True)
@@ -57,19 +57,29 @@ JOIN people p ON p.id = s.person_id
 
 def _submission(r: Row) -> Submission:
     return Submission(
-        id=r["id"], township_id=r["township_id"], village_id=r["village_id"],
-        person_id=r["person_id"], kind=r["kind"], title=r["title"], body=r["body"],
-        state=r["state"], version=r["version"],
+        id=r["id"],
+        township_id=r["township_id"],
+        village_id=r["village_id"],
+        person_id=r["person_id"],
+        kind=r["kind"],
+        title=r["title"],
+        body=r["body"],
+        state=r["state"],
+        version=r["version"],
         submitted_at=from_db_time(r["submitted_at"]),  # type: ignore[arg-type]
         updated_at=from_db_time(r["updated_at"]),  # type: ignore[arg-type]
-        reviewed_at=from_db_time(r["reviewed_at"]), reviewed_by=r["reviewed_by"],
-        review_comment=r["review_comment"], village=r["village"], township=r["township"],
+        reviewed_at=from_db_time(r["reviewed_at"]),
+        reviewed_by=r["reviewed_by"],
+        review_comment=r["review_comment"],
+        village=r["village"],
+        township=r["township"],
         person=r["person"],
     )
 
 
-async def _add_version(tx: Tx, submission_id: int, version: int, title: str, body: str,
-                       at: str) -> None:
+async def _add_version(
+    tx: Tx, submission_id: int, version: int, title: str, body: str, at: str
+) -> None:
     """Record one version of a submission's title and body in its history."""
     await tx.execute(
         "INSERT INTO submission_versions (submission_id, version, title, body, at)"
@@ -84,9 +94,19 @@ class SubmissionRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, tx: Tx, now: datetime, *, township_id: int, village_id: int | None,
-                     person_id: int, kind: str, title: str, body: str,
-                     attachments: list[Attachment]) -> int:
+    async def create(
+        self,
+        tx: Tx,
+        now: datetime,
+        *,
+        township_id: int,
+        village_id: int | None,
+        person_id: int,
+        kind: str,
+        title: str,
+        body: str,
+        attachments: list[Attachment],
+    ) -> int:
         """Store a new submission with its first version and attachments; return its id."""
         at = to_db_time(now)
         sid = await tx.execute(
@@ -100,8 +120,14 @@ class SubmissionRepo:
             await tx.execute(
                 "INSERT INTO attachments (owner_kind, owner_id, kind, file_id, file_unique_id,"
                 " meta, created_at) VALUES ('submission', ?, ?, ?, ?, ?, ?)",
-                (sid, a.kind, a.file_id, a.file_unique_id, json.dumps(a.meta, ensure_ascii=False),
-                 at),
+                (
+                    sid,
+                    a.kind,
+                    a.file_id,
+                    a.file_unique_id,
+                    json.dumps(a.meta, ensure_ascii=False),
+                    at,
+                ),
             )
         return sid
 
@@ -118,16 +144,21 @@ class SubmissionRepo:
             " WHERE owner_kind = 'submission' AND owner_id = ? ORDER BY id",
             (submission_id,),
         )
-        return [Attachment(r["kind"], r["file_id"], r["file_unique_id"],
-                           json.loads(r["meta"] or "{}")) for r in rows]
+        return [
+            Attachment(r["kind"], r["file_id"], r["file_unique_id"], json.loads(r["meta"] or "{}"))
+            for r in rows
+        ]
 
     @staticmethod
     async def count_attachments(tx: Tx, submission_id: int) -> int:
         """Return how many files a submission has (inside a transaction)."""
-        return int(await tx.fetchval(
-            "SELECT COUNT(*) FROM attachments WHERE owner_kind = 'submission' AND owner_id = ?",
-            (submission_id,),
-        ) or 0)
+        return int(
+            await tx.fetchval(
+                "SELECT COUNT(*) FROM attachments WHERE owner_kind = 'submission' AND owner_id = ?",
+                (submission_id,),
+            )
+            or 0
+        )
 
     async def of_person(self, person_id: int, limit: int = 10) -> list[Submission]:
         """Return a person's latest submissions, newest first."""
@@ -155,19 +186,39 @@ class SubmissionRepo:
         )
         return [(r["version"], r["title"], r["body"], from_db_time(r["at"])) for r in rows]  # type: ignore[misc]
 
-    async def review(self, tx: Tx, now: datetime, submission_id: int, *, state: str,
-                     reviewer_id: int, comment: str | None, expect_version: int) -> bool:
+    async def review(
+        self,
+        tx: Tx,
+        now: datetime,
+        submission_id: int,
+        *,
+        state: str,
+        reviewer_id: int,
+        comment: str | None,
+        expect_version: int,
+    ) -> bool:
         """Adopt or return a pending submission; False when it is no longer pending."""
-        return await tx.changes(
-            "UPDATE submissions SET state = ?, reviewed_at = ?, reviewed_by = ?,"
-            " review_comment = ?, updated_at = ? WHERE id = ? AND state = 'pending'"
-            " AND version = ?",
-            (state, to_db_time(now), reviewer_id, comment, to_db_time(now), submission_id,
-             expect_version),
-        ) == 1
+        return (
+            await tx.changes(
+                "UPDATE submissions SET state = ?, reviewed_at = ?, reviewed_by = ?,"
+                " review_comment = ?, updated_at = ? WHERE id = ? AND state = 'pending'"
+                " AND version = ?",
+                (
+                    state,
+                    to_db_time(now),
+                    reviewer_id,
+                    comment,
+                    to_db_time(now),
+                    submission_id,
+                    expect_version,
+                ),
+            )
+            == 1
+        )
 
-    async def resubmit(self, tx: Tx, now: datetime, submission_id: int, person_id: int,
-                       title: str, body: str) -> int | None:
+    async def resubmit(
+        self, tx: Tx, now: datetime, submission_id: int, person_id: int, title: str, body: str
+    ) -> int | None:
         """Store a revised version of a returned submission; return the new version number."""
         row = await tx.fetchone(
             "SELECT version FROM submissions WHERE id = ? AND person_id = ? AND state = 'returned'",
@@ -186,8 +237,9 @@ class SubmissionRepo:
         return version
 
 
-async def quota_progress(db: Database | Tx, policy: Policy, township_id: int, today: date,
-                         tz: ZoneInfo | None = None) -> list[QuotaProgress]:
+async def quota_progress(
+    db: Database | Tx, policy: Policy, township_id: int, today: date, tz: ZoneInfo | None = None
+) -> list[QuotaProgress]:
     """Return progress of every quota rule for one township in the periods containing today.
 
     `tz` is the local zone periods are cut in (settings.tz; Asia/Shanghai when omitted).
@@ -204,9 +256,7 @@ async def quota_progress(db: Database | Tx, policy: Policy, township_id: int, to
         " AND state IN ('pending', 'adopted') AND submitted_at >= ? AND submitted_at < ?",
         (township_id, to_db_time(start), to_db_time(end)),
     )
-    counted = [
-        Counted(r["kind"], r["village_id"], _local_day(r["submitted_at"], tz)) for r in rows
-    ]
+    counted = [Counted(r["kind"], r["village_id"], _local_day(r["submitted_at"], tz)) for r in rows]
     villages = await db.fetchall(
         "SELECT id, name FROM villages WHERE township_id = ? ORDER BY id", (township_id,)
     )
@@ -220,8 +270,13 @@ def _local_day(text: str, tz: ZoneInfo) -> date:
 
 
 async def villages_with_submissions(
-    db: Database | Tx, township_id: int, kinds: list[str], start: datetime, end: datetime,
-    *, without: bool = False,
+    db: Database | Tx,
+    township_id: int,
+    kinds: list[str],
+    start: datetime,
+    end: datetime,
+    *,
+    without: bool = False,
 ) -> list[tuple[int, str]]:
     """Return villages of a township with (or, without=True, with no) counting submission.
 

@@ -80,7 +80,11 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         """Return the JSON body Telegram sends for this error."""
-        body: dict[str, Any] = {"ok": False, "error_code": self.status, "description": self.description}
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.status,
+            "description": self.description,
+        }
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
         return body
@@ -175,9 +179,9 @@ class FailRule:
             return False
         if self.method is not None and self.method != method:
             return False
-        if self.chat_id is not None and _normalize_chat_id(params.get("chat_id")) != self.chat_id:
-            return False
-        return True
+        return not (
+            self.chat_id is not None and _normalize_chat_id(params.get("chat_id")) != self.chat_id
+        )
 
 
 class Outage:
@@ -317,7 +321,10 @@ class FakeBotAPI:
     # ============================================================================ dispatch
 
     def handle(
-        self, method: str, params: Mapping[str, Any], files: Mapping[str, UploadedFile] | None = None
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, UploadedFile] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API request; raise NetworkFailure when the connection should drop."""
         uploads = dict(files or {})
@@ -367,10 +374,7 @@ class FakeBotAPI:
             handler: Callable[[dict[str, Any], dict[str, UploadedFile]], Any] | None = getattr(
                 self, f"_m_{method}", None
             )
-            if handler is None:
-                result = self._unimplemented(method)
-            else:
-                result = handler(values, uploads)
+            result = self._unimplemented(method) if handler is None else handler(values, uploads)
         except ApiError as error:
             return error.status, error.body()
         if is_send_method(method) and chat is not None:
@@ -467,7 +471,9 @@ class FakeBotAPI:
             if chat_type(chat) != "private":
                 in_group = sum(1 for u, c, _ in earlier if c == chat and t - u < 60.0)
                 if in_group > self.group_limit_per_minute:
-                    found.append(f"group {chat}: {in_group} messages within 60 s ({method} #{index})")
+                    found.append(
+                        f"group {chat}: {in_group} messages within 60 s ({method} #{index})"
+                    )
             overall = sum(1 for u, _, _ in earlier if t - u < 1.0)
             if overall > self.global_limit:
                 found.append(f"bot: {overall} messages within 1 s ({method} #{index})")
@@ -623,7 +629,11 @@ class FakeBotAPI:
             return next_id
 
     def add_file(
-        self, file_id: str, content: bytes | None = None, *, size: int | None = None,
+        self,
+        file_id: str,
+        content: bytes | None = None,
+        *,
+        size: int | None = None,
         file_unique_id: str | None = None,
     ) -> str:
         """Store a downloadable file; give ``size`` alone for big files never downloaded."""
@@ -852,9 +862,15 @@ class FakeBotAPI:
         """Return the message being replied to, honouring allow_sending_without_reply."""
         params = values.get("reply_parameters")
         if isinstance(params, dict):
-            target, lenient = params.get("message_id"), bool(params.get("allow_sending_without_reply"))
+            target, lenient = (
+                params.get("message_id"),
+                bool(params.get("allow_sending_without_reply")),
+            )
         elif "reply_to_message_id" in values:
-            target, lenient = values["reply_to_message_id"], bool(values.get("allow_sending_without_reply"))
+            target, lenient = (
+                values["reply_to_message_id"],
+                bool(values.get("allow_sending_without_reply")),
+            )
         else:
             return None
         stored = self._history.get(chat_id, {}).get(target)
@@ -868,8 +884,12 @@ class FakeBotAPI:
 
     def member_json(self, user_id: int, status: str, **extra: Any) -> dict[str, Any]:
         """Build ChatMember JSON for a status, filling the fields PTB requires."""
-        user = self.bot_user if user_id == BOT_ID else self._users.get(
-            user_id, {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+        user = (
+            self.bot_user
+            if user_id == BOT_ID
+            else self._users.get(
+                user_id, {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+            )
         )
         member: dict[str, Any] = {"status": status, "user": dict(user)}
         if status == "creator":
@@ -878,7 +898,10 @@ class FakeBotAPI:
             variant = self.spec.types["ChatMemberAdministrator"]["fields"]
             for spec_field in variant:
                 if spec_field["required"] and spec_field["types"] == ["Boolean"]:
-                    member[spec_field["name"]] = spec_field["name"] not in ("can_be_edited", "is_anonymous")
+                    member[spec_field["name"]] = spec_field["name"] not in (
+                        "can_be_edited",
+                        "is_anonymous",
+                    )
         elif status == "restricted":
             variant = self.spec.types["ChatMemberRestricted"]["fields"]
             for spec_field in variant:
@@ -1001,7 +1024,9 @@ class FakeBotAPI:
     def _m_getChatMenuButton(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
         return copy.deepcopy(self._menu_buttons.get(values.get("chat_id"), {"type": "default"}))
 
-    def _m_answerCallbackQuery(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
+    def _m_answerCallbackQuery(
+        self, values: dict[str, Any], uploads: dict[str, UploadedFile]
+    ) -> Any:
         query_id = str(values["callback_query_id"])
         if query_id not in self._pending_callbacks:
             raise ApiError(
@@ -1017,7 +1042,12 @@ class FakeBotAPI:
     def _m_getChat(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
         chat = self._chat(values["chat_id"])
         gifts = {f["name"]: False for f in self.spec.types["AcceptedGiftTypes"]["fields"]}
-        return {**chat, "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
+        return {
+            **chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": gifts,
+        }
 
     def _m_getChatMember(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
         chat = self._chat(values["chat_id"])
@@ -1036,7 +1066,9 @@ class FakeBotAPI:
             status = "member" if user_id in self._chat_users.get(chat_id, set()) else "left"
         return self.member_json(user_id, status)
 
-    def _m_getChatAdministrators(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
+    def _m_getChatAdministrators(
+        self, values: dict[str, Any], uploads: dict[str, UploadedFile]
+    ) -> Any:
         chat_id = int(self._chat(values["chat_id"])["id"])
         admins = [
             copy.deepcopy(m)
@@ -1083,12 +1115,20 @@ class FakeBotAPI:
 
     def _m_sendVoice(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
         record, _ = self._file_from(values, uploads, "voice")
-        voice = {**_file_json(record), "duration": int(values.get("duration", 1)), "mime_type": "audio/ogg"}
+        voice = {
+            **_file_json(record),
+            "duration": int(values.get("duration", 1)),
+            "mime_type": "audio/ogg",
+        }
         return self._new_message(values, voice=voice, **self._caption(values))
 
     def _m_sendAudio(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
         record, upload = self._file_from(values, uploads, "audio")
-        audio = {**_file_json(record), "duration": int(values.get("duration", 1)), "mime_type": "audio/mpeg"}
+        audio = {
+            **_file_json(record),
+            "duration": int(values.get("duration", 1)),
+            "mime_type": "audio/mpeg",
+        }
         if upload and upload.filename:
             audio["file_name"] = upload.filename
         return self._new_message(values, audio=audio, **self._caption(values))
@@ -1121,7 +1161,9 @@ class FakeBotAPI:
         """Return the PhotoSize array Telegram generates for an uploaded photo."""
         sizes = []
         for index, (width, height) in enumerate(_PHOTO_SIZES):
-            file_id = record.file_id if index == len(_PHOTO_SIZES) - 1 else f"{record.file_id}_{width}"
+            file_id = (
+                record.file_id if index == len(_PHOTO_SIZES) - 1 else f"{record.file_id}_{width}"
+            )
             if file_id not in self._files:
                 self.add_file(file_id, record.data())
             sizes.append({**_file_json(self._files[file_id]), "width": width, "height": height})
@@ -1136,7 +1178,9 @@ class FakeBotAPI:
         message = stored.message
         if "text" not in message:
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
-        text, entities = _parse(values.get("text", ""), values.get("parse_mode"), values.get("entities"))
+        text, entities = _parse(
+            values.get("text", ""), values.get("parse_mode"), values.get("entities")
+        )
         markup = _inline_markup(values.get("reply_markup"))
         before = (message["text"], message.get("entities", []), message.get("reply_markup"))
         if (text, entities, markup) == before:
@@ -1147,7 +1191,9 @@ class FakeBotAPI:
         message["edit_date"] = int(self.clock())
         return copy.deepcopy(message)
 
-    def _m_editMessageCaption(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
+    def _m_editMessageCaption(
+        self, values: dict[str, Any], uploads: dict[str, UploadedFile]
+    ) -> Any:
         if "inline_message_id" in values:
             return True
         stored = self._stored(values, "Bad Request: message to edit not found")
@@ -1156,7 +1202,11 @@ class FakeBotAPI:
         message = stored.message
         caption = self._caption(values)
         markup = _inline_markup(values.get("reply_markup"))
-        before = (message.get("caption"), message.get("caption_entities", []), message.get("reply_markup"))
+        before = (
+            message.get("caption"),
+            message.get("caption_entities", []),
+            message.get("reply_markup"),
+        )
         if (caption.get("caption"), caption.get("caption_entities", []), markup) == before:
             raise ApiError(400, NOT_MODIFIED)
         _set_or_drop(message, "caption", caption.get("caption"))
@@ -1165,7 +1215,9 @@ class FakeBotAPI:
         message["edit_date"] = int(self.clock())
         return copy.deepcopy(message)
 
-    def _m_editMessageReplyMarkup(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
+    def _m_editMessageReplyMarkup(
+        self, values: dict[str, Any], uploads: dict[str, UploadedFile]
+    ) -> Any:
         if "inline_message_id" in values:
             return True
         stored = self._stored(values, "Bad Request: message to edit not found")
@@ -1207,7 +1259,9 @@ def _raise_failure(kind: str, retry_after: int, description: str | None) -> None
     if kind == "network":
         raise NetworkFailure(description or "connection dropped by FakeBotAPI")
     if kind == "429":
-        raise ApiError(429, description or f"Too Many Requests: retry after {retry_after}", retry_after)
+        raise ApiError(
+            429, description or f"Too Many Requests: retry after {retry_after}", retry_after
+        )
     status, default = {
         "5xx": (502, "Bad Gateway"),
         "403": (403, BLOCKED),
@@ -1260,7 +1314,11 @@ def _set_or_drop(message: dict[str, Any], key: str, value: Any) -> None:
 
 def _file_json(record: _FileRecord) -> dict[str, Any]:
     """Return the common File fields of a stored file."""
-    return {"file_id": record.file_id, "file_unique_id": record.file_unique_id, "file_size": record.size}
+    return {
+        "file_id": record.file_id,
+        "file_unique_id": record.file_unique_id,
+        "file_size": record.size,
+    }
 
 
 def _scope_key(scope: Mapping[str, Any] | None) -> str:

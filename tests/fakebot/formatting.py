@@ -44,7 +44,9 @@ class _Output:
     def entity(self, kind: str, start: int, **extra: Any) -> None:
         """Close an entity that started at UTF-16 offset ``start``; empty ones are dropped."""
         if self.length > start:
-            self.entities.append({"type": kind, "offset": start, "length": self.length - start, **extra})
+            self.entities.append(
+                {"type": kind, "offset": start, "length": self.length - start, **extra}
+            )
 
     def result(self) -> tuple[str, list[dict[str, Any]]]:
         """Return the text and the entities sorted the way Telegram returns them."""
@@ -144,7 +146,7 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 raise EntityParseError(f"Unclosed end tag at byte offset {offset}")
             name = text[i + 2 : end].strip().lower()
             if not stack:
-                raise EntityParseError(f'Unexpected end tag at byte offset {offset}')
+                raise EntityParseError(f"Unexpected end tag at byte offset {offset}")
             tag = stack.pop()
             if name and name != tag.name:
                 raise EntityParseError(
@@ -167,7 +169,9 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
             for a in _ATTRIBUTE.finditer(match.group(2))
         }
         if name == "span" and attributes.get("class") != "tg-spoiler":
-            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {offset}')
+            raise EntityParseError(
+                f'Tag "span" must have class "tg-spoiler" at byte offset {offset}'
+            )
         stack.append(_OpenTag(name, out.length, attributes))
         i = match.end()
     if stack:

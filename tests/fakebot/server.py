@@ -62,7 +62,10 @@ class FakeBotServer:
         httpd.daemon_threads = True
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeBotServer", daemon=True
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="FakeBotServer",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -115,7 +118,9 @@ def _handler_for(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             file_match = _FILE_PATH.match(path)
             if file_match:
-                api.note_url(f"{self._root()}/file/bot{file_match['token']}", unquote(file_match["token"]))
+                api.note_url(
+                    f"{self._root()}/file/bot{file_match['token']}", unquote(file_match["token"])
+                )
                 try:
                     content = api.file_content(file_match["path"])
                 except KeyError:
@@ -163,7 +168,9 @@ def _handler_for(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
             host, port = self.server.server_address[:2]
             return f"http://{host}:{port}"
 
-        def _reply(self, status: int, payload: bytes, content_type: str = "application/json") -> None:
+        def _reply(
+            self, status: int, payload: bytes, content_type: str = "application/json"
+        ) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -193,7 +200,9 @@ def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[st
     return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)), {}
 
 
-def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+def _parse_multipart(
+    content_type: str, body: bytes
+) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
     """Split multipart/form-data into text fields and files (httpx's upload format)."""
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body

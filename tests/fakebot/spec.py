@@ -88,7 +88,8 @@ class SpecChecker:
     @cached_property
     def _type_fields(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {
-            name: {f["name"]: f for f in spec.get("fields", [])} for name, spec in self.types.items()
+            name: {f["name"]: f for f in spec.get("fields", [])}
+            for name, spec in self.types.items()
         }
 
     @cached_property
@@ -144,9 +145,7 @@ class SpecChecker:
                 found.append(Violation(method, reason, f"Bad Request: {reason}", fatal=False))
                 continue
             for fatal, problem in self._match_any(value, spec["types"], name, files):
-                found.append(
-                    Violation(method, problem, f"Bad Request: {problem}", fatal=fatal)
-                )
+                found.append(Violation(method, problem, f"Bad Request: {problem}", fatal=fatal))
         found.extend(self._limits(method, values))
         return found
 
@@ -183,9 +182,11 @@ class SpecChecker:
                 problems.extend(self._match(item, inner, f"{path}[{index}]", files))
             return problems
         if type_name in _SCALARS:
-            return [] if _scalar_ok(value, type_name, files) else [
-                (True, f"{path} must be {type_name}, got {_kind(value)}")
-            ]
+            return (
+                []
+                if _scalar_ok(value, type_name, files)
+                else [(True, f"{path} must be {type_name}, got {_kind(value)}")]
+            )
         spec = self.types.get(type_name)
         if spec is None:
             return []
@@ -215,7 +216,9 @@ class SpecChecker:
                 problems.extend(self._match_any(item, field_spec["types"], f"{path}.{name}", files))
         return problems
 
-    def _discriminator(self, value: dict[str, Any], type_name: str, path: str) -> list[tuple[bool, str]]:
+    def _discriminator(
+        self, value: dict[str, Any], type_name: str, path: str
+    ) -> list[tuple[bool, str]]:
         """Check the tag field (type/status/source) that selects a variant of an abstract type."""
         for tag in ("type", "status", "source"):
             spec = self._type_fields[type_name].get(tag)
@@ -287,7 +290,9 @@ class SpecChecker:
         try:
             plain, _ = parse_text(caption, parse_mode if isinstance(parse_mode, str) else None)
         except EntityParseError as exc:
-            add(f"caption: can't parse entities: {exc}", f"Bad Request: can't parse entities: {exc}")
+            add(
+                f"caption: can't parse entities: {exc}", f"Bad Request: can't parse entities: {exc}"
+            )
             return
         if len(plain) > _MAX_CAPTION:
             add(
@@ -309,8 +314,11 @@ class SpecChecker:
                     add(
                         f"{where} must have exactly one action field, has {actions or 'none'}",
                         "Bad Request: can't parse inline keyboard button: "
-                        + ("Text buttons are unallowed in the inline keyboard" if not actions
-                           else "exactly one optional field must be specified"),
+                        + (
+                            "Text buttons are unallowed in the inline keyboard"
+                            if not actions
+                            else "exactly one optional field must be specified"
+                        ),
                     )
                 data = button.get("callback_data")
                 if isinstance(data, str):

@@ -52,7 +52,9 @@ class InProcessDriver:
         self.application = application
         found = api or _api_of(application)
         if found is None:
-            raise ValueError("pass api=..., or build the application with .request(FakeRequest(api))")
+            raise ValueError(
+                "pass api=..., or build the application with .request(FakeRequest(api))"
+            )
         self.api = found
         self.settle = settle
 
@@ -111,10 +113,15 @@ class PollingDriver:
             now = time.monotonic()
             if confirmed_at is None and self.api.confirmed_offset > update_id:
                 confirmed_at = now
-            if confirmed_at is not None and now - max(confirmed_at, self.api.last_activity) >= self.quiet:
+            if (
+                confirmed_at is not None
+                and now - max(confirmed_at, self.api.last_activity) >= self.quiet
+            ):
                 return
             if loop.time() > deadline:
-                state = "kept calling the API" if confirmed_at else "never confirmed it via getUpdates"
+                state = (
+                    "kept calling the API" if confirmed_at else "never confirmed it via getUpdates"
+                )
                 raise AssertionError(
                     f"bot did not finish update {update_id} within {self.timeout}s: it {state}"
                 )
@@ -235,8 +242,14 @@ class FakeUser:
     def in_group(self, group: FakeGroup) -> FakeUser:
         """Return the same user speaking in ``group``."""
         return FakeUser(
-            self.api, self.driver, self.id, self.first_name, self.language_code,
-            self.username, self.last_name, group,
+            self.api,
+            self.driver,
+            self.id,
+            self.first_name,
+            self.language_code,
+            self.username,
+            self.last_name,
+            group,
         )
 
     # -------------------------------------------------------------------------- inspection
@@ -323,7 +336,9 @@ class FakeUser:
         location = {"latitude": latitude, "longitude": longitude}
         return await self._deliver({"message": self._message(location=location)})
 
-    async def send_photo(self, file_id: str | None = None, caption: str | None = None) -> list[Call]:
+    async def send_photo(
+        self, file_id: str | None = None, caption: str | None = None
+    ) -> list[Call]:
         """Send a photo (three PhotoSize variants, downloadable via getFile)."""
         base = file_id or f"AgACAgphoto{next(_file_ids):04d}"
         sizes = []
@@ -331,13 +346,15 @@ class FakeUser:
             size_id = base if width == 1280 else f"{base}_{width}"
             if self._missing(size_id):
                 self.api.add_file(size_id, _FAKE_JPEG)
-            sizes.append({
-                "file_id": size_id,
-                "file_unique_id": self.api.file_unique_id(size_id),
-                "width": width,
-                "height": height,
-                "file_size": len(_FAKE_JPEG),
-            })
+            sizes.append(
+                {
+                    "file_id": size_id,
+                    "file_unique_id": self.api.file_unique_id(size_id),
+                    "width": width,
+                    "height": height,
+                    "file_size": len(_FAKE_JPEG),
+                }
+            )
         return await self._deliver({"message": self._message(photo=sizes, caption=caption)})
 
     async def send_voice(self, duration: int = 3, file_id: str | None = None) -> list[Call]:
