@@ -93,9 +93,9 @@ async def bench_memory() -> None:
 
 async def bench_process_rss() -> None:
     """Measure the resident memory of the real `liaison-bot run` process, idle after start-up."""
+    from bot.emulator import FakeBotAPI, FakeBotServer
     from tests.botproc import BotProcess, import_roster
     from tests.conftest import ROSTER
-    from tests.fakebot import FakeBotAPI, FakeBotServer
 
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "bot.sqlite3"

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fakebot import FakeBotServer
+from bot.emulator import FakeBotServer
 
 ROOT = Path(__file__).resolve().parents[1]
 

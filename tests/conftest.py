@@ -15,10 +15,10 @@ from bot.clock import FakeClock
 from bot.config import Policy, Settings
 from bot.deps import Deps
 from bot.domain.people import Person
+from bot.emulator import FakeBotAPI, FakeRequest, FakeUser, InProcessDriver
 from bot.i18n import I18n
 from bot.storage.db import Database, to_db_time
 from bot.storage.migrations import migrate
-from tests.fakebot import FakeBotAPI, FakeRequest, FakeUser, InProcessDriver
 
 DATA = Path(__file__).parent / "data"
 ROSTER = DATA / "roster_hekou.csv"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.fakebot import FakeUser
+from bot.emulator import FakeUser
 
 
 async def report_to_visited(user: FakeUser, *, week: str | None = "报本周（第48周）") -> None:

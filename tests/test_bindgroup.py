@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.emulator import FakeGroup
 from tests.conftest import Env
-from tests.fakebot import FakeGroup
 
 
 async def test_bindgroup_rules_moving_and_removal(env: Env) -> None:

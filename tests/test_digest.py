@@ -8,10 +8,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.domain.digest import Digest, OpenAlertLine, QuotaLine, VillageLine, duration, render_digest
+from bot.emulator import FakeGroup
 from bot.i18n import I18n
 from bot.storage.db import to_db_time
 from tests.conftest import Env, make_env
-from tests.fakebot import FakeGroup
 from tests.test_weekly import add_report, at, local
 
 TZ = ZoneInfo("Asia/Shanghai")

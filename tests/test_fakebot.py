@@ -22,20 +22,17 @@ from telegram.ext import (
     filters,
 )
 
-try:  # `python -m pytest` from the repo root: tests/ resolves as a package.
-    from tests import fakebot
-except ImportError:  # bare `pytest`: tests/ itself is on sys.path.
-    import fakebot  # type: ignore[no-redef]
-
-BOT_ID = fakebot.BOT_ID
-FakeBotAPI = fakebot.FakeBotAPI
-FakeBotServer = fakebot.FakeBotServer
-FakeGroup = fakebot.FakeGroup
-FakeRequest = fakebot.FakeRequest
-FakeUser = fakebot.FakeUser
-InProcessDriver = fakebot.InProcessDriver
-ServerDriver = fakebot.ServerDriver
-SpecChecker = fakebot.SpecChecker
+from bot.emulator import (
+    BOT_ID,
+    FakeBotAPI,
+    FakeBotServer,
+    FakeGroup,
+    FakeRequest,
+    FakeUser,
+    InProcessDriver,
+    ServerDriver,
+    SpecChecker,
+)
 
 TOKEN = "123:ABC"
 USER = 424242

@@ -6,9 +6,9 @@ import asyncio
 import signal
 from pathlib import Path
 
+from bot.emulator import FakeBotAPI, FakeBotServer, FakeUser, ServerDriver
 from tests.botproc import BotProcess, cli, import_roster
 from tests.conftest import ROSTER
-from tests.fakebot import FakeBotAPI, FakeBotServer, FakeUser, ServerDriver
 
 
 async def test_onboarding_through_the_real_process(tmp_path: Path) -> None:

@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 from bot.config import Policy
 from bot.domain.calendar import due_at
 from bot.domain.digest import render_reminder
+from bot.emulator import FakeBotAPI, FakeBotServer, FakeUser, ServerDriver
 from bot.i18n import I18n
 from tests.botproc import BotProcess, import_roster
 from tests.conftest import ROSTER
-from tests.fakebot import FakeBotAPI, FakeBotServer, FakeUser, ServerDriver
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEEK = "2026-W48"

@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import Policy
+from bot.emulator import FakeGroup
 from tests.conftest import make_env
-from tests.fakebot import FakeGroup
 from tests.test_weekly import local
 
 REMINDER = "巡查情况还没有上报"
@@ -105,8 +105,8 @@ async def test_two_hundred_liaisons_reminded_at_once_without_429(tmp_path: Path)
     env, driver = await make_env(tmp_path, policy=Policy(quotas=[]), enforce_limits=True)
     # The real pacing: PTB's rate limiter and one message per second per chat.
     from bot.app import build_application
+    from bot.emulator import FakeRequest
     from tests.conftest import RecordingDriver
-    from tests.fakebot import FakeRequest
 
     await driver.__aexit__(None, None, None)
     app = build_application(

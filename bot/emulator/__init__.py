@@ -1,4 +1,5 @@
-"""Offline test bed: a fake Telegram Bot API, its in-process and HTTP transports, fake users."""
+"""Bot API emulator: a fake Telegram Bot API checked against the shipped spec, its in-process
+and HTTP transports, and fake users. Tests and `liaison-bot demo` share it."""
 
 from .api import (
     BOT_ID,

@@ -1,4 +1,4 @@
-"""Check Bot API calls against the machine-readable spec in shared/telegram-bot-api/api.min.json."""
+"""Check Bot API calls against the machine-readable spec shipped beside this module."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from .formatting import EntityParseError, parse_text
 
-__all__ = ["SpecChecker", "Violation", "default_spec_path"]
+__all__ = ["SPEC_PATH", "SpecChecker", "Violation", "default_spec_path"]
 
 _SCALARS = frozenset({"Integer", "Float", "Boolean", "String", "InputFile"})
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
@@ -27,14 +27,16 @@ _MAX_CAPTION = 1024
 _MAX_CALLBACK_DATA = 64
 _MAX_ALERT = 200
 _SHARED: dict[Path, SpecChecker] = {}
+# The Bot API spec ships with the package (MIT, see api.min.json.LICENSE).
+SPEC_PATH = Path(__file__).with_name("api.min.json")
 
 
 def default_spec_path() -> Path:
-    """Return the spec location: $BOT_API_SPEC, else shared/ next to the repository."""
+    """Return the spec location: $BOT_API_SPEC, else the copy shipped in this package."""
     override = os.environ.get("BOT_API_SPEC")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[3] / "shared/telegram-bot-api/api.min.json"
+    return SPEC_PATH
 
 
 @dataclass(frozen=True)

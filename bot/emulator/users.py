@@ -143,7 +143,7 @@ class FakeGroup:
         api: FakeBotAPI,
         driver: Driver,
         chat_id: int,
-        title: str = "测试群",
+        title: str = "Test group",
         username: str | None = None,
     ) -> None:
         if chat_id >= 0:
@@ -189,7 +189,7 @@ class FakeUser:
         api: FakeBotAPI,
         driver: Driver,
         user_id: int,
-        first_name: str = "测试用户",
+        first_name: str = "Test user",
         language_code: str | None = "zh-hans",
         username: str | None = None,
         last_name: str | None = None,
