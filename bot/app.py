@@ -13,7 +13,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import BotContext
 from bot.deps import Deps
-from bot.handlers import alert, common, digest, errors, info, mine, overdue, report, start
+from bot.handlers import alert, common, digest, errors, info, mine, overdue, report, start, stats
 from bot.handlers.menu import set_default_menus
 from bot.logs import handler_var, update_id_var, user_id_var
 from bot.reminders import drafts, escalation, housekeeping, quotas, weekly
@@ -24,7 +24,7 @@ from bot.storage.persistence import SQLitePersistence
 log = logging.getLogger(__name__)
 
 # Feature modules, each exposing get_handlers(); tried in this order within group 0.
-FEATURES: tuple[ModuleType, ...] = (start, report, alert, info, digest, mine, overdue)
+FEATURES: tuple[ModuleType, ...] = (start, report, alert, info, digest, mine, overdue, stats)
 # Functions registering due work with the scheduler; every tick runs it in this order.
 DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
     escalation.register,  # alerts climb first: the most urgent work

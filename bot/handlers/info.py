@@ -1,4 +1,4 @@
-"""Information submissions: /info, review (Adopt / Return), revision from /mine, /review, /stats."""
+"""Information submissions: /info, review (Adopt / Return), revision from /mine, /review."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext, drafts
-from bot.domain.calendar import period_of, week_key
 from bot.domain.info import (
     KIND_KEYS,
     KINDS,
@@ -33,7 +32,6 @@ from bot.domain.info import (
     body_error,
     join_body,
     kind_label,
-    kinds_label,
     reference,
     title_error,
 )
@@ -52,11 +50,9 @@ from bot.handlers.common import (
 )
 from bot.i18n import Translator
 from bot.storage import drafts as mirror
-from bot.storage.alerts import alert_stats
 from bot.storage.db import Tx
 from bot.storage.outbox import enqueue
-from bot.storage.reports import week_status
-from bot.storage.submissions import Attachment, Submission, SubmissionRepo, quota_progress
+from bot.storage.submissions import Attachment, Submission, SubmissionRepo
 
 # Conversation states (strings survive JSON persistence unchanged).
 KIND, TITLE, BODY, FILES, CONFIRM, EDIT = "kind", "title", "body", "files", "confirm", "edit"
@@ -1009,129 +1005,6 @@ async def start_revise(update: Update, context: BotContext) -> str | int:
     return await _show_summary(update, context)
 
 
-# --- /stats ----------------------------------------------------------------------------
-
-
-async def _township_stats(context: BotContext, township_id: int) -> dict[str, Any]:
-    deps = context.deps
-    now = _now(context)
-    today = now.astimezone(deps.tz).date()
-    week = week_key(today)
-    statuses = await week_status(deps.db, week, township_id)
-    total = len(statuses)
-    reported = sum(1 for s in statuses if s.report_id is not None)
-    on_time = sum(1 for s in statuses if s.report_id is not None and not s.late)
-    period = period_of("week", today)
-    alerts = await alert_stats(
-        deps.db, period.start_at(deps.tz), period.end_at(deps.tz), now, township_id
-    )
-    quotas = await quota_progress(deps.db, deps.policy, township_id, today, deps.tz)
-    return {
-        "total": total,
-        "reported": reported,
-        "on_time": on_time,
-        "alerts": alerts,
-        "quotas": quotas,
-        "today": today,
-        "week": week,
-    }
-
-
-def _quota_lines(t: Translator, quotas: list, today: Any) -> list[str]:
-    lines: list[str] = []
-    seen: set[int] = set()
-    for q in quotas:
-        if q.scope == "village":
-            if q.rule_index in seen:
-                continue
-            seen.add(q.rule_index)
-            rows = [r for r in quotas if r.rule_index == q.rule_index]
-            lines.append(
-                t(
-                    "stats.quota_village",
-                    kinds=kinds_label(t, q.kinds),
-                    met=sum(1 for r in rows if r.met),
-                    villages=len(rows),
-                    min=q.min,
-                    days=q.period.days_left(today),
-                )
-            )
-        else:
-            lines.append(
-                t(
-                    "stats.quota",
-                    kinds=kinds_label(t, q.kinds),
-                    n=q.count,
-                    min=q.min,
-                    days=q.period.days_left(today),
-                )
-            )
-    return lines
-
-
-def _median_text(t: Translator, seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    return t("stats.minutes", n=t.number(round(seconds / 60)))
-
-
-@guard(*OVERSIGHT)
-async def stats(update: Update, context: BotContext) -> None:
-    """Show this week's reporting, alerts and the quotas (county: one line per township)."""
-    actor = context.actor
-    assert actor is not None
-    t = context.t
-    if actor.role is Role.COUNTY:
-        lines = [
-            t(
-                "stats.county_header",
-                week=week_key(_now(context).astimezone(context.deps.tz).date()),
-            )
-        ]
-        for township in await context.deps.people.townships():
-            s = await _township_stats(context, township.id)
-            quotas = "; ".join(_quota_lines(t, s["quotas"], s["today"]))
-            lines.append(
-                t(
-                    "stats.county_line",
-                    township=township.name,
-                    reported=s["reported"],
-                    total=s["total"],
-                    rate=t.percent(s["reported"], s["total"]),
-                    on_time=t.percent(s["on_time"], s["total"]),
-                    opened=s["alerts"].opened,
-                    acked=s["alerts"].acknowledged,
-                    resolved=s["alerts"].resolved,
-                    quotas=quotas,
-                )
-            )
-        await answer(update, context, "\n".join(lines))
-        return
-    if actor.township_id is None:
-        await refuse(update, context, "common.not_allowed")
-        return
-    s = await _township_stats(context, actor.township_id)
-    a = s["alerts"]
-    text = t(
-        "stats.township",
-        township=actor.township or "",
-        week=s["week"],
-        reported=s["reported"],
-        total=s["total"],
-        rate=t.percent(s["reported"], s["total"]),
-        on_time_n=s["on_time"],
-        on_time=t.percent(s["on_time"], s["total"]),
-        opened=a.opened,
-        acked=a.acknowledged,
-        resolved=a.resolved,
-        median=_median_text(t, a.median_ack_seconds),
-    )
-    quota_lines = _quota_lines(t, s["quotas"], s["today"])
-    if quota_lines:
-        text += "\n" + t("stats.quotas_header") + "\n" + "\n".join(quota_lines)
-    await answer(update, context, text)
-
-
 # --- wiring ------------------------------------------------------------------------------
 
 _TEXT = filters.TEXT & ~filters.COMMAND
@@ -1216,7 +1089,6 @@ def get_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(mine_open, pattern=r"^info:m:"),
         CallbackQueryHandler(mine_list, pattern=r"^mine:i$"),
         CommandHandler("review", review_list),
-        CommandHandler("stats", stats),
     ]
 
 
