@@ -87,3 +87,31 @@ async def test_group_migrating_to_supergroup_keeps_binding(env: Env) -> None:
         await env.db.fetchval("SELECT digest_chat_id FROM townships WHERE name = '河口乡'")
         == -1005001
     )
+
+
+async def test_other_township_commissioner_cannot_take_the_group(env: Env) -> None:
+    """Issue 9: a commissioner of 金汇镇 bound 河口乡's group and took its digest."""
+    from tests.conftest import DATA
+
+    await env.seed(DATA / "roster_two.csv")
+    hekou = await env.bind("冯兴敏")
+    jinhui = await env.bind("钱进")
+    group = FakeGroup(env.api, env.driver, -1001234567891, title="河口乡统战工作群")
+    await hekou.in_group(group).command("/bindgroup")
+    calls = await jinhui.in_group(group).command("/bindgroup")
+    assert any("河口乡的统战委员" in (c.text or "") for c in calls)
+    calls = await jinhui.in_group(group).command("/bindgroup", "off")
+    assert any("河口乡的统战委员" in (c.text or "") for c in calls)
+    rows = await env.db.fetchall(
+        "SELECT name FROM townships WHERE digest_chat_id = ? ORDER BY name", (group.id,)
+    )
+    assert [r[0] for r in rows] == ["河口乡"]
+    # The owner can release it.
+    calls = await hekou.in_group(group).command("/bindgroup", "off")
+    assert any("不再接收" in (c.text or "") for c in calls)
+    assert (
+        await env.db.fetchval(
+            "SELECT COUNT(*) FROM townships WHERE digest_chat_id = ?", (group.id,)
+        )
+        == 0
+    )

@@ -52,12 +52,13 @@ def test_render_empty_and_busy_digest() -> None:
         "已化解 1 件",
         "升级 1 件",
         "12分钟",
-        "高河村 · 高 · 已 2天3小时",
+        "高河村 · 紧急 · 已 2天3小时",
         "1/3",
     ):
         assert expected in text, expected
+    assert "第48周（11月23日—29日）" in text and "2026年11月" in text
     en = render_digest(busy, I18N.get("en"))
-    assert "Reported: 2/3" in en and "12 min" in en
+    assert "Reported: 2/3" in en and "12 min" in en and "November 2026" in en
 
 
 def test_duration() -> None:
@@ -128,16 +129,16 @@ def digests(env: Env, chat_id: int) -> list[str]:
 
 async def test_digest_posted_even_when_the_week_was_empty(env: Env) -> None:
     group = await bound_group(env)
-    await at(env, local(2026, 12, 2, 8, 59))
+    await at(env, local(2026, 11, 25, 8, 59))
     assert digests(env, group.id) == []
-    await at(env, local(2026, 12, 2, 9, 0))
+    await at(env, local(2026, 11, 25, 9, 0))
     got = digests(env, group.id)
     assert len(got) == 1
     text = got[0]
     assert "0/6" in text and "没有未化解" in text
     for v in ("方庄村", "高河村", "大朱村", "刘振屯村", "马庄村", "大黄村"):
         assert v in text
-    await at(env, local(2026, 12, 2, 12, 0))
+    await at(env, local(2026, 11, 25, 12, 0))
     assert len(digests(env, group.id)) == 1
 
 
@@ -148,15 +149,16 @@ async def test_digest_with_activity_has_counts_and_no_sensitive_details(env: Env
     await add_report(env, "王建国")
     await add_report(env, "李秀英")
     await add_report(env, "张伟", late=True)
-    await add_alert(env, "高河村", "high", local(2026, 11, 24, 10), ack_after=600, resolved=True)
+    await add_alert(env, "高河村", "high", local(2026, 11, 19, 10), ack_after=600, resolved=True)
     await add_alert(
-        env, "大朱村", "critical", local(2026, 11, 25, 10), ack_after=1200, escalated=True
+        env, "大朱村", "critical", local(2026, 11, 23, 10), ack_after=1200, escalated=True
     )
-    await add_alert(env, "马庄村", "medium", local(2026, 11, 26, 10))
-    await add_alert(env, "方庄村", "low", local(2026, 11, 10, 10))  # older week, still open
-    await add_submission(env, "work_update", local(2026, 11, 25, 10))
-    await add_submission(env, "highlight", local(2026, 11, 26, 10))
-    await at(env, local(2026, 12, 2, 9, 0))
+    await add_alert(env, "马庄村", "medium", local(2026, 11, 24, 10))
+    await add_alert(env, "方庄村", "low", local(2026, 11, 10, 10))  # before the 7 days, still open
+    await add_alert(env, "大黄村", "low", local(2026, 11, 25, 9, 30))  # after the post
+    await add_submission(env, "work_update", local(2026, 11, 24, 10))
+    await add_submission(env, "highlight", local(2026, 11, 20, 10))
+    await at(env, local(2026, 11, 25, 9, 0))
     [text] = digests(env, group.id)
     for expected in (
         "3/6",
@@ -168,8 +170,9 @@ async def test_digest_with_activity_has_counts_and_no_sensitive_details(env: Env
         "上报升级",
         "15分钟",
         "尚未化解（3）",
-        "马庄村 · 中",
-        "方庄村 · 低",
+        "马庄村 · 一般",
+        "方庄村 · 轻微",
+        "11月18日 09:00—11月25日 09:00",
     ):
         assert expected in text, (expected, text)
     assert "工作动态" in text or "work" in text.lower()
@@ -191,7 +194,7 @@ async def test_digest_with_activity_has_counts_and_no_sensitive_details(env: Env
 async def test_slash_digest_in_group_and_private(env: Env) -> None:
     group = await bound_group(env)
     boss = env.users["冯兴敏"]
-    env.clock.set(local(2026, 12, 1, 10, 0))
+    env.clock.set(local(2026, 11, 25, 10, 0))
     await boss.command("/digest")
     await env.deliver()
     assert len(digests(env, boss.id)) == 1
@@ -212,12 +215,12 @@ async def test_missed_digest_sent_late_once_or_dropped_after_a_day(tmp_path: Pat
     env, driver = await make_env(tmp_path)
     try:
         group = await bound_group(env)
-        await at(env, local(2026, 12, 3, 8, 59))  # 23 h 59 min late
+        await at(env, local(2026, 11, 26, 8, 59))  # 23 h 59 min late
         assert len(digests(env, group.id)) == 1
-        await at(env, local(2026, 12, 3, 9, 30))
+        await at(env, local(2026, 11, 26, 9, 30))
         assert len(digests(env, group.id)) == 1
         # The next week's digest, 25 h late, is dropped.
-        await at(env, local(2026, 12, 10, 10, 0))
+        await at(env, local(2026, 12, 3, 10, 0))
         assert [t for t in env.api.texts(group.id) if "第49周" in t] == []
     finally:
         await driver.__aexit__(None, None, None)
@@ -248,7 +251,7 @@ async def test_sixty_village_township_digest_is_split_not_truncated(tmp_path: Pa
         await boss.in_group(group).command("/bindgroup")
         for name in names:
             await add_alert(env, name, "medium", local(2026, 11, 24, 10))
-        await at(env, local(2026, 12, 2, 9, 0))
+        await at(env, local(2026, 11, 25, 9, 0))
         sends = [
             c
             for c in env.api.sent(group.id, method="sendMessage", ok=True)
@@ -266,3 +269,34 @@ async def test_sixty_village_township_digest_is_split_not_truncated(tmp_path: Pa
         await driver.__aexit__(None, None, None)
         await env.db.close()
     env.api.assert_no_violations()
+
+
+async def test_wednesday_digest_names_the_week_just_due_and_matches_the_overdue_list(
+    env: Env,
+) -> None:
+    """Issue 9: at Wed 25 Nov 09:00 the digest reported week 47 beside week 48's overdue list."""
+    group = await bound_group(env)
+    boss = env.users["冯兴敏"]
+    await env.bind("王建国")
+    await env.bind("李秀英")
+    await add_report(env, "王建国")  # week 48, on time
+    await add_report(env, "李秀英", week="2026-W47")  # last week only
+    await at(env, local(2026, 11, 25, 9, 0))
+    [digest] = [t for t in env.api.texts(group.id) if "巡查第" in t]
+    [overdue] = [t for t in env.api.texts(boss.id) if "逾期名单" in t]
+    assert "第48周（11月23日—29日）" in digest and "第47周" not in digest
+    assert "第48周" in overdue
+    assert "1/6" in digest and "5/6" in overdue
+    missing_in_digest = {
+        v
+        for v in ("方庄村", "高河村", "大朱村", "刘振屯村", "马庄村", "大黄村")
+        if f"· {v}" in digest
+    }
+    missing_in_list = {
+        v
+        for v in ("方庄村", "高河村", "大朱村", "刘振屯村", "马庄村", "大黄村")
+        if f"· {v}" in overdue
+    }
+    assert (
+        missing_in_digest == missing_in_list == {"高河村", "大朱村", "刘振屯村", "马庄村", "大黄村"}
+    )

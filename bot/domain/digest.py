@@ -22,18 +22,14 @@ from bot.domain.calendar import (
     shift_week,
     week_key,
 )
+from bot.domain.vocab import period_label, severity, week_label
 from bot.i18n import Translator
 
 # Work missed during downtime is still done when less late than this; older is dropped.
 CATCH_UP = timedelta(hours=24)
 
-SEVERITY_KEYS = {
-    "critical": "digest.sev.critical",
-    "high": "digest.sev.high",
-    "medium": "digest.sev.medium",
-    "low": "digest.sev.low",
-}
-PERIOD_KEYS = {"month": "digest.period.month", "quarter": "digest.period.quarter"}
+# The alerts and submissions of a digest are those of the days before its post.
+DIGEST_WINDOW = timedelta(days=7)
 
 
 # --- what is due ---------------------------------------------------------------------------
@@ -99,21 +95,27 @@ def due_overdue(now: datetime, policy: Policy, tz: ZoneInfo) -> list[tuple[str, 
 
 
 def due_digests(now: datetime, policy: Policy, tz: ZoneInfo) -> list[tuple[str, datetime]]:
-    """Return (week reported on, moment) of digests due now and less than a day late.
+    """Return (patrol week reported on, moment) of digests due now and less than a day late.
 
-    The digest posted in week W reports on week W-1, the week just ended.
+    The patrol week is the one whose report fell due last before the post: the digest of
+    Wednesday 25 Nov covers week 48, due Tuesday 24 Nov — the week the overdue list names.
     """
     found = []
     for week in _weeks_around(now, tz):
         at = moment_in_week(week, policy.digest.post, tz)
         if at <= now < at + CATCH_UP:
-            found.append((shift_week(week, -1), at))
+            found.append((patrol_week_before(at, policy, tz), at))
     return found
 
 
-def week_just_ended(now: datetime, tz: ZoneInfo) -> str:
-    """Return the ISO week before the current local one (what /digest reports on)."""
-    return shift_week(week_key(local_now(now, tz).date()), -1)
+def patrol_week_before(moment: datetime, policy: Policy, tz: ZoneInfo) -> str:
+    """Return the latest week whose report fell due at or before a moment."""
+    week = week_key(local_now(moment, tz).date())
+    for back in range(4):
+        candidate = shift_week(week, -back)
+        if due_at(candidate, policy, tz) <= moment:
+            return candidate
+    return shift_week(week, -1)
 
 
 # --- digest contents -----------------------------------------------------------------------
@@ -161,6 +163,9 @@ class Digest:
     open_now: list[OpenAlertLine] = field(default_factory=list)
     median_ack_seconds: float | None = None
     quotas: list[QuotaLine] = field(default_factory=list)
+    # The span the alerts and submissions were counted in (the 7 days before the post).
+    since: datetime | None = None
+    until: datetime | None = None
 
     @property
     def reported(self) -> int:
@@ -192,15 +197,10 @@ def duration(seconds: float, t: Translator) -> str:
 def render_digest(d: Digest, t: Translator) -> str:
     """Return the digest text (may exceed one message; the outbox splits it at lines)."""
     total = len(d.villages)
-    end = d.start + timedelta(days=6)
-    lines = [
-        t(
-            "digest.title",
-            township=d.township,
-            week=d.week.split("-W")[1],
-            start=t.date(d.start, "short"),
-            end=t.date(end, "short"),
-        ),
+    lines = [t("digest.title", township=d.township, week=week_label(t, d.week))]
+    if d.since is not None and d.until is not None:
+        lines.append(t("digest.window", since=t.datetime(d.since), until=t.datetime(d.until)))
+    lines += [
         "",
         t("digest.reports_head"),
         t("digest.reported", n=d.reported, total=total, rate=t.percent(d.reported, total)),
@@ -231,7 +231,7 @@ def render_digest(d: Digest, t: Translator) -> str:
             t(
                 "digest.open_line",
                 village=a.village,
-                severity=t(SEVERITY_KEYS[a.severity]),
+                severity=severity(t, a.severity),
                 age=duration(a.age.total_seconds(), t),
             )
             for a in d.open_now
@@ -249,7 +249,7 @@ def render_digest(d: Digest, t: Translator) -> str:
                 mark="✅" if q.met else "⏳",
                 kinds=kinds,
                 village=f"{q.village} · " if q.village else "",
-                period=t(PERIOD_KEYS.get(q.period, "digest.period.month"), key=q.period_key),
+                period=period_label(t, q.period, q.period_key),
                 count=q.count,
                 min=q.min,
             )

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from bot.domain.vocab import KIND_KEYS
 from bot.i18n import Translator
 
-KINDS = ("work_update", "experience_summary", "highlight", "public_opinion")
+__all__ = ["KIND_KEYS"]
 
-# Literal locale keys of the kinds (imported by the digest too).
-KIND_KEYS = {
-    "work_update": "info.kind.work_update",
-    "experience_summary": "info.kind.experience_summary",
-    "highlight": "info.kind.highlight",
-    "public_opinion": "info.kind.public_opinion",
-}
+KINDS = ("work_update", "experience_summary", "highlight", "public_opinion")
 
 STATE_KEYS = {
     "pending": "info.state.pending",

@@ -38,6 +38,8 @@ from bot.domain.alert import (
     parse_people,
 )
 from bot.domain.people import Person, Role
+from bot.domain.vocab import ALERT_STATE_KEYS as STATE_KEYS
+from bot.domain.vocab import CATEGORY_KEYS, LEVEL_KEYS, RESOLUTION_KEYS, SEVERITY_KEYS
 from bot.handlers.common import (
     answer,
     button,
@@ -50,7 +52,6 @@ from bot.handlers.common import (
 )
 from bot.i18n import Translator
 from bot.reminders import escalation as notify
-from bot.reminders.escalation import CATEGORY_KEYS, LEVEL_KEYS, RESOLUTION_KEYS, SEVERITY_KEYS
 from bot.storage import alerts as repo
 from bot.storage import drafts as mirror
 from bot.storage.db import Tx
@@ -74,11 +75,6 @@ SEVERITY_HINT_KEYS = {
     "high": "alert.sev_hint.high",
     "medium": "alert.sev_hint.medium",
     "low": "alert.sev_hint.low",
-}
-STATE_KEYS = {
-    "open": "alert.state.open",
-    "acknowledged": "alert.state.acknowledged",
-    "resolved": "alert.state.resolved",
 }
 EVENT_KEYS = {
     "created": "alert.ev.created",

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
 _GONE = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
 _OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
+RELEASE_WORDS = ("off", "release", "unbind")
 
 
 async def bindgroup(update: Update, context: BotContext) -> None:
@@ -46,6 +47,15 @@ async def bindgroup(update: Update, context: BotContext) -> None:
         await answer(update, context, t("digest.bind_commissioner_only"))
         return
     deps, now = context.deps, context.deps.clock.now()
+    # A group belongs to one township: only that township's commissioner moves or releases it.
+    owners = await store.groups_of_chat(deps.db, chat.id)
+    foreign = [g for g in owners if g.township_id != actor.township_id]
+    if foreign:
+        await answer(update, context, t("digest.bind_taken", township=foreign[0].township))
+        return
+    if context.args and context.args[0].lower() in RELEASE_WORDS:
+        await _release(update, context, bool(owners))
+        return
     async with deps.db.transaction() as tx:
         previous = await store.bind_group(
             tx, actor.township_id, chat.id, chat.title, actor.id, t.language, now
@@ -67,6 +77,19 @@ async def bindgroup(update: Update, context: BotContext) -> None:
         context,
         t("digest.bound", township=actor.township, post=t.weekly(post.weekday, post.at)),
     )
+
+
+async def _release(update: Update, context: BotContext, bound: bool) -> None:
+    """/bindgroup off: the township's commissioner stops the digest in this group."""
+    chat, t, deps = update.effective_chat, context.t, context.deps
+    assert chat is not None and context.actor is not None
+    if not bound:
+        await answer(update, context, t("digest.group_not_bound"))
+        return
+    async with deps.db.transaction() as tx:
+        await store.unbind_chat(tx, chat.id, deps.clock.now(), "released")
+    log.info("digest group %s released by person %s", chat.id, context.actor.id)
+    await answer(update, context, t("digest.released", township=context.actor.township or ""))
 
 
 async def digest_command(update: Update, context: BotContext) -> None:
@@ -95,7 +118,7 @@ async def digest_command(update: Update, context: BotContext) -> None:
     else:
         townships = [(actor.township_id, actor.township or "")]
     now = deps.clock.now()
-    week = dom.week_just_ended(now, deps.tz)
+    week = dom.patrol_week_before(now, deps.policy, deps.tz)
     texts = []
     for township_id, name in townships:
         data = await store.collect_digest(

@@ -39,11 +39,14 @@ async def reports(update: Update, context: BotContext) -> None:
     week = dom.current_week(now, deps.tz)
     oldest = shift_week(week, -(WEEKS_SHOWN - 1))
     stored = await repo.village_reports(deps.db, actor.village_id, oldest)
+    joined = await repo.village_joined(deps.db, actor.village_id)
     lines = [t("mine.reports_title", village=actor.village or "")]
     rows = []
     for i in range(WEEKS_SHOWN):
         key = shift_week(week, -i)
         report = stored.get(key)
+        if report is None and not repo.owes(joined, due_at(key, deps.policy, deps.tz)):
+            break  # the village had not joined yet: nothing was owed from here back
         state = dom.report_state(report.late if report else None)
         if report is None and now <= due_at(key, deps.policy, deps.tz):
             state = "pending"

@@ -26,7 +26,7 @@ async def overdue(update: Update, context: BotContext) -> None:
     township = None if actor.role is Role.COUNTY else actor.township_id
     rows = [
         r
-        for r in await repo.week_status(deps.db, week, township)
+        for r in await repo.week_status(deps.db, week, township, due_at(week, deps.policy, deps.tz))
         if may_act_on(actor, r.township_id, None)
     ]
     missing = [r for r in rows if r.report_id is None]

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.domain.calendar import period_of, week_key
+from bot.domain.calendar import due_at, period_of, week_key
 from bot.domain.info import kinds_label
 from bot.domain.people import Role
 from bot.handlers.common import answer, guard, refuse
@@ -25,7 +25,7 @@ async def _township_stats(context: BotContext, township_id: int) -> dict[str, An
     now = context.deps.clock.now()
     today = now.astimezone(deps.tz).date()
     week = week_key(today)
-    statuses = await week_status(deps.db, week, township_id)
+    statuses = await week_status(deps.db, week, township_id, due_at(week, deps.policy, deps.tz))
     total = len(statuses)
     reported = sum(1 for s in statuses if s.report_id is not None)
     on_time = sum(1 for s in statuses if s.report_id is not None and not s.late)

@@ -20,6 +20,7 @@ from bot.domain.alert import (
 )
 from bot.domain.calendar import end_of_quiet
 from bot.domain.people import Person
+from bot.domain.vocab import CATEGORY_KEYS, LEVEL_KEYS, RESOLUTION_KEYS, SEVERITY_KEYS
 from bot.i18n import Translator
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import alerts as repo
@@ -30,28 +31,6 @@ if TYPE_CHECKING:
     from bot.deps import Deps
 
 log = logging.getLogger(__name__)
-
-CATEGORY_KEYS = {
-    "land": "alert.cat.land",
-    "neighbours": "alert.cat.neighbours",
-    "ethnic": "alert.cat.ethnic",
-    "religious": "alert.cat.religious",
-    "wages": "alert.cat.wages",
-    "relocation": "alert.cat.relocation",
-    "other": "alert.cat.other",
-}
-SEVERITY_KEYS = {
-    "critical": "alert.sev.critical",
-    "high": "alert.sev.high",
-    "medium": "alert.sev.medium",
-    "low": "alert.sev.low",
-}
-LEVEL_KEYS = {1: "role.commissioner", 2: "role.leader", 3: "role.county"}
-RESOLUTION_KEYS = {
-    "village": "alert.rlevel.village",
-    "township": "alert.rlevel.township",
-    "county": "alert.rlevel.county",
-}
 
 
 def place_of(t: Translator, alert: Alert) -> str:

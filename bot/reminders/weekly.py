@@ -74,7 +74,7 @@ async def send_overdue(tick: Tick) -> None:
         async with deps.db.transaction() as tx:
             if not await claim_run(tx, f"overdue:{week}", now):
                 continue
-            missing, totals = await store.missing_villages(tx, week)
+            missing, totals = await store.missing_villages(tx, week, due)
             by_township: dict[int, list[store.MissingRow]] = defaultdict(list)
             for row in missing:
                 by_township[row.township_id].append(row)
@@ -123,13 +123,13 @@ async def send_overdue(tick: Tick) -> None:
 async def send_digests(tick: Tick) -> None:
     """Post the weekly digest to every bound group, once per township and week."""
     deps, now = tick.deps, tick.now
-    for week, _at in dom.due_digests(now, deps.policy, deps.tz):
+    for week, post_at in dom.due_digests(now, deps.policy, deps.tz):
         for group in await store.bound_groups(deps.db):
             key = f"digest:{group.township_id}:{week}"
             if await store.key_used(deps.db, key):
                 continue
             digest = await store.collect_digest(
-                deps.db, deps.policy, deps.tz, group.township_id, group.township, week, now
+                deps.db, deps.policy, deps.tz, group.township_id, group.township, week, now, post_at
             )
             text = dom.render_digest(digest, deps.i18n.get(group.language))
             async with deps.db.transaction() as tx:

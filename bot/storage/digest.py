@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Policy
 from bot.domain.calendar import due_at, week_monday
-from bot.domain.digest import Digest, OpenAlertLine, QuotaLine, VillageLine
+from bot.domain.digest import DIGEST_WINDOW, Digest, OpenAlertLine, QuotaLine, VillageLine
 from bot.domain.info import KIND_KEYS
 from bot.domain.people import Person
 from bot.storage.alerts import alert_stats
@@ -51,31 +51,17 @@ class MissingRow:
 
 
 async def missing_villages(
-    src: Database | Tx, week: str
+    src: Database | Tx, week: str, due: datetime
 ) -> tuple[list[MissingRow], dict[int, int]]:
-    """Return villages without a report for the week, and the village count per township."""
-    rows = await src.fetchall(
-        "SELECT v.id, v.name, v.township_id, t.name AS township FROM villages v"
-        " JOIN townships t ON t.id = v.township_id WHERE NOT EXISTS (SELECT 1 FROM"
-        " weekly_reports r WHERE r.village_id = v.id AND r.week = ?) ORDER BY t.name, v.id",
-        (week,),
-    )
-    people = await src.fetchall(
-        SELECT_PEOPLE + " WHERE p.active = 1 AND p.role = 'liaison' AND p.village_id IS NOT NULL"
-        " ORDER BY p.name, p.id"
-    )
-    by_village: dict[int, list[Person]] = {}
-    for r in people:
-        by_village.setdefault(r["village_id"], []).append(person_from_row(r))
-    totals = {
-        r[0]: r[1]
-        for r in await src.fetchall(
-            "SELECT township_id, COUNT(*) FROM villages GROUP BY township_id"
-        )
-    }
+    """Return villages owing the week's report without one, and the owing count per township."""
+    villages = await week_status(src, week, None, due)
+    totals: dict[int, int] = {}
+    for v in villages:
+        totals[v.township_id] = totals.get(v.township_id, 0) + 1
     missing = [
-        MissingRow(r["township_id"], r["township"], r["id"], r["name"], by_village.get(r["id"], []))
-        for r in rows
+        MissingRow(v.township_id, v.township, v.village_id, v.village, v.liaisons)
+        for v in villages
+        if v.report_id is None
     ]
     return missing, totals
 
@@ -216,7 +202,7 @@ async def village_lines(
             v.report_id is not None
             and (v.late or (v.submitted_at is not None and v.submitted_at > due)),
         )
-        for v in await week_status(db, week, township_id)
+        for v in await week_status(db, week, township_id, due)
     ]
 
 
@@ -228,19 +214,21 @@ async def collect_digest(
     township: str,
     week: str,
     now: datetime,
+    until: datetime | None = None,
 ) -> Digest:
-    """Gather a township's digest for a week: reports, dispute alerts and quota progress."""
-    monday = week_monday(week)
-    start = datetime.combine(monday, datetime.min.time(), tzinfo=tz)
-    end = start + timedelta(days=7)
+    """Gather a township's digest: the patrol week, and the alerts and submissions of the
+    7 days before `until` (the post moment; now by default)."""
+    end = until or now
+    start = end - DIGEST_WINDOW
     villages = await village_lines(db, week, township_id, due_at(week, policy, tz))
     stats = await alert_stats(db, start, end, now, township_id)
-    # Quotas of the period the week ended in (a digest posted on 2 Dec covers November).
-    progress = await quota_progress(db, policy, township_id, monday + timedelta(days=6))
+    # Quotas of the period the window ended in (a digest posted on 2 Dec covers November).
+    last_day = (end - timedelta(seconds=1)).astimezone(tz).date()
+    progress = await quota_progress(db, policy, township_id, last_day)
     return Digest(
         township=township,
         week=week,
-        start=monday,
+        start=week_monday(week),
         villages=villages,
         opened=stats.opened,
         acknowledged=stats.acknowledged,
@@ -259,4 +247,6 @@ async def collect_digest(
             )
             for q in progress
         ],
+        since=start,
+        until=end,
     )

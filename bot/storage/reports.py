@@ -66,6 +66,7 @@ class VillageWeek:
     late: bool
     submitted_at: datetime | None
     liaisons: list[Person]  # active liaisons of the village
+    joined_at: datetime | None = None  # when its first liaison was put on the roster
 
 
 @dataclass(frozen=True)
@@ -78,14 +79,23 @@ class Attachment:
     meta: dict[str, Any]
 
 
-async def week_status(db: Database, week: str, township_id: int | None = None) -> list[VillageWeek]:
+JOINED = (
+    "(SELECT MIN(pj.created_at) FROM people pj WHERE pj.village_id = v.id"
+    " AND pj.role = 'liaison') AS joined_at"
+)
+
+
+async def week_status(
+    db: Database | Tx, week: str, township_id: int | None = None, due: datetime | None = None
+) -> list[VillageWeek]:
     """Return every village (of one township, or all) with its report state for a week.
 
-    Ordered by township name, then village id.
+    With `due` (the week's deadline), a village that joined the network after it is left out:
+    it owes nothing for that week. Ordered by township name, then village id.
     """
     sql = (
         "SELECT v.id AS village_id, v.name AS village, v.township_id, t.name AS township,"
-        " r.id AS report_id, r.late, r.submitted_at"
+        f" r.id AS report_id, r.late, r.submitted_at, {JOINED}"
         " FROM villages v JOIN townships t ON t.id = v.township_id"
         " LEFT JOIN weekly_reports r ON r.village_id = v.id AND r.week = ?"
     )
@@ -117,9 +127,16 @@ async def week_status(db: Database, week: str, township_id: int | None = None) -
             late=bool(r["late"]) if r["report_id"] is not None else False,
             submitted_at=from_db_time(r["submitted_at"]),
             liaisons=by_village.get(r["village_id"], []),
+            joined_at=from_db_time(r["joined_at"]),
         )
         for r in rows
+        if due is None or owes(from_db_time(r["joined_at"]), due)
     ]
+
+
+def owes(joined_at: datetime | None, due: datetime) -> bool:
+    """Return whether a village that joined at `joined_at` owes a report due at `due`."""
+    return joined_at is None or joined_at <= due
 
 
 async def get_report(db: Database | Tx, report_id: int) -> Report | None:
