@@ -7,12 +7,11 @@ collects a liaison's update to an open alert.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -40,34 +39,29 @@ from bot.domain.alert import (
 from bot.domain.people import Person, Role
 from bot.domain.vocab import ALERT_STATE_KEYS as STATE_KEYS
 from bot.domain.vocab import CATEGORY_KEYS, LEVEL_KEYS, RESOLUTION_KEYS, SEVERITY_KEYS
+from bot.forms import Choice, Collect, Done, Form, Invalid, Stay, Summary, Text, codec, fixed
 from bot.handlers.common import (
     answer,
     button,
     guard,
     keyboard,
     may_act_on,
-    parse_callback,
     refuse,
     safe_answer_query,
 )
 from bot.i18n import Translator
 from bot.reminders import escalation as notify
 from bot.storage import alerts as repo
-from bot.storage import drafts as mirror
 from bot.storage.db import Tx
 from bot.storage.reports import get_report
 
-# Form states.
-CATEGORY, SEVERITY, PEOPLE, PLACE, WHAT, CONFIRM, PHOTOS, EDIT = range(8)
 # Commissioner-side states.
 RES_LEVEL, RES_NOTE, ESC_REASON = range(10, 13)
 # Liaison update state.
 UPDATE = 20
 
 END = ConversationHandler.END
-FORM = "alert"  # the liaison's form in form_drafts (the 24 h drop: bot/reminders/drafts.py)
 OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
-STALE_AFTER = timedelta(hours=24)
 PEOPLE_CHOICES = (2, 5, 10, 30, 100)
 
 SEVERITY_HINT_KEYS = {
@@ -89,90 +83,18 @@ EVENT_KEYS = {
 TEXT_ERRORS = {"empty": "alert.err.empty", "too_long": "alert.err.too_long"}
 PEOPLE_ERRORS = {"not_a_number": "alert.err.people_nan", "out_of_range": "alert.err.people_range"}
 
-# --- drafts -------------------------------------------------------------------------------
+# --- the liaison's form (declared; bot/forms/ walks it) ----------------------------------
 
 
-def _now_iso(context: BotContext) -> str:
-    return context.deps.clock.now().isoformat()
-
-
-def _load(context: BotContext, name: str = "alert") -> dict[str, Any] | None:
-    return drafts(context).get(name)
-
-
-def _draft(context: BotContext) -> AlertDraft:
-    data = _load(context) or {}
-    return AlertDraft.model_validate(data.get("form", {}))
-
-
-async def _save(update: Update, context: BotContext, form: AlertDraft, **extra: Any) -> None:
-    """Store the form in user_data and mirror it in form_drafts (for the 24 h drop)."""
-    data = drafts(context).setdefault("alert", {})
-    data.setdefault("token", secrets.token_hex(4))
-    data["form"] = form.model_dump(mode="json")
-    now = context.deps.clock.now()
-    data["updated_at"] = now.isoformat()
-    data.update(extra)
-    assert context.actor is not None and update.effective_chat is not None
-    await mirror.touch_draft(
-        context.deps.db, FORM, data["token"], context.actor.id, update.effective_chat.id, now
-    )
-
-
-async def _close(
-    context: BotContext, state: str, record_id: int | None = None, tx: Tx | None = None
-) -> None:
-    """Close the mirror of the current form (submitted, cancelled or dropped)."""
-    token = (_load(context) or {}).get("token")
-    if not token:
-        return
-    now = context.deps.clock.now()
-    if tx is not None:
-        await mirror.close_draft(tx, FORM, token, state, now, record_id)
-        return
-    async with context.deps.db.transaction() as own:
-        await mirror.close_draft(own, FORM, token, state, now, record_id)
-
-
-async def _dropped_by_due_work(context: BotContext) -> bool:
-    """Return whether the 24 h due work already dropped this draft (and told the user)."""
-    token = (_load(context) or {}).get("token")
-    if not token:
-        return False
-    row = await mirror.get_draft(context.deps.db, FORM, token)
-    return row is not None and row.state == "dropped"
-
-
-def _drop(context: BotContext, name: str = "alert") -> None:
-    drafts(context).pop(name, None)
-
-
-def _is_stale(context: BotContext, name: str = "alert") -> bool:
-    data = _load(context, name)
-    if not data or "updated_at" not in data:
-        return False
-    last = datetime.fromisoformat(data["updated_at"])
-    return context.deps.clock.now() - last > STALE_AFTER
-
-
-def _cancel_row(t: Translator, data: str = "alf:cancel") -> list:
-    return [button(t("alert.btn.cancel"), data)]
-
-
-# --- rendering ----------------------------------------------------------------------------
-
-
-def _summary(t: Translator, form: AlertDraft) -> str:
-    place = " · ".join(
-        x
-        for x in (
-            form.place_text,
-            t("alert.card.location", lat=f"{form.latitude:.5f}", lon=f"{form.longitude:.5f}")
-            if form.latitude is not None and form.longitude is not None
-            else None,
-        )
-        if x
-    )
+def _summary(context: BotContext, form: AlertDraft) -> str:
+    t = context.t
+    located = form.latitude is not None and form.longitude is not None
+    where = [
+        form.place_text,
+        t("alert.card.location", lat=f"{form.latitude:.5f}", lon=f"{form.longitude:.5f}")
+        if located
+        else None,
+    ]
     what = form.description or ""
     if form.voice_file_id:
         what = (what + "\n" if what else "") + t("alert.card.voice")
@@ -181,173 +103,181 @@ def _summary(t: Translator, form: AlertDraft) -> str:
         category=t(CATEGORY_KEYS[form.category or "other"]),
         severity=t(SEVERITY_KEYS[form.severity or "low"]),
         people=form.people_count if form.people_count is not None else "—",
-        place=place or "—",
+        place=" · ".join(x for x in where if x) or "—",
         description=what or "—",
         photos=len(form.photos),
     )
 
 
-def _category_markup(t: Translator) -> InlineKeyboardMarkup:
-    rows = [[button(t(CATEGORY_KEYS[c]), f"alf:cat:{c}")] for c in CATEGORIES]
-    return keyboard(*rows, _cancel_row(t))
-
-
-def _severity_markup(t: Translator) -> InlineKeyboardMarkup:
-    rows = [[button(t(SEVERITY_KEYS[s]), f"alf:sev:{s}")] for s in SEVERITIES]
-    return keyboard(*rows, _cancel_row(t))
-
-
-def _severity_text(t: Translator) -> str:
+def _severity_text(context: BotContext, form: AlertDraft) -> str:
+    t = context.t
     lines = [t("alert.ask_severity")]
     lines += [f"• {t(SEVERITY_KEYS[s])}: {t(SEVERITY_HINT_KEYS[s])}" for s in SEVERITIES]
     return "\n".join(lines)
 
 
-def _people_markup(t: Translator) -> InlineKeyboardMarkup:
-    return keyboard(
-        [button(t("alert.people_n", n=n), f"alf:ppl:{n}") for n in PEOPLE_CHOICES],
-        _cancel_row(t),
+def _what_text(context: BotContext, form: AlertDraft) -> str:
+    text = context.t("alert.ask_what")
+    if form.description:
+        text += "\n\n" + context.t("alert.carried", text=form.description)
+    return text
+
+
+def _limit(limit: int) -> Callable[[str], str | Invalid]:
+    def parse(text: str) -> str | Invalid:
+        error = check_text(text, limit)
+        return Invalid(TEXT_ERRORS[error], {"limit": limit}) if error else text.strip()
+
+    return parse
+
+
+def _people(text: str) -> int | Invalid:
+    value, error = parse_people(text)
+    return Invalid(PEOPLE_ERRORS[error]) if error or value is None else value
+
+
+def _location(context: BotContext, form: AlertDraft, message: Message) -> None:
+    assert message.location is not None
+    form.latitude, form.longitude = message.location.latitude, message.location.longitude
+
+
+def _voice(context: BotContext, form: AlertDraft, message: Message) -> None:
+    assert message.voice is not None
+    form.voice_file_id = message.voice.file_id
+
+
+def _photo(context: BotContext, form: AlertDraft, message: Message) -> Stay:
+    if len(form.photos) >= MAX_PHOTOS:
+        return Stay(context.t("alert.err.photos_max", n=MAX_PHOTOS))
+    best = message.photo[-1]
+    form.photos.append([best.file_id, best.file_unique_id])
+    return Stay(context.t("alert.photo_added", n=len(form.photos)))
+
+
+def _here(context: BotContext, form: AlertDraft, value: str) -> None:
+    assert context.actor is not None
+    form.place_text = context.actor.village
+
+
+async def _submit(context: BotContext, form: AlertDraft, tx: Tx) -> Done | Stay:
+    """Store the alert and queue it for the township (the runtime closes the draft)."""
+    actor, deps = context.actor, context.deps
+    if form.missing() or actor is None or actor.village_id is None or actor.township_id is None:
+        return Stay(context.t("alert.err.use_buttons"))
+    now = deps.clock.now()
+    if form.report_id is not None:
+        report = await get_report(tx, form.report_id)
+        if report is None or report.village_id != actor.village_id or report.alert_id is not None:
+            form.report_id = None
+    alert_id = await repo.create_alert(
+        tx,
+        now,
+        form,
+        person_id=actor.id,
+        township_id=actor.township_id,
+        village_id=actor.village_id,
     )
+    alert = await repo.get_alert(tx, alert_id)
+    assert alert is not None
+    await notify.deliver_new(deps, tx, alert, now)
+    return Done(alert_id, context.t("alert.submitted", ref=alert.ref))
 
 
-def _place_markup(t: Translator, village: str) -> InlineKeyboardMarkup:
-    return keyboard(
-        [button(t("alert.btn.in_village", village=village), "alf:here")], _cancel_row(t)
-    )
+ALERT = Form(
+    name="alert",
+    prefix="alf",
+    model=AlertDraft,
+    steps=[
+        Choice(
+            "category",
+            "alert.ask_category",
+            fixed(CATEGORIES, CATEGORY_KEYS),
+            label="alert.f.category",
+        ),
+        Choice(
+            "severity", _severity_text, fixed(SEVERITIES, SEVERITY_KEYS), label="alert.f.severity"
+        ),
+        Text(
+            "people_count",
+            "alert.ask_people",
+            _people,
+            options=lambda c, f: [(str(n), c.t("alert.people_n", n=n)) for n in PEOPLE_CHOICES],
+            convert=int,
+            columns=len(PEOPLE_CHOICES),
+            wrong="alert.err.people_nan",
+            label="alert.f.people",
+        ),
+        Text(
+            "place",
+            "alert.ask_place",
+            _limit(MAX_PLACE),
+            store="place_text",
+            accept={"location": _location},
+            options=lambda c, f: [
+                ("here", c.t("alert.btn.in_village", village=c.actor.village if c.actor else "—"))
+            ],
+            apply=_here,
+            done=lambda f: bool(f.place_text) or f.latitude is not None,
+            wrong="alert.err.place",
+            label="alert.f.place",
+        ),
+        Text(
+            "what",
+            _what_text,
+            _limit(MAX_DESCRIPTION),
+            store="description",
+            accept={"voice": _voice},
+            options=lambda c, f: [("keep", c.t("alert.btn.keep_text"))] if f.description else [],
+            apply=lambda c, f, v: None,
+            done=lambda f: bool(f.description) or f.voice_file_id is not None,
+            wrong="alert.err.what",
+            label="alert.f.what",
+        ),
+        Collect(
+            name="photos",
+            ask="alert.ask_photos",
+            flow=False,
+            accept={"photo": _photo},
+            done_label="alert.btn.photos_done",
+            wrong="alert.err.photo",
+        ),
+    ],
+    summary=Summary(
+        render=_summary,
+        edit=("category", "severity", "people_count", "place", "what"),
+        extras=(("alert.btn.add_photos", "photos"),),
+    ),
+    submit=_submit,
+    keys={
+        "cancelled": "alert.cancelled",
+        "dropped": "alert.draft_dropped",
+        "submit": "alert.btn.submit",
+        "edit": "alert.btn.edit",
+        "cancel": "alert.btn.cancel",
+        "ask_edit": "alert.ask_edit",
+        "use_buttons": "alert.err.use_buttons",
+        "old_button": "forms.old_button",
+    },
+)
 
 
-def _what_markup(t: Translator, form: AlertDraft) -> InlineKeyboardMarkup:
-    keep = [button(t("alert.btn.keep_text"), "alf:keep")] if form.description else []
-    return keyboard(keep, _cancel_row(t))
+async def start_alert(update: Update, context: BotContext) -> object:
+    """/alert: continue a half-filled alert, or start a new one."""
+    resumed = await ALERT.resume(update, context, note=context.t("alert.resumed"))
+    return resumed if resumed is not None else await ALERT.begin(update, context, AlertDraft())
 
 
-def _confirm_markup(t: Translator) -> InlineKeyboardMarkup:
-    return keyboard(
-        [button(t("alert.btn.submit"), "alf:submit")],
-        [button(t("alert.btn.add_photos"), "alf:photos"), button(t("alert.btn.edit"), "alf:edit")],
-        _cancel_row(t),
-    )
+ALERT.restart = start_alert
 
 
-def _edit_markup(t: Translator) -> InlineKeyboardMarkup:
-    fields = (
-        ("category", "alert.f.category"),
-        ("severity", "alert.f.severity"),
-        ("people", "alert.f.people"),
-        ("place", "alert.f.place"),
-        ("what", "alert.f.what"),
-    )
-    return keyboard(*[[button(t(k), f"alf:ed:{f}")] for f, k in fields], _cancel_row(t))
-
-
-def _step_markup(context: BotContext, step: int) -> InlineKeyboardMarkup:
-    """Return the buttons of one step, shown with its question and with its re-prompts."""
-    t = context.t
-    actor = context.actor
-    if step == CATEGORY:
-        return _category_markup(t)
-    if step == SEVERITY:
-        return _severity_markup(t)
-    if step == PEOPLE:
-        return _people_markup(t)
-    if step == PLACE:
-        return _place_markup(t, actor.village if actor and actor.village else "—")
-    if step == WHAT:
-        return _what_markup(t, _draft(context))
-    if step == PHOTOS:
-        return keyboard([button(t("alert.btn.photos_done"), "alf:pdone")])
-    return _confirm_markup(t)
-
-
-async def _ask(update: Update, context: BotContext, step: int, *, edit: bool = False) -> int:
-    """Show the question of one step and return that state."""
-    t = context.t
-    form = _draft(context)
-    if step == CATEGORY:
-        text = t("alert.ask_category")
-    elif step == SEVERITY:
-        text = _severity_text(t)
-    elif step == PEOPLE:
-        text = t("alert.ask_people")
-    elif step == PLACE:
-        text = t("alert.ask_place")
-    elif step == WHAT:
-        text = t("alert.ask_what")
-        if form.description:
-            text += "\n\n" + t("alert.carried", text=form.description)
-    elif step == PHOTOS:
-        text = t("alert.ask_photos")
-    else:
-        text = _summary(t, form)
-        step = CONFIRM
-    await answer(update, context, text, _step_markup(context, step), edit=edit)
-    return step
-
-
-async def _stay(update: Update, context: BotContext, step: int, text: str) -> int:
-    """Reply with text under the step's buttons and stay on that step."""
-    await answer(update, context, text, _step_markup(context, step))
-    return step
-
-
-async def _next(
-    update: Update, context: BotContext, form: AlertDraft, *, edit: bool = False
-) -> int:
-    """Store an answer and go to the next unanswered step, or to the summary."""
-    await _save(update, context, form)
-    order = {
-        "category": CATEGORY,
-        "severity": SEVERITY,
-        "people": PEOPLE,
-        "place": PLACE,
-        "what": WHAT,
-    }
-    missing = form.missing()
-    return await _ask(update, context, CONFIRM if missing is None else order[missing], edit=edit)
-
-
-# --- the liaison's form -------------------------------------------------------------------
-
-
-async def _begin(update: Update, context: BotContext, form: AlertDraft) -> int:
-    await _close(context, "cancelled")  # one form at a time: the one it replaces is closed
-    drafts(context)["alert"] = {}
-    await _save(update, context, form)
-    return await _ask(update, context, CATEGORY, edit=False)
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def start_alert(update: Update, context: BotContext) -> int:
-    """/alert: start a new alert, or continue a half-filled one."""
-    existing = _load(context)
-    if existing and await _dropped_by_due_work(context):
-        _drop(context)  # the notice was sent then: start clean without a second one
-        existing = None
-    if existing and not _is_stale(context):
-        form = _draft(context)
-        await answer(update, context, context.t("alert.resumed"))
-        return await _next(update, context, form)
-    if existing:
-        await _close(context, "dropped")
-        await answer(update, context, context.t("alert.draft_dropped"))
-    return await _begin(update, context, AlertDraft())
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def from_report(update: Update, context: BotContext) -> int:
+async def from_report(update: Update, context: BotContext) -> object:
     """The weekly report's "Raise a dispute alert": check the report is the liaison's own."""
     query = update.callback_query
     assert query is not None
     actor = context.actor
-    fields = parse_callback(query.data, "alert", 2)
-    report = None
-    if fields and fields[0] == "fromreport" and fields[1].isdigit():
-        report = await get_report(context.deps.db, int(fields[1]))
-    if (
-        report is None
-        or actor is None
-        or not may_act_on(actor, report.township_id, report.village_id)
-    ):
+    found = codec.ids(query.data, "alert", "fromreport")
+    report = await get_report(context.deps.db, found[0]) if found else None
+    if report is None or not may_act_on(actor, report.township_id, report.village_id):
         await refuse(update, context, "common.not_allowed")
         return END
     if report.alert_id is not None:
@@ -356,230 +286,27 @@ async def from_report(update: Update, context: BotContext) -> int:
         )
         return END
     await safe_answer_query(query)
-    return await _begin(
-        update, context, AlertDraft(description=report.findings or None, report_id=report.id)
-    )
+    draft = AlertDraft(description=report.findings or None, report_id=report.id)
+    return await ALERT.begin(update, context, draft)
 
 
-async def _stale_guard(update: Update, context: BotContext) -> int | None:
-    """Return the state to end in when the draft is gone or idle for 24 h, else None.
-
-    A draft the due work already dropped (with its notice) goes without a second notice:
-    its buttons are refused as expired, and a message starts a clean form.
-    """
-    if _load(context) is not None and await _dropped_by_due_work(context):
-        _drop(context)
-        if update.callback_query:
-            await safe_answer_query(update.callback_query, context.t("common.stale"), alert=True)
-            return END
-        return await _begin(update, context, AlertDraft())
-    if _is_stale(context):
-        await _close(context, "dropped")
-        _drop(context)
-        if update.callback_query:
-            await safe_answer_query(update.callback_query)
-        await answer(update, context, context.t("alert.draft_dropped"))
-        return END
-    if _load(context) is None:
-        if update.callback_query:
-            await safe_answer_query(update.callback_query, context.t("common.stale"), alert=True)
-        return END
-    return None
+# --- commissioner actions and liaison updates keep their state in user_data ---------------
 
 
-@guard(Role.LIAISON, end_conversation=True)
-async def on_choice(update: Update, context: BotContext) -> int:
-    """Every button of the form (alf:…)."""
-    query = update.callback_query
-    assert query is not None
-    if (done := await _stale_guard(update, context)) is not None:
-        return done
-    t = context.t
-    parts = (query.data or "").split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    value = parts[2] if len(parts) > 2 else ""
-    form = _draft(context)
-    if action == "cancel":
-        await _close(context, "cancelled")
-        _drop(context)
-        await answer(update, context, t("alert.cancelled"), edit=True)
-        return END
-    if action == "cat" and value in CATEGORIES:
-        form.category = value
-    elif action == "sev" and value in SEVERITIES:
-        form.severity = value
-    elif action == "ppl" and value.isdigit() and int(value) in PEOPLE_CHOICES:
-        form.people_count = int(value)
-    elif action == "here" and context.actor is not None:
-        form.place_text = context.actor.village
-    elif action == "keep" and form.description:
-        pass
-    elif action == "submit":
-        return await _submit(update, context, form)
-    elif action == "photos":
-        return await _ask(update, context, PHOTOS, edit=True)
-    elif action == "pdone":
-        return await _ask(update, context, CONFIRM, edit=True)
-    elif action == "edit":
-        await answer(update, context, t("alert.ask_edit"), _edit_markup(t), edit=True)
-        return EDIT
-    elif action == "ed" and value in ("category", "severity", "people", "place", "what"):
-        step = {
-            "category": CATEGORY,
-            "severity": SEVERITY,
-            "people": PEOPLE,
-            "place": PLACE,
-            "what": WHAT,
-        }[value]
-        return await _ask(update, context, step, edit=True)
-    else:
-        await safe_answer_query(query, t("common.stale"), alert=True)
-        return await _next(update, context, form)
-    return await _next(update, context, form, edit=True)
+def _now_iso(context: BotContext) -> str:
+    return context.deps.clock.now().isoformat()
 
 
-@guard(Role.LIAISON, end_conversation=True)
-async def on_people_text(update: Update, context: BotContext) -> int:
-    """A typed number of people."""
-    if (done := await _stale_guard(update, context)) is not None:
-        return done
-    assert update.effective_message is not None
-    value, error = parse_people(update.effective_message.text or "")
-    if error:
-        return await _stay(update, context, PEOPLE, context.t(PEOPLE_ERRORS[error]))
-    form = _draft(context)
-    form.people_count = value
-    return await _next(update, context, form)
+def _load(context: BotContext, name: str) -> dict[str, Any] | None:
+    return drafts(context).get(name)
 
 
-@guard(Role.LIAISON, end_conversation=True)
-async def on_place_text(update: Update, context: BotContext) -> int:
-    """The place as text."""
-    if (done := await _stale_guard(update, context)) is not None:
-        return done
-    assert update.effective_message is not None
-    text = update.effective_message.text or ""
-    error = check_text(text, MAX_PLACE)
-    if error:
-        return await _stay(update, context, PLACE, context.t(TEXT_ERRORS[error], limit=MAX_PLACE))
-    form = _draft(context)
-    form.place_text = text.strip()
-    return await _next(update, context, form)
+def _drop(context: BotContext, name: str) -> None:
+    drafts(context).pop(name, None)
 
 
-@guard(Role.LIAISON, end_conversation=True)
-async def on_place_location(update: Update, context: BotContext) -> int:
-    """The place as a shared location."""
-    if (done := await _stale_guard(update, context)) is not None:
-        return done
-    message = update.effective_message
-    assert message is not None and message.location is not None
-    form = _draft(context)
-    form.latitude, form.longitude = message.location.latitude, message.location.longitude
-    return await _next(update, context, form)
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_what_text(update: Update, context: BotContext) -> int:
-    """What happened, as text."""
-    if (done := await _stale_guard(update, context)) is not None:
-        return done
-    assert update.effective_message is not None
-    text = update.effective_message.text or ""
-    error = check_text(text, MAX_DESCRIPTION)
-    if error:
-        return await _stay(
-            update, context, WHAT, context.t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION)
-        )
-    form = _draft(context)
-    form.description = text.strip()
-    return await _next(update, context, form)
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_what_voice(update: Update, context: BotContext) -> int:
-    """What happened, as a voice note."""
-    if (done := await _stale_guard(update, context)) is not None:
-        return done
-    message = update.effective_message
-    assert message is not None and message.voice is not None
-    form = _draft(context)
-    form.voice_file_id = message.voice.file_id
-    return await _next(update, context, form)
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_photo(update: Update, context: BotContext) -> int:
-    """One more photo for the alert."""
-    if (done := await _stale_guard(update, context)) is not None:
-        return done
-    message = update.effective_message
-    assert message is not None and message.photo
-    form = _draft(context)
-    t = context.t
-    if len(form.photos) >= MAX_PHOTOS:
-        return await _stay(update, context, PHOTOS, t("alert.err.photos_max", n=MAX_PHOTOS))
-    best = message.photo[-1]
-    form.photos.append([best.file_id, best.file_unique_id])
-    await _save(update, context, form)
-    return await _stay(update, context, PHOTOS, t("alert.photo_added", n=len(form.photos)))
-
-
-def _reprompt(key: str, state: int) -> Any:
-    @guard(Role.LIAISON, end_conversation=True)
-    async def callback(update: Update, context: BotContext) -> int:
-        if (done := await _stale_guard(update, context)) is not None:
-            return done
-        t = context.t
-        await answer(update, context, t(key))
-        return await _ask(update, context, state)
-
-    return callback
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_cancel(update: Update, context: BotContext) -> int:
-    """/cancel inside the form."""
-    await _close(context, "cancelled")
-    _drop(context)
-    await answer(update, context, context.t("alert.cancelled"))
-    return END
-
-
-async def _submit(update: Update, context: BotContext, form: AlertDraft) -> int:
-    """Store the alert and queue it for the township in one transaction."""
-    actor = context.actor
-    deps = context.deps
-    t = context.t
-    if (
-        form.missing() is not None
-        or actor is None
-        or actor.village_id is None
-        or actor.township_id is None
-    ):
-        return await _next(update, context, form, edit=True)
-    now = deps.clock.now()
-    if form.report_id is not None:
-        report = await get_report(deps.db, form.report_id)
-        if report is None or report.village_id != actor.village_id or report.alert_id is not None:
-            form.report_id = None
-    async with deps.db.transaction() as tx:
-        alert_id = await repo.create_alert(
-            tx,
-            now,
-            form,
-            person_id=actor.id,
-            township_id=actor.township_id,
-            village_id=actor.village_id,
-        )
-        alert = await repo.get_alert(tx, alert_id)
-        assert alert is not None
-        await notify.deliver_new(deps, tx, alert, now)
-        await _close(context, "submitted", alert_id, tx)
-    deps.wake_outbox()
-    _drop(context)
-    await answer(update, context, t("alert.submitted", ref=f"A-{alert_id}"), edit=True)
-    return END
+def _cancel_row(t: Translator, data: str) -> list:
+    return [button(t("alert.btn.cancel"), data)]
 
 
 # --- the alert buttons (commissioners and above) -------------------------------------------
@@ -592,11 +319,11 @@ async def _target(
     # Callback data is never trusted: the role and scope are checked again on every press.
     query = update.callback_query
     assert query is not None
-    fields = parse_callback(query.data, "al", 2)
-    if fields is None or fields[0] != action or not fields[1].isdigit():
+    found = codec.ids(query.data, "al", action)
+    if found is None:
         await safe_answer_query(query, context.t("common.stale"), alert=True)
         return None
-    alert = await repo.get_alert(context.deps.db, int(fields[1]))
+    alert = await repo.get_alert(context.deps.db, found[0])
     actor = context.actor
     if (
         alert is None
@@ -828,7 +555,7 @@ async def on_rlevel(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     data = _load(context, "alert_action")
-    fields = parse_callback(query.data, "alr", 2)
+    fields = codec.split(query.data, "alr", 2)
     if data is None or fields is None or fields[1] not in RESOLUTION_LEVELS:
         await safe_answer_query(query, context.t("common.stale"), alert=True)
         return RES_LEVEL if data else END
@@ -1242,14 +969,6 @@ def get_handlers() -> list[BaseHandler]:
     text = filters.TEXT & ~filters.COMMAND
     other = ~filters.COMMAND
 
-    def form_step(state: int, error_key: str, *inputs: BaseHandler) -> list[BaseHandler]:
-        # The form's buttons work at every step; anything unexpected re-asks the step.
-        return [
-            CallbackQueryHandler(on_choice, pattern=r"^alf:"),
-            *inputs,
-            MessageHandler(other, _reprompt(error_key, state)),
-        ]
-
     def action_step(state: int, error_key: str, expected: BaseHandler) -> list[BaseHandler]:
         return [
             expected,
@@ -1257,34 +976,11 @@ def get_handlers() -> list[BaseHandler]:
             MessageHandler(other, _action_reprompt(error_key, state)),
         ]
 
-    form = _conversation(
-        "alert",
+    form = ALERT.conversation(
         [
-            CommandHandler("alert", start_alert, filters=filters.ChatType.PRIVATE),
-            CallbackQueryHandler(from_report, pattern=r"^alert:fromreport:(\d+)$"),
-        ],
-        {
-            CATEGORY: form_step(CATEGORY, "alert.err.use_buttons"),
-            SEVERITY: form_step(SEVERITY, "alert.err.use_buttons"),
-            PEOPLE: form_step(PEOPLE, "alert.err.people_nan", MessageHandler(text, on_people_text)),
-            PLACE: form_step(
-                PLACE,
-                "alert.err.place",
-                MessageHandler(filters.LOCATION, on_place_location),
-                MessageHandler(text, on_place_text),
-            ),
-            WHAT: form_step(
-                WHAT,
-                "alert.err.what",
-                MessageHandler(filters.VOICE, on_what_voice),
-                MessageHandler(text, on_what_text),
-            ),
-            PHOTOS: form_step(PHOTOS, "alert.err.photo", MessageHandler(filters.PHOTO, on_photo)),
-            CONFIRM: form_step(CONFIRM, "alert.err.use_buttons"),
-            # A stray message while choosing what to edit shows the summary again.
-            EDIT: form_step(CONFIRM, "alert.err.use_buttons"),
-        },
-        CommandHandler("cancel", on_cancel),
+            CommandHandler("alert", ALERT.guarded(start_alert)),
+            CallbackQueryHandler(ALERT.guarded(from_report), pattern=r"^alert:fromreport:"),
+        ]
     )
     action = _conversation(
         "alert_action",

@@ -153,16 +153,6 @@ def may_act_on(
     return actor is not None and covers(actor, township_id, village_id)
 
 
-def parse_callback(data: str | None, prefix: str, parts: int) -> list[str] | None:
-    """Split "prefix:a:b" into ["a", "b"]; None for anything malformed (forged or stale)."""
-    if not data or not data.startswith(prefix + ":"):
-        return None
-    fields = data.split(":")[1:]
-    if len(fields) != parts or any(len(f) > 40 for f in fields):
-        return None
-    return fields
-
-
 def button(text: str, data: str) -> InlineKeyboardButton:
     """Return an inline button; callback data must fit Telegram's 64 bytes."""
     if len(data.encode()) > 64:
@@ -170,6 +160,8 @@ def button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
 
-def keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
-    """Return an inline keyboard from rows of buttons, dropping empty rows."""
-    return InlineKeyboardMarkup([r for r in rows if r])
+def keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:
+    """Return an inline keyboard from rows of buttons, dropping empty rows; None if none is left
+    (Telegram is never sent an empty reply_markup)."""
+    kept = [r for r in rows if r]
+    return InlineKeyboardMarkup(kept) if kept else None

@@ -37,6 +37,7 @@ from bot.domain.info import (
 )
 from bot.domain.people import Person, Role
 from bot.domain.text import clip, split_text
+from bot.forms import codec
 from bot.handlers.common import (
     Callback,
     answer,
@@ -44,7 +45,6 @@ from bot.handlers.common import (
     guard,
     keyboard,
     may_act_on,
-    parse_callback,
     refuse,
     safe_answer_query,
 )
@@ -76,7 +76,7 @@ _TITLE_ERRORS = {
 def _args(update: Update, tag: str, n: int) -> list[str] | None:
     """Return the n fields after "info:<tag>:" of a pressed button, None when malformed."""
     data = update.callback_query.data if update.callback_query else None
-    fields = parse_callback(data, "info", n + 1)
+    fields = codec.split(data, "info", n + 1)
     if not fields or fields[0] != tag:
         return None
     return fields[1:]

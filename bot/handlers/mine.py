@@ -9,6 +9,7 @@ from bot.context import BotContext
 from bot.domain import report as dom
 from bot.domain.calendar import due_at, shift_week, week_number
 from bot.domain.people import Role
+from bot.forms import codec
 from bot.handlers.common import answer, button, guard, keyboard, may_act_on, refuse
 from bot.handlers.report import STATE_KEYS, report_text
 from bot.storage import reports as repo
@@ -63,12 +64,11 @@ async def open_report(update: Update, context: BotContext) -> None:
     deps = context.deps
     query = update.callback_query
     assert query is not None
-    try:
-        report_id = int((query.data or "").split(":")[2])
-    except (IndexError, ValueError):
+    found = codec.ids(query.data, "mine", "r")
+    if found is None:
         await refuse(update, context, "common.stale")
         return
-    report = await repo.get_report(deps.db, report_id)
+    report = await repo.get_report(deps.db, found[0])
     if report is None or not may_act_on(context.actor, report.township_id, report.village_id):
         await refuse(update, context, "common.not_allowed")
         return

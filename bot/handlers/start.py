@@ -11,12 +11,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.config import Policy
 from bot.context import BotContext
 from bot.domain.people import Person, Role
+from bot.forms import codec
 from bot.handlers.common import (
     answer,
     button,
     choose_language,
     keyboard,
-    parse_callback,
     safe_answer_query,
 )
 from bot.handlers.menu import set_person_menu
@@ -131,7 +131,7 @@ async def lang_chosen(update: Update, context: BotContext) -> None:
     """Store the language choice and refresh the command menu in it."""
     query = update.callback_query
     assert query is not None
-    fields = parse_callback(query.data, "lang", 1)
+    fields = codec.split(query.data, "lang", 1)
     if fields is None or fields[0] not in LANGUAGES:
         await safe_answer_query(query, context.t("common.stale"), alert=True)
         return

@@ -108,6 +108,14 @@ class DeliveryWorker:
                 break
         return total
 
+    async def send_now(self, chat_id: int) -> None:
+        """Send one chat's due rows now, in order (a person's own confirmation); a failed
+        row stays queued for the worker, and holds back the later ones."""
+        for item in await self.repo.due(self.clock.now(), limit=500):
+            claimed = item.chat_id == chat_id and await self.repo.claim(item.id)
+            if claimed and not await self._send(item):
+                return
+
     async def _pace(self, chat_id: int) -> None:
         await self._pace_overall()
         await self._pace_chat(chat_id)

@@ -1,14 +1,16 @@
-"""Drafts: a mirror of open forms (/report, /alert, /info) for the 24 h idle drop.
+"""Drafts of every form (/report, /alert, /info, …): one row per draft, the only copy.
 
-The draft itself lives in the user's persisted user_data; this table only records who owns
-it, where to tell them, when it was last worked on and whether it is still open, so that due
-work can drop idle drafts (and say so, once) and a handler can see a draft was dropped.
+The row holds the answers so far (JSON payload), the step on screen and whether that step is
+being edited from the summary. The form runtime (bot/forms/) writes it before it asks the next
+question; due work drops rows idle for DRAFT_IDLE and tells their owners, once.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.storage.db import Database, Row, Tx, from_db_time, to_db_time
 
@@ -22,6 +24,9 @@ class DraftRow:
     updated_at: datetime
     state: str
     record_id: int | None
+    payload: dict[str, Any]
+    step: str | None
+    editing: bool
 
 
 def _draft(row: Row) -> DraftRow:
@@ -35,13 +40,58 @@ def _draft(row: Row) -> DraftRow:
         updated,
         row["state"],
         row["record_id"],
+        json.loads(row["payload"] or "{}"),
+        row["step"],
+        bool(row["editing"]),
+    )
+
+
+def _json(payload: dict[str, Any]) -> str:
+    # ASCII escapes: a lone surrogate typed by a person is stored, and the row stays writable.
+    return json.dumps(payload, ensure_ascii=True, sort_keys=True)
+
+
+async def open_draft(
+    tx: Tx,
+    form: str,
+    token: str,
+    person_id: int,
+    chat_id: int,
+    payload: dict[str, Any],
+    step: str,
+    now: datetime,
+) -> None:
+    """Start a draft; the person's other open draft of this form is closed as cancelled."""
+    await tx.execute(
+        "UPDATE form_drafts SET state = 'cancelled', closed_at = ?"
+        " WHERE form = ? AND person_id = ? AND state = 'open'",
+        (to_db_time(now), form, person_id),
+    )
+    await tx.execute(
+        "INSERT INTO form_drafts (form, token, person_id, chat_id, updated_at, payload, step)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (form, token, person_id, chat_id, to_db_time(now), _json(payload), step),
+    )
+
+
+async def save_draft(
+    tx: Tx, form: str, token: str, payload: dict[str, Any], step: str, editing: bool, now: datetime
+) -> bool:
+    """Store an open draft's answers and step; False if it is no longer open."""
+    return (
+        await tx.changes(
+            "UPDATE form_drafts SET payload = ?, step = ?, editing = ?, updated_at = ?"
+            " WHERE form = ? AND token = ? AND state = 'open'",
+            (_json(payload), step, int(editing), to_db_time(now), form, token),
+        )
+        == 1
     )
 
 
 async def touch_draft(
     db: Database, form: str, token: str, person_id: int, chat_id: int, now: datetime
 ) -> None:
-    """Record that an open draft was just worked on (a closed one stays closed)."""
+    """Mirror a draft kept in user_data (forms not yet on the runtime); closed rows stay closed."""
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO form_drafts (form, token, person_id, chat_id, updated_at)"
@@ -52,8 +102,18 @@ async def touch_draft(
         )
 
 
+async def open_of(db: Database | Tx, form: str, person_id: int) -> DraftRow | None:
+    """Return the person's open draft of a form."""
+    row = await db.fetchone(
+        "SELECT * FROM form_drafts WHERE form = ? AND person_id = ? AND state = 'open'"
+        " ORDER BY rowid DESC LIMIT 1",
+        (form, person_id),
+    )
+    return _draft(row) if row else None
+
+
 async def get_draft(db: Database | Tx, form: str, token: str) -> DraftRow | None:
-    """Return a draft's mirror row."""
+    """Return a draft by its token, whatever its state."""
     row = await db.fetchone("SELECT * FROM form_drafts WHERE form = ? AND token = ?", (form, token))
     return _draft(row) if row else None
 
@@ -73,7 +133,7 @@ async def close_draft(
 
 
 async def stale_drafts(db: Database, cutoff: datetime) -> list[DraftRow]:
-    """Return open drafts of every form last touched at or before `cutoff`."""
+    """Return open drafts of every form last worked on at or before `cutoff`."""
     rows = await db.fetchall(
         "SELECT * FROM form_drafts WHERE state = 'open' AND updated_at <= ?"
         " ORDER BY updated_at, form, token",

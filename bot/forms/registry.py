@@ -1,0 +1,14 @@
+"""Every declared form with its module (for diagrams and tests)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from bot.forms.runtime import Form
+
+
+def all_forms() -> list[tuple[ModuleType, Form]]:
+    """Return (module, form) for each form built on the runtime."""
+    from bot.handlers import alert
+
+    return [(alert, alert.ALERT)]
