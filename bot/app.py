@@ -13,10 +13,24 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import BotContext
 from bot.deps import Deps
-from bot.handlers import alert, common, digest, errors, info, mine, overdue, report, start, stats
+from bot.handlers import (
+    alert,
+    common,
+    digest,
+    errors,
+    info,
+    mine,
+    notice,
+    notices,
+    overdue,
+    report,
+    start,
+    stats,
+)
 from bot.handlers.menu import set_default_menus
 from bot.logs import handler_var, update_id_var, user_id_var
 from bot.reminders import drafts, escalation, housekeeping, quotas, weekly
+from bot.reminders import notices as notice_work
 from bot.reminders.delivery import DeliveryWorker
 from bot.reminders.scheduler import Scheduler
 from bot.storage.persistence import SQLitePersistence
@@ -24,12 +38,24 @@ from bot.storage.persistence import SQLitePersistence
 log = logging.getLogger(__name__)
 
 # Feature modules, each exposing get_handlers(); tried in this order within group 0.
-FEATURES: tuple[ModuleType, ...] = (start, report, alert, info, digest, mine, overdue, stats)
+FEATURES: tuple[ModuleType, ...] = (
+    start,
+    report,
+    alert,
+    info,
+    digest,
+    mine,
+    overdue,
+    stats,
+    notice,  # the /notice composer
+    notices,  # notice buttons (confirm, reply, remind), /notices
+)
 # Functions registering due work with the scheduler; every tick runs it in this order.
 DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
     escalation.register,  # alerts climb first: the most urgent work
     weekly.register,  # reminders, overdue notices, digests
     quotas.register,  # quota reminders
+    notice_work.register,  # notices: half-time reminders, deadline lists
     drafts.register,  # drop drafts of every form idle for 24 h
     housekeeping.register,  # forget old processed update ids
 )

@@ -27,6 +27,8 @@ COMMANDS: list[tuple[str, str, tuple[Role, ...]]] = [
     ("review", "cmd.review", (Role.COMMISSIONER, Role.LEADER)),
     ("stats", "cmd.stats", _OVERSIGHT),
     ("digest", "cmd.digest", _OVERSIGHT),
+    ("notice", "cmd.notice", (Role.COMMISSIONER, Role.COUNTY)),
+    ("notices", "cmd.notices", (Role.LIAISON, *_OVERSIGHT)),
     ("help", "cmd.help", _ALL),
     ("lang", "cmd.lang", _ALL),
     ("cancel", "cmd.cancel", _ALL),

@@ -18,6 +18,8 @@ NOTICES = {
     "report": "report.draft_dropped",
     "alert": "alert.draft_dropped",
     "info": "info.expired",
+    "notice": "notice.draft_dropped",
+    "notice_reply": "notice.draft_dropped",
 }
 
 

@@ -1,0 +1,478 @@
+"""Notice buttons and /notices: confirm, reply, who has not confirmed, remind, the timeline.
+
+Callback data names only a notice id ("nt:ok:12"); whether the presser may act on it is
+decided here, from the stored recipients and sender, never from the button.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import BotContext
+from bot.domain import notice as dom
+from bot.domain.notice import Notice, NoticeFile
+from bot.handlers.common import answer, button, guard, keyboard, refuse, safe_answer_query
+from bot.handlers.drafting import Drafts
+from bot.i18n import Translator
+from bot.reminders import notices as delivery
+from bot.storage import drafts as mirror
+from bot.storage import leave as leave_store
+from bot.storage import notices as store
+from bot.storage.outbox import enqueue
+
+END = ConversationHandler.END
+REPLY_TEXT, REPLY_MORE = "reply_text", "reply_more"
+REPLIES = Drafts("notice_reply", "ntr")
+LISTED = 8
+EVENT_KEYS = {
+    "sent": "notice.ev.sent",
+    "confirmed": "notice.ev.confirmed",
+    "reminded": "notice.ev.reminded",
+    "replied": "notice.ev.replied",
+    "deadline": "notice.ev.deadline",
+}
+
+
+def _notice_id(update: Update, tag: str) -> int | None:
+    """Return the id of "nt:<tag>:<id>", or None for anything malformed."""
+    data = update.callback_query.data if update.callback_query else None
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[:2] != ["nt", tag] or not parts[2].isascii():
+        return None
+    return int(parts[2]) if parts[2].isdigit() and len(parts[2]) <= 12 else None
+
+
+async def _as_recipient(update: Update, context: BotContext, tag: str) -> tuple[Notice, Any] | None:
+    """Load the pressed notice if the presser is one of its recipients; refuse otherwise."""
+    notice_id = _notice_id(update, tag)
+    n = await store.get_notice(context.deps.db, notice_id) if notice_id is not None else None
+    if n is None or context.actor is None:
+        await refuse(update, context, "common.stale")
+        return None
+    ok, confirmed_at = await store.is_recipient(context.deps.db, n.id, context.actor.id)
+    if not ok:
+        await refuse(update, context, "common.not_allowed")
+        return None
+    return n, confirmed_at
+
+
+async def _as_sender(update: Update, context: BotContext, tag: str) -> Notice | None:
+    """Load the pressed notice if the presser sent it; refuse otherwise."""
+    notice_id = _notice_id(update, tag)
+    n = await store.get_notice(context.deps.db, notice_id) if notice_id is not None else None
+    if n is None:
+        await refuse(update, context, "common.stale")
+        return None
+    if context.actor is None or context.actor.id != n.sender_id:
+        await refuse(update, context, "common.not_allowed")
+        return None
+    return n
+
+
+def _markup(context: BotContext, data: dict[str, Any]) -> InlineKeyboardMarkup:
+    markup = InlineKeyboardMarkup.de_json(data, context.bot)
+    assert markup is not None
+    return markup
+
+
+@guard()
+async def on_confirm(update: Update, context: BotContext) -> None:
+    """✅ 收到: record who and when, update the sender's count, turn the button into 已确认."""
+    found = await _as_recipient(update, context, "ok")
+    if found is None:
+        return
+    n, confirmed_at = found
+    deps, t, actor = context.deps, context.t, context.actor
+    assert actor is not None
+    if confirmed_at is None:
+        now = deps.clock.now()
+        async with deps.db.transaction() as tx:
+            if await store.confirm(tx, n.id, actor.id, now):
+                confirmed_at = now
+                await delivery.cancel_reminders(tx, n.id, actor.id)
+                await delivery.refresh_copy(deps, tx, n.id, now)
+            else:
+                confirmed_at = (await store.is_recipient(tx, n.id, actor.id))[1]
+        deps.wake_outbox()
+    assert update.callback_query is not None
+    await safe_answer_query(update.callback_query, t("notice.confirmed_popup", ref=n.ref))
+    await _set_markup(update, context, delivery.card_markup(t, n, confirmed_at))
+
+
+async def _set_markup(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    query = update.callback_query
+    if query is None or query.message is None or not query.message.date.timestamp():
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=_markup(context, data))
+    except TelegramError:  # an unchanged or vanished message needs no edit
+        return
+
+
+@guard()
+async def on_confirmed(update: Update, context: BotContext) -> None:
+    """The 已确认 button: say when."""
+    found = await _as_recipient(update, context, "okd")
+    if found is None:
+        return
+    n, confirmed_at = found
+    t = context.t
+    text = (
+        t("notice.confirmed_at", ref=n.ref, at=t.datetime(confirmed_at))
+        if confirmed_at
+        else t("notice.not_confirmed", ref=n.ref)
+    )
+    await safe_answer_query(update.callback_query, text)  # type: ignore[arg-type]
+
+
+@guard()
+async def on_who(update: Update, context: BotContext) -> None:
+    """List who has not confirmed yet (sender only); people on leave are marked."""
+    n = await _as_sender(update, context, "who")
+    if n is None:
+        return
+    deps, t = context.deps, context.t
+    people = await store.unconfirmed(deps.db, n.id)
+    away = await leave_store.on_leave(deps.db, deps.clock.now().astimezone(deps.tz).date())
+    lines = [t("notice.who_head", ref=n.ref, n=len(people), total=n.total)]
+    for person, line in zip(people, delivery.render_people(t, people), strict=True):
+        if person.id in away:
+            line += " " + t("leave.mark", end=t.date(away[person.id].end, "short"))
+        lines.append(line)
+    if not people:
+        lines = [t("notice.deadline_all", ref=n.ref, total=n.total)]
+    await answer(update, context, "\n".join(lines))
+
+
+@guard()
+async def on_remind(update: Update, context: BotContext) -> None:
+    """Remind the unconfirmed, at most once an hour per notice (sender only)."""
+    n = await _as_sender(update, context, "rem")
+    if n is None:
+        return
+    deps, t = context.deps, context.t
+    query = update.callback_query
+    assert query is not None
+    now = deps.clock.now()
+    if not dom.may_remind(n.last_reminded_at, now):
+        at = dom.next_remind_at(n.last_reminded_at)
+        assert at is not None
+        await safe_answer_query(query, t("notice.remind_wait", at=t.time(at)), alert=True)
+        return
+    async with deps.db.transaction() as tx:
+        count = await delivery.remind(
+            deps,
+            tx,
+            n,
+            now,
+            by=context.actor.id,
+            key=f"notice-rem:{n.id}:{now.timestamp():.0f}",  # type: ignore[union-attr]
+        )
+        await store.set_reminded(tx, n.id, now)
+    deps.wake_outbox()
+    await safe_answer_query(query, t("notice.reminded", n=count), alert=True)
+
+
+def _event_line(t: Translator, e: store.Event) -> str:
+    who = t("notice.who", name=e.person, place=e.place) if e.person and e.place else e.person
+    key = EVENT_KEYS.get(e.kind, "notice.ev.sent")
+    n = e.detail.get("n", e.detail.get("recipients", e.detail.get("missing", 0)))
+    return t(key, at=t.datetime(e.at), who=who or "", n=n)
+
+
+@guard()
+async def on_timeline(update: Update, context: BotContext) -> None:
+    """Show a notice and its timeline: all of it to the sender, their own part to a recipient."""
+    notice_id = _notice_id(update, "tl")
+    deps, t, actor = context.deps, context.t, context.actor
+    assert actor is not None
+    n = await store.get_notice(deps.db, notice_id) if notice_id is not None else None
+    if n is None:
+        await refuse(update, context, "common.stale")
+        return
+    is_sender = actor.id == n.sender_id
+    ok, confirmed_at = await store.is_recipient(deps.db, n.id, actor.id)
+    if not (is_sender or ok):
+        await refuse(update, context, "common.not_allowed")
+        return
+    events = await store.timeline(deps.db, n.id)
+    if not is_sender:
+        events = [e for e in events if e.kind in ("sent", "deadline") or e.person == actor.name]
+    files = len(await store.files_of(deps.db, "notice", n.id))
+    lines = [dom.render_card(t, n, files), "", t("notice.tl_head", ref=n.ref)]
+    lines += [_event_line(t, e) for e in events]
+    if is_sender:
+        markup = _markup(context, delivery.copy_markup(t, n))
+        lines.append(t("notice.copy.count", n=n.confirmed, total=n.total))
+    else:
+        markup = _markup(context, delivery.card_markup(t, n, confirmed_at))
+    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await answer(update, context, "\n".join(lines)[:4096], markup)
+
+
+@guard()
+async def notices_command(update: Update, context: BotContext) -> None:
+    """/notices: the notices the person sent and those sent to them, with their state."""
+    deps, t, actor = context.deps, context.t, context.actor
+    assert actor is not None
+    now = deps.clock.now()
+    sent = await store.sent_by(deps.db, actor.id, LISTED)
+    received = await store.received_by(deps.db, actor.id, LISTED)
+    lines: list[str] = []
+    buttons = []
+    if sent:
+        lines.append(t("notice.list.sent_head"))
+        for n in sent:
+            lines.append(
+                t(
+                    "notice.list.sent_line",
+                    ref=n.ref,
+                    date=t.date(n.created_at, "short"),
+                    n=n.confirmed,
+                    total=n.total,
+                    state=t(dom.STATE_KEYS[n.state(now)]),
+                    head=n.body.splitlines()[0][:20],
+                )
+            )
+            buttons.append(button(n.ref, f"nt:tl:{n.id}"))
+    if received:
+        if lines:
+            lines.append("")
+        lines.append(t("notice.list.received_head"))
+        for n, mine in received:
+            state = (
+                t("notice.list.mine_done", at=t.datetime(mine))
+                if mine
+                else t("notice.list.mine_open")
+            )
+            lines.append(
+                t(
+                    "notice.list.received_line",
+                    ref=n.ref,
+                    date=t.date(n.created_at, "short"),
+                    sender=n.sender,
+                    state=state,
+                    head=n.body.splitlines()[0][:20],
+                )
+            )
+            buttons.append(button(n.ref, f"nt:tl:{n.id}"))
+    if not lines:
+        lines.append(t("notice.list.none"))
+    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    await answer(update, context, "\n".join(lines), keyboard(*rows))
+
+
+# --- replies ---------------------------------------------------------------------------------
+
+
+@guard(end_conversation=True)
+async def start_reply(update: Update, context: BotContext) -> str | int:
+    """回复: take one text (and optionally photos or files) back to the sender."""
+    found = await _as_recipient(update, context, "re")
+    if found is None:
+        return END
+    n, _ = found
+    if not n.replies:
+        await refuse(update, context, "common.not_allowed")
+        return END
+    draft = await REPLIES.start(update, context, notice_id=n.id, files=[])
+    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    t = context.t
+    markup = keyboard([REPLIES.button(draft, t("notice.btn.cancel"), REPLY_TEXT, "cancel")])
+    await answer(update, context, t("notice.reply_ask", ref=n.ref), markup)
+    return REPLY_TEXT
+
+
+async def _reply_preview(update: Update, context: BotContext, draft: dict[str, Any]) -> str:
+    t = context.t
+    markup = keyboard(
+        [
+            REPLIES.button(draft, t("notice.btn.send"), REPLY_MORE, "send"),
+            REPLIES.button(draft, t("notice.btn.cancel"), REPLY_MORE, "cancel"),
+        ]
+    )
+    text = t(
+        "notice.reply_preview",
+        ref=dom.reference(draft["notice_id"]),
+        text=draft["text"],
+        n=len(draft["files"]),
+    )
+    await answer(update, context, text, markup)
+    return REPLY_MORE
+
+
+@guard(end_conversation=True)
+async def on_reply_text(update: Update, context: BotContext) -> str | int:
+    """The reply's text (a photo or file with a caption counts too)."""
+    draft = await REPLIES.alive_or_say(update, context)
+    if draft is None:
+        return END
+    message = update.effective_message
+    assert message is not None
+    checked = dom.check_text(message.text or message.caption, dom.MAX_REPLY)
+    if isinstance(checked, dom.TextErr):
+        key = "notice.err.empty" if checked is dom.TextErr.EMPTY else "notice.err.too_long"
+        await answer(update, context, context.t(key, max=dom.MAX_REPLY))
+        return REPLY_TEXT
+    draft["text"] = checked
+    _add_file(draft, message)
+    await REPLIES.touch(update, context)
+    return await _reply_preview(update, context, draft)
+
+
+def _add_file(draft: dict[str, Any], message: Any) -> None:
+    if message.photo:
+        best = message.photo[-1]
+        draft["files"].append({"kind": "photo", "file_id": best.file_id})
+    elif message.document:
+        doc = message.document
+        draft["files"].append({"kind": "document", "file_id": doc.file_id, "name": doc.file_name})
+
+
+@guard(end_conversation=True)
+async def on_reply_file(update: Update, context: BotContext) -> str | int:
+    """One more photo or file for the reply."""
+    draft = await REPLIES.alive_or_say(update, context)
+    if draft is None:
+        return END
+    if len(draft["files"]) >= dom.MAX_FILES:
+        await answer(update, context, context.t("notice.err.files_max", max=dom.MAX_FILES))
+    else:
+        _add_file(draft, update.effective_message)
+        await REPLIES.touch(update, context)
+    return await _reply_preview(update, context, draft)
+
+
+@guard(end_conversation=True)
+async def on_reply_button(update: Update, context: BotContext) -> str | int:
+    """Send or cancel the reply."""
+    press = REPLIES.press(update)
+    draft = await REPLIES.alive(context)
+    if draft is None or press is None or press.token != draft["token"]:
+        await refuse(update, context, "common.stale")
+        return END if draft is None else REPLY_MORE if "text" in draft else REPLY_TEXT
+    t = context.t
+    if press.action == "cancel":
+        await REPLIES.close(context, "cancelled")
+        await answer(update, context, t("notice.reply_cancelled"), edit=True)
+        return END
+    if press.action != "send" or "text" not in draft:
+        await refuse(update, context, "common.stale")
+        return REPLY_TEXT
+    deps, actor = context.deps, context.actor
+    assert actor is not None
+    n = await store.get_notice(deps.db, draft["notice_id"])
+    ok, _ = await store.is_recipient(deps.db, draft["notice_id"], actor.id)
+    if n is None or not ok:
+        await refuse(update, context, "common.not_allowed")
+        return END
+    now = deps.clock.now()
+    files = [NoticeFile(**f) for f in draft["files"]]
+    async with deps.db.transaction() as tx:
+        event_id = await store.add_event(
+            tx, n.id, now, "replied", actor.id, {"text": draft["text"]}
+        )
+        await store.add_files(tx, now, "notice_reply", event_id, files)
+        await _deliver_reply(context, tx, n, event_id, draft["text"], files, now)
+        await mirror.close_draft(tx, REPLIES.form, draft["token"], "submitted", now, event_id)
+    REPLIES.forget(context)
+    deps.wake_outbox()
+    await answer(update, context, t("notice.reply_sent", ref=n.ref, name=n.sender), edit=True)
+    return END
+
+
+async def _deliver_reply(
+    context: BotContext,
+    tx: Any,
+    n: Notice,
+    event_id: int,
+    text: str,
+    files: list[NoticeFile],
+    now: datetime,
+) -> None:
+    deps, actor = context.deps, context.actor
+    assert actor is not None
+    sender = await deps.people.get(n.sender_id, tx=tx)
+    if sender is None or sender.telegram_id is None:
+        return
+    st = deps.i18n.for_person(sender)
+    body = st(
+        "notice.reply_to_sender",
+        ref=n.ref,
+        name=actor.name,
+        place=actor.place(),
+        phone=actor.phone or "—",
+        text=text,
+    )
+    if files:
+        body += "\n" + st("notice.card.files", n=len(files))
+    await enqueue(
+        tx,
+        now,
+        chat_id=sender.telegram_id,
+        person_id=sender.id,
+        payload={"text": body},
+        dedup_key=f"notice-reply:{event_id}",
+        ref_kind="notice_reply",
+        ref_id=n.id,
+    )
+    caption = f"{n.ref} · {actor.name}"
+    await delivery.send_files(tx, now, sender, files, caption, f"notice-reply:{event_id}:f")
+
+
+@guard(end_conversation=True)
+async def reply_cancel(update: Update, context: BotContext) -> int:
+    """/cancel while replying."""
+    await REPLIES.close(context, "cancelled")
+    await answer(update, context, context.t("notice.reply_cancelled"))
+    return END
+
+
+@guard(end_conversation=True)
+async def reply_reprompt(update: Update, context: BotContext) -> str | int:
+    """Anything else while replying: say what is expected."""
+    draft = await REPLIES.alive_or_say(update, context)
+    if draft is None:
+        return END
+    await answer(update, context, context.t("notice.err.reply_input"))
+    return REPLY_MORE if "text" in draft else REPLY_TEXT
+
+
+def get_handlers() -> list[BaseHandler]:
+    """Return the reply conversation, the notice buttons and /notices."""
+    text = filters.TEXT & ~filters.COMMAND
+    files = filters.PHOTO | filters.Document.ALL
+    buttons = CallbackQueryHandler(on_reply_button, pattern=r"^ntr:")
+    other = MessageHandler(~filters.COMMAND, reply_reprompt)
+    reply = ConversationHandler(
+        entry_points=[CallbackQueryHandler(start_reply, pattern=r"^nt:re:")],
+        states={
+            REPLY_TEXT: [buttons, MessageHandler(text | files, on_reply_text), other],
+            REPLY_MORE: [buttons, MessageHandler(files, on_reply_file), other],
+        },
+        fallbacks=[CommandHandler("cancel", reply_cancel)],
+        name="notice_reply",
+        persistent=True,
+        allow_reentry=True,
+    )
+    return [
+        reply,
+        CommandHandler("notices", notices_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(on_confirm, pattern=r"^nt:ok:"),
+        CallbackQueryHandler(on_confirmed, pattern=r"^nt:okd:"),
+        CallbackQueryHandler(on_who, pattern=r"^nt:who:"),
+        CallbackQueryHandler(on_remind, pattern=r"^nt:rem:"),
+        CallbackQueryHandler(on_timeline, pattern=r"^nt:tl:"),
+    ]
