@@ -149,7 +149,7 @@ async def on_who(update: Update, context: BotContext) -> None:
     lines = [t("notice.who_head", ref=n.ref, n=len(people), total=n.total)]
     for person, line in zip(people, delivery.render_people(t, people), strict=True):
         if person.id in away:
-            line += " " + t("leave.mark", end=t.date(away[person.id].end, "short"))
+            line += " " + t("leave.mark", end=t.date(away[person.id].end, t("leave.fmt_day")))
         lines.append(line)
     if not people:
         lines = [t("notice.deadline_all", ref=n.ref, total=n.total)]
