@@ -9,6 +9,6 @@ from bot.forms.runtime import Form
 
 def all_forms() -> list[tuple[ModuleType, Form]]:
     """Return (module, form) for each form built on the runtime."""
-    from bot.handlers import alert
+    from bot.handlers import alert, info
 
-    return [(alert, alert.ALERT)]
+    return [(alert, alert.ALERT), (info, info.INFO)]

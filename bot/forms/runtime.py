@@ -186,7 +186,7 @@ class Form:
         result = current.message(context, draft, message) if current else False
         if result is False:
             wrong = (current.wrong if current else None) or self.keys["use_buttons"]
-            result = Stay(context.t(wrong))
+            result = Stay(say(wrong, context, draft))
         if isinstance(result, Stay):
             step = row.step or SUMMARY
             return await self._move(update, context, row, draft, step, row.editing, result.note)

@@ -75,7 +75,7 @@ class Step:
     when: Callable[[Any], bool] | None = None  # the step applies to this draft
     flow: bool = True  # False: only reached from the summary
     done: Callable[[Any], bool] | None = None  # answered? (default: the field is set)
-    wrong: str | None = None  # re-prompt key for input this step does not take
+    wrong: Say | None = None  # re-prompt for input this step does not take
     label: str | None = None  # its button in the Edit menu
     reset: Callable[[Any], None] | None = None  # run when opened from the Edit menu
     columns: int = 1

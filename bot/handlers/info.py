@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from pydantic import BaseModel, Field, ValidationError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -37,9 +36,8 @@ from bot.domain.info import (
 )
 from bot.domain.people import Person, Role
 from bot.domain.text import clip, split_text
-from bot.forms import codec
+from bot.forms import Choice, Collect, Done, Form, Invalid, Stay, Summary, Text, codec
 from bot.handlers.common import (
-    Callback,
     answer,
     button,
     guard,
@@ -49,20 +47,14 @@ from bot.handlers.common import (
     safe_answer_query,
 )
 from bot.i18n import Translator
-from bot.storage import drafts as mirror
 from bot.storage.db import Tx
 from bot.storage.outbox import enqueue
 from bot.storage.submissions import Attachment, Submission, SubmissionRepo
 
-# Conversation states (strings survive JSON persistence unchanged).
-KIND, TITLE, BODY, FILES, CONFIRM, EDIT = "kind", "title", "body", "files", "confirm", "edit"
-COMMENT = "comment"
+COMMENT = "comment"  # the reviewer's return conversation
 END = ConversationHandler.END
 
-DRAFT = "info"
-FORM = "info"  # this form in form_drafts (the 24 h drop: bot/reminders/drafts.py)
 RETURN_DRAFT = "info_return"
-STALE_AFTER = timedelta(hours=24)
 REVIEWERS = (Role.COMMISSIONER, Role.LEADER)
 OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
 
@@ -90,86 +82,19 @@ def _now(context: BotContext) -> datetime:
     return context.deps.clock.now()
 
 
-# --- the draft ---------------------------------------------------------------------------
+# --- the liaison's form (declared; bot/forms/ walks it) ----------------------------------
 
 
-def _draft(context: BotContext) -> dict[str, Any] | None:
-    return drafts(context).get(DRAFT)
+class InfoDraft(BaseModel):
+    """What a liaison has answered so far."""
 
-
-async def _touch(update: Update, context: BotContext, draft: dict[str, Any]) -> None:
-    """Store the draft in user_data and mirror it in form_drafts (for the 24 h drop)."""
-    now = _now(context)
-    draft.setdefault("token", secrets.token_hex(4))
-    draft["updated_at"] = now.isoformat()
-    drafts(context)[DRAFT] = draft
-    assert context.actor is not None and update.effective_chat is not None
-    await mirror.touch_draft(
-        context.deps.db, FORM, draft["token"], context.actor.id, update.effective_chat.id, now
-    )
-
-
-def _drop(context: BotContext) -> None:
-    drafts(context).pop(DRAFT, None)
-
-
-async def _close(
-    context: BotContext, state: str, record_id: int | None = None, tx: Tx | None = None
-) -> None:
-    """Close the mirror of the current draft (submitted, cancelled or dropped)."""
-    token = (_draft(context) or {}).get("token")
-    if not token:
-        return
-    if tx is not None:
-        await mirror.close_draft(tx, FORM, token, state, _now(context), record_id)
-        return
-    async with context.deps.db.transaction() as own:
-        await mirror.close_draft(own, FORM, token, state, _now(context), record_id)
-
-
-async def _dropped_by_due_work(context: BotContext) -> bool:
-    """Return whether the 24 h due work already dropped this draft (and told the user)."""
-    token = (_draft(context) or {}).get("token")
-    if not token:
-        return False
-    row = await mirror.get_draft(context.deps.db, FORM, token)
-    return row is not None and row.state == "dropped"
-
-
-async def _gone(update: Update, context: BotContext) -> str | int | None:
-    """Return the state to go to when the draft is gone or idle for 24 h, else None.
-
-    An idle draft is dropped with a notice. One the due work already dropped (and announced)
-    goes without a second notice: its buttons are refused as expired, a message starts clean.
-    """
-    draft = _draft(context)
-    if draft is not None and await _dropped_by_due_work(context):
-        _drop(context)
-        if update.callback_query is not None:
-            await safe_answer_query(update.callback_query, context.t("common.stale"), alert=True)
-            return END
-        return await _start_clean(update, context)
-    if draft is not None:
-        idle = _now(context) - datetime.fromisoformat(draft["updated_at"])
-        if idle <= STALE_AFTER:
-            return None
-        await _close(context, "dropped")
-    _drop(context)
-    await answer(update, context, context.t("info.expired"))
-    return END
-
-
-def _draft_step(step: Callback) -> Callback:
-    """Guard a /info step for liaisons and end the conversation when its draft is gone or stale."""
-
-    @guard(Role.LIAISON, end_conversation=True)
-    @functools.wraps(step)
-    async def checked(update: Update, context: BotContext) -> Any:
-        if (state := await _gone(update, context)) is not None:
-            return state
-        return await step(update, context)
-
-    return checked
+    kind: str | None = None
+    title: str | None = None
+    parts: list[str] = Field(default_factory=list)
+    body_done: bool = False
+    files: list[dict[str, Any]] = Field(default_factory=list)
+    files_done: bool = False
+    revise_of: int | None = None
 
 
 def _count(files: list[dict[str, Any]], kind: str) -> int:
@@ -177,398 +102,193 @@ def _count(files: list[dict[str, Any]], kind: str) -> int:
     return sum(1 for f in files if f["kind"] == kind)
 
 
-def _cancel_row(t: Translator) -> list:
-    return [button(t("info.btn.cancel"), "info:cancel")]
-
-
-async def _ask_kind(update: Update, context: BotContext) -> str:
+def _summary(context: BotContext, draft: InfoDraft) -> str:
     t = context.t
-    rows = [[button(kind_label(t, k), f"info:k:{k}")] for k in KINDS]
-    await answer(update, context, t("info.ask_kind"), keyboard(*rows, _cancel_row(t)))
-    return KIND
-
-
-async def _ask_title(update: Update, context: BotContext) -> str:
-    t = context.t
-    await answer(update, context, t("info.ask_title", max=MAX_TITLE), keyboard(_cancel_row(t)))
-    return TITLE
-
-
-async def _ask_body(update: Update, context: BotContext) -> str:
-    t = context.t
-    await answer(update, context, t("info.ask_body", max=MAX_BODY), keyboard(_cancel_row(t)))
-    return BODY
-
-
-async def _ask_files(update: Update, context: BotContext) -> str:
-    t = context.t
-    draft = _draft(context) or {}
-    label = t("info.btn.files_done") if draft.get("files") else t("info.btn.skip")
-    await answer(
-        update,
-        context,
-        t("info.ask_files", photos=MAX_PHOTOS),
-        keyboard([button(label, "info:fdone")], _cancel_row(t)),
-    )
-    return FILES
-
-
-def _summary_text(t: Translator, draft: dict[str, Any]) -> str:
-    files = draft.get("files", [])
-    photos = _count(files, "photo")
-    docs = len(files) - photos
+    photos = _count(draft.files, "photo")
     head = (
-        t("info.summary_revise", ref=reference(draft["revise_of"]))
-        if draft.get("revise_of")
+        t("info.summary_revise", ref=reference(draft.revise_of))
+        if draft.revise_of
         else t("info.summary")
     )
     return t(
         "info.summary_body",
         head=head,
-        kind=kind_label(t, draft["kind"]),
-        title=draft["title"],
-        body=clip(join_body(draft["parts"]), 3000),
+        kind=kind_label(t, draft.kind or ""),
+        title=draft.title or "",
+        body=clip(join_body(draft.parts), 3000),
         photos=photos,
-        documents=docs,
+        documents=len(draft.files) - photos,
     )
 
 
-async def _show_summary(update: Update, context: BotContext) -> str:
-    t = context.t
-    draft = _draft(context)
-    assert draft is not None
-    draft["editing"] = True
-    await _touch(update, context, draft)
-    markup = keyboard(
-        [button(t("info.btn.submit"), "info:submit")],
-        [button(t("info.btn.edit"), "info:edit"), button(t("info.btn.cancel"), "info:cancel")],
-    )
-    await answer(update, context, _summary_text(t, draft), markup)
-    return CONFIRM
-
-
-async def _next_step(
-    update: Update, context: BotContext, draft: dict[str, Any], ask_next: Callback
-) -> str:
-    """Go back to the summary when editing a finished draft, else ask the next question."""
-    if draft.get("editing"):
-        return await _show_summary(update, context)
-    return await ask_next(update, context)
-
-
-# --- /info steps -----------------------------------------------------------------------
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def start_info(update: Update, context: BotContext) -> str:
-    """Start a new submission."""
-    return await _start_clean(update, context)
-
-
-async def _start_clean(update: Update, context: BotContext) -> str:
-    """Start a new, empty draft (the one it replaces is closed) and ask for its kind."""
-    await _close(context, "cancelled")
-    draft = {
-        "kind": None,
-        "title": None,
-        "parts": [],
-        "files": [],
-        "revise_of": None,
-        "editing": False,
-    }
-    await _touch(update, context, draft)
-    return await _ask_kind(update, context)
-
-
-@_draft_step
-async def on_kind(update: Update, context: BotContext) -> str | int:
-    """Store the chosen kind."""
-    fields = _args(update, "k", 1)
-    if not fields or fields[0] not in KINDS:
-        await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
-        return KIND
-    draft = _draft(context)
-    assert draft is not None
-    draft["kind"] = fields[0]
-    await _touch(update, context, draft)
-    await answer(
-        update,
-        context,
-        context.t("info.kind_chosen", kind=kind_label(context.t, fields[0])),
-        edit=True,
-    )
-    return await _next_step(update, context, draft, _ask_title)
-
-
-@_draft_step
-async def kind_text(update: Update, context: BotContext) -> str | int:
-    """Re-prompt when something other than a kind button arrives."""
-    await answer(update, context, context.t("info.err.use_buttons"))
-    return await _ask_kind(update, context)
-
-
-@_draft_step
-async def on_title(update: Update, context: BotContext) -> str | int:
-    """Store the title (one line, at most 60 characters)."""
-    text = update.effective_message.text if update.effective_message else None
+def _title(text: str) -> str | Invalid:
     code = title_error(text)
     if code:
-        await answer(
-            update,
-            context,
-            context.t(_TITLE_ERRORS[code], max=MAX_TITLE, n=len((text or "").strip())),
-        )
-        return TITLE
-    draft = _draft(context)
-    assert draft is not None and text is not None
-    draft["title"] = text.strip()
-    await _touch(update, context, draft)
-    return await _next_step(update, context, draft, _ask_body)
+        return Invalid(_TITLE_ERRORS[code], {"max": MAX_TITLE, "n": len(text.strip())})
+    return text.strip()
 
 
-@_draft_step
-async def title_other(update: Update, context: BotContext) -> str | int:
-    """Re-prompt when a title step gets a photo, sticker or file."""
-    await answer(update, context, context.t("info.err.title_text", max=MAX_TITLE))
-    return TITLE
-
-
-def _body_markup(t: Translator) -> Any:
-    return keyboard([button(t("info.btn.done"), "info:bdone")], _cancel_row(t))
-
-
-@_draft_step
-async def on_body(update: Update, context: BotContext) -> str | int:
-    """Add one message to the body; the liaison presses Done when it is complete."""
-    t = context.t
-    text = (update.effective_message.text if update.effective_message else None) or ""
-    draft = _draft(context)
-    assert draft is not None
-    if body_error(draft["parts"], text) == "too_long":
-        have = len(join_body(draft["parts"]))
-        await answer(
-            update,
-            context,
-            t("info.err.body_too_long", max=MAX_BODY, have=have, n=len(text)),
-            _body_markup(t),
-        )
-        return BODY
+def _add_part(context: BotContext, draft: InfoDraft, message: Message) -> Stay:
+    t, text = context.t, message.text or ""
+    if body_error(draft.parts, text) == "too_long":
+        have = len(join_body(draft.parts))
+        return Stay(t("info.err.body_too_long", max=MAX_BODY, have=have, n=len(text)))
     if not text.strip():
-        await answer(update, context, t("info.err.body_text"), _body_markup(t))
-        return BODY
-    draft["parts"].append(text)
-    await _touch(update, context, draft)
-    await answer(
-        update,
-        context,
-        t("info.body_received", n=len(join_body(draft["parts"])), max=MAX_BODY),
-        _body_markup(t),
-    )
-    return BODY
+        return Stay(t("info.err.body_text"))
+    draft.parts.append(text)
+    return Stay(t("info.body_received", n=len(join_body(draft.parts)), max=MAX_BODY))
 
 
-@_draft_step
-async def body_other(update: Update, context: BotContext) -> str | int:
-    """Re-prompt when the body step gets something other than text."""
-    await answer(update, context, context.t("info.err.body_text"), _body_markup(context.t))
-    return BODY
+def _body_done(context: BotContext, draft: InfoDraft) -> Stay | None:
+    if body_error(draft.parts) == "empty":
+        return Stay(context.t("info.err.body_empty"))
+    draft.body_done = True
+    return None
 
 
-@_draft_step
-async def body_done(update: Update, context: BotContext) -> str | int:
-    """Finish the body, then ask for attachments (or go back to the summary)."""
-    draft = _draft(context)
-    assert draft is not None
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
-    if body_error(draft["parts"]) == "empty":
-        await answer(update, context, context.t("info.err.body_empty"), _body_markup(context.t))
-        return BODY
-    return await _next_step(update, context, draft, _ask_files)
-
-
-@_draft_step
-async def on_file(update: Update, context: BotContext) -> str | int:
-    """Keep a photo (at most five) or a document (at most 20 MB) by its file_id."""
+def _add_photo(context: BotContext, draft: InfoDraft, message: Message) -> Stay:
     t = context.t
-    msg = update.effective_message
-    draft = _draft(context)
-    assert draft is not None and msg is not None
-    files = draft["files"]
-    done = keyboard([button(t("info.btn.files_done"), "info:fdone")], _cancel_row(t))
-    if msg.photo:
-        if _count(files, "photo") >= MAX_PHOTOS:
-            await answer(update, context, t("info.err.too_many_photos", max=MAX_PHOTOS), done)
-            return FILES
-        best = msg.photo[-1]
-        files.append(
-            {
-                "kind": "photo",
-                "file_id": best.file_id,
-                "file_unique_id": best.file_unique_id,
-                "meta": {"size": best.file_size},
-            }
-        )
-    elif msg.document:
-        doc = msg.document
-        if doc.file_size is not None and doc.file_size > MAX_DOCUMENT_BYTES:
-            await answer(
-                update,
-                context,
-                t(
-                    "info.err.document_too_big",
-                    name=doc.file_name or "",
-                    mb=MAX_DOCUMENT_BYTES // (1024 * 1024),
-                ),
-                done,
-            )
-            return FILES
-        if _count(files, "document") >= MAX_FILES:
-            await answer(update, context, t("info.err.too_many_documents", max=MAX_FILES), done)
-            return FILES
-        files.append(
-            {
-                "kind": "document",
-                "file_id": doc.file_id,
-                "file_unique_id": doc.file_unique_id,
-                "meta": {
-                    "file_name": doc.file_name,
-                    "mime_type": doc.mime_type,
-                    "size": doc.file_size,
-                },
-            }
-        )
-    await _touch(update, context, draft)
-    await answer(update, context, t("info.file_received", n=len(files)), done)
-    return FILES
+    if _count(draft.files, "photo") >= MAX_PHOTOS:
+        return Stay(t("info.err.too_many_photos", max=MAX_PHOTOS))
+    best = message.photo[-1]
+    meta = {"size": best.file_size}
+    file = {"kind": "photo", "file_id": best.file_id, "file_unique_id": best.file_unique_id}
+    draft.files.append({**file, "meta": meta})
+    return Stay(t("info.file_received", n=len(draft.files)))
 
 
-@_draft_step
-async def files_other(update: Update, context: BotContext) -> str | int:
-    """Re-prompt when the attachment step gets text or something else."""
-    await answer(update, context, context.t("info.err.files_only"))
-    return await _ask_files(update, context)
+def _add_document(context: BotContext, draft: InfoDraft, message: Message) -> Stay:
+    t, doc = context.t, message.document
+    assert doc is not None
+    if doc.file_size is not None and doc.file_size > MAX_DOCUMENT_BYTES:
+        mb = MAX_DOCUMENT_BYTES // (1024 * 1024)
+        return Stay(t("info.err.document_too_big", name=doc.file_name or "", mb=mb))
+    if _count(draft.files, "document") >= MAX_FILES:
+        return Stay(t("info.err.too_many_documents", max=MAX_FILES))
+    meta = {"file_name": doc.file_name, "mime_type": doc.mime_type, "size": doc.file_size}
+    file = {"kind": "document", "file_id": doc.file_id, "file_unique_id": doc.file_unique_id}
+    draft.files.append({**file, "meta": meta})
+    return Stay(t("info.file_received", n=len(draft.files)))
 
 
-@_draft_step
-async def files_done(update: Update, context: BotContext) -> str | int:
-    """Finish attachments and show the summary."""
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
-    return await _show_summary(update, context)
+def _files_done(context: BotContext, draft: InfoDraft) -> None:
+    draft.files_done = True
 
 
-@_draft_step
-async def on_edit(update: Update, context: BotContext) -> str | int:
-    """Offer the parts of the draft that can be changed."""
-    t = context.t
-    draft = _draft(context)
-    assert draft is not None
-    rows = [
-        [button(t("info.btn.edit_title"), "info:e:title")],
-        [button(t("info.btn.edit_body"), "info:e:body")],
-    ]
-    if not draft.get("revise_of"):
-        rows.insert(0, [button(t("info.btn.edit_kind"), "info:e:kind")])
-        rows.append([button(t("info.btn.edit_files"), "info:e:files")])
-    await answer(update, context, t("info.edit_what"), keyboard(*rows, _cancel_row(t)), edit=True)
-    return EDIT
+def _reset_body(draft: InfoDraft) -> None:
+    draft.parts, draft.body_done = [], False
 
 
-@_draft_step
-async def on_edit_choice(update: Update, context: BotContext) -> str | int:
-    """Go back to one step; the rest of the draft is kept."""
-    fields = _args(update, "e", 1)
-    draft = _draft(context)
-    assert draft is not None
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
-    choice = fields[0] if fields else ""
-    if choice == "kind" and not draft.get("revise_of"):
-        return await _ask_kind(update, context)
-    if choice == "title":
-        return await _ask_title(update, context)
-    if choice == "body":
-        draft["parts"] = []
-        await _touch(update, context, draft)
-        return await _ask_body(update, context)
-    if choice == "files" and not draft.get("revise_of"):
-        draft["files"] = []
-        await _touch(update, context, draft)
-        return await _ask_files(update, context)
-    return EDIT
+def _reset_files(draft: InfoDraft) -> None:
+    draft.files, draft.files_done = [], False
 
 
-@_draft_step
-async def buttons_only(update: Update, context: BotContext) -> str | int:
-    """Re-prompt on the summary and edit steps, where only buttons make sense."""
-    await answer(update, context, context.t("info.err.use_buttons"))
-    return await _show_summary(update, context)
-
-
-@_draft_step
-async def on_submit(update: Update, context: BotContext) -> str | int:
-    """Store the submission (or the revision) and send it to the township's commissioners."""
+async def _submit(context: BotContext, draft: InfoDraft, tx: Tx) -> Done | Stay:
+    """Store the submission (or the revision) and queue it to the township's commissioners."""
     actor = context.actor
     assert actor is not None and actor.township_id is not None
-    draft = _draft(context)
-    assert draft is not None
     try:
         valid = SubmissionDraft(
-            kind=draft["kind"], title=draft["title"] or "", body=join_body(draft["parts"])
+            kind=draft.kind or "", title=draft.title or "", body=join_body(draft.parts)
         )
-    except Exception:
-        await answer(update, context, context.t("info.err.incomplete"))
-        return await _show_summary(update, context)
-    now = _now(context)
-    repo = _repo(context)
-    async with context.deps.db.transaction() as tx:
-        if draft.get("revise_of"):
-            sid = int(draft["revise_of"])
-            version = await repo.resubmit(tx, now, sid, actor.id, valid.title, valid.body)
-            if version is None:
-                sid = 0
-        else:
-            sid = await repo.create(
-                tx,
-                now,
-                township_id=actor.township_id,
-                village_id=actor.village_id,
-                person_id=actor.id,
-                kind=valid.kind,
-                title=valid.title,
-                body=valid.body,
-                attachments=[
-                    Attachment(
-                        f["kind"], f["file_id"], f.get("file_unique_id"), f.get("meta") or {}
-                    )
-                    for f in draft["files"]
-                ],
-            )
-            version = 1
-        if sid:
-            sub = await repo.get(sid, tx)
-            assert sub is not None
-            await _notify_reviewers(context, tx, now, sub)
-            await _close(context, "submitted", sid, tx)
-        else:
-            await _close(context, "cancelled", None, tx)
-    _drop(context)
-    if not sid:
-        await answer(update, context, context.t("info.revise_not_possible"), edit=True)
-        return END
-    context.deps.wake_outbox()
-    key = "info.resubmitted" if version > 1 else "info.submitted"
-    await answer(update, context, context.t(key, ref=reference(sid)), edit=True)
-    return END
+    except ValidationError:
+        return Stay(context.t("info.err.incomplete"))
+    now, repo = _now(context), _repo(context)
+    if draft.revise_of:
+        sid = draft.revise_of
+        if await repo.resubmit(tx, now, sid, actor.id, valid.title, valid.body) is None:
+            return Done(None, context.t("info.revise_not_possible"))
+    else:
+        files = [
+            Attachment(f["kind"], f["file_id"], f.get("file_unique_id"), f.get("meta") or {})
+            for f in draft.files
+        ]
+        sid = await repo.create(
+            tx,
+            now,
+            township_id=actor.township_id,
+            village_id=actor.village_id,
+            person_id=actor.id,
+            kind=valid.kind,
+            title=valid.title,
+            body=valid.body,
+            attachments=files,
+        )
+    sub = await repo.get(sid, tx)
+    assert sub is not None
+    await _notify_reviewers(context, tx, now, sub)
+    key = "info.resubmitted" if draft.revise_of else "info.submitted"
+    return Done(sid, context.t(key, ref=reference(sid)))
 
 
-@guard(Role.LIAISON, end_conversation=True)
-async def on_cancel(update: Update, context: BotContext) -> int:
-    """Drop the draft."""
-    await _close(context, "cancelled")
-    _drop(context)
-    await answer(
-        update, context, context.t("info.cancelled"), edit=update.callback_query is not None
-    )
-    return END
+def _not_revising(draft: InfoDraft) -> bool:
+    return not draft.revise_of
+
+
+INFO = Form(
+    name="info",
+    prefix="inf",
+    model=InfoDraft,
+    steps=[
+        Choice(
+            "kind",
+            "info.ask_kind",
+            lambda c, d: [(k, kind_label(c.t, k)) for k in KINDS],
+            when=_not_revising,
+            label="info.btn.edit_kind",
+        ),
+        Text(
+            "title",
+            lambda c, d: c.t("info.ask_title", max=MAX_TITLE),
+            _title,
+            wrong=lambda c, d: c.t("info.err.title_text", max=MAX_TITLE),
+            label="info.btn.edit_title",
+        ),
+        Collect(
+            name="body",
+            ask=lambda c, d: c.t("info.ask_body", max=MAX_BODY),
+            accept={"text": _add_part},
+            done_label="info.btn.done",
+            finish=_body_done,
+            done=lambda d: d.body_done,
+            reset=_reset_body,
+            wrong="info.err.body_text",
+            label="info.btn.edit_body",
+        ),
+        Collect(
+            name="files",
+            ask=lambda c, d: c.t("info.ask_files", photos=MAX_PHOTOS),
+            accept={"photo": _add_photo, "document": _add_document},
+            done_label=lambda c, d: c.t("info.btn.files_done" if d.files else "info.btn.skip"),
+            finish=_files_done,
+            done=lambda d: d.files_done,
+            when=_not_revising,
+            reset=_reset_files,
+            wrong="info.err.files_only",
+            label="info.btn.edit_files",
+        ),
+    ],
+    summary=Summary(render=_summary, edit=("kind", "title", "body", "files")),
+    submit=_submit,
+    keys={
+        "cancelled": "info.cancelled",
+        "dropped": "info.expired",
+        "submit": "info.btn.submit",
+        "edit": "info.btn.edit",
+        "cancel": "info.btn.cancel",
+        "ask_edit": "info.edit_what",
+        "use_buttons": "info.err.use_buttons",
+        "old_button": "forms.old_button",
+    },
+)
+
+
+async def start_info(update: Update, context: BotContext) -> object:
+    """/info: start a new submission (a half-filled one is replaced)."""
+    return await INFO.begin(update, context, InfoDraft())
+
+
+INFO.restart = start_info
 
 
 # --- review -----------------------------------------------------------------------------
@@ -657,10 +377,11 @@ async def _submission_in_scope(
     update: Update, context: BotContext, fields: list[str] | None
 ) -> Submission | None:
     """Load the submission a button names (id first); refuse when forged or out of scope."""
-    if not fields or not all(f.isdigit() for f in fields):
+    numbers = [codec.parse_int(f) for f in fields or []]
+    if not numbers or None in numbers:
         await refuse(update, context, "common.stale")
         return None
-    sub = await _repo(context).get(int(fields[0]))
+    sub = await _repo(context).get(numbers[0] or 0)
     if sub is None or not may_act_on(context.actor, sub.township_id):
         await refuse(update, context, "common.not_allowed")
         return None
@@ -917,7 +638,8 @@ async def _send_files(update: Update, context: BotContext, files: list[Attachmen
 async def _own_submission(update: Update, context: BotContext, tag: str) -> Submission | None:
     """Load the submission a pressed "info:<tag>:<id>" names if the actor wrote it, else refuse."""
     fields = _args(update, tag, 1)
-    sub = await _repo(context).get(int(fields[0])) if fields and fields[0].isdigit() else None
+    found = codec.parse_int(fields[0]) if fields else None
+    sub = await _repo(context).get(found) if found is not None else None
     if sub is None or context.actor is None or sub.person_id != context.actor.id:
         await refuse(update, context, "common.not_allowed")
         return None
@@ -977,32 +699,25 @@ async def mine_open(update: Update, context: BotContext) -> None:
     await answer(update, context, text, markup)
 
 
-@guard(Role.LIAISON, end_conversation=True)
-async def start_revise(update: Update, context: BotContext) -> str | int:
+async def start_revise(update: Update, context: BotContext) -> object:
     """Start revising a returned submission: the summary with its title and body to edit."""
     sub = await _own_submission(update, context, "rev")
     if sub is None:
         return END
     if sub.state != "returned":
-        await safe_answer_query(
-            update.callback_query,
-            context.t("info.revise_not_possible"),  # type: ignore[arg-type]
-            alert=True,
-        )
+        await refuse(update, context, "info.revise_not_possible")
         return END
-    await _close(context, "cancelled")  # one form at a time: the one it replaces is closed
-    draft = {
-        "kind": sub.kind,
-        "title": sub.title,
-        "parts": [sub.body],
-        "files": [],
-        "revise_of": sub.id,
-        "editing": True,
-    }
-    await _touch(update, context, draft)
     await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
-    await answer(update, context, context.t("info.mine.comment", comment=sub.review_comment or ""))
-    return await _show_summary(update, context)
+    draft = InfoDraft(
+        kind=sub.kind,
+        title=sub.title,
+        parts=[sub.body],
+        body_done=True,
+        files_done=True,
+        revise_of=sub.id,
+    )
+    note = context.t("info.mine.comment", comment=sub.review_comment or "")
+    return await INFO.begin(update, context, draft, note=note)
 
 
 # --- wiring ------------------------------------------------------------------------------
@@ -1029,43 +744,11 @@ def _conversation(
 
 def get_handlers() -> list[BaseHandler]:
     """Return the /info and review conversations, then the plain commands and buttons."""
-    cancel = [
-        CommandHandler("cancel", on_cancel),
-        CallbackQueryHandler(on_cancel, pattern=r"^info:cancel$"),
-    ]
-    info = _conversation(
-        "info",
-        entry_points=[
-            CommandHandler("info", start_info),
-            CallbackQueryHandler(start_revise, pattern=r"^info:rev:"),
-        ],
-        states={
-            KIND: [
-                CallbackQueryHandler(on_kind, pattern=r"^info:k:"),
-                MessageHandler(~filters.COMMAND, kind_text),
-            ],
-            TITLE: [MessageHandler(_TEXT, on_title), MessageHandler(~filters.COMMAND, title_other)],
-            BODY: [
-                MessageHandler(_TEXT, on_body),
-                CallbackQueryHandler(body_done, pattern=r"^info:bdone$"),
-                MessageHandler(~filters.COMMAND, body_other),
-            ],
-            FILES: [
-                MessageHandler(filters.PHOTO | filters.Document.ALL, on_file),
-                CallbackQueryHandler(files_done, pattern=r"^info:fdone$"),
-                MessageHandler(~filters.COMMAND, files_other),
-            ],
-            CONFIRM: [
-                CallbackQueryHandler(on_submit, pattern=r"^info:submit$"),
-                CallbackQueryHandler(on_edit, pattern=r"^info:edit$"),
-                MessageHandler(~filters.COMMAND, buttons_only),
-            ],
-            EDIT: [
-                CallbackQueryHandler(on_edit_choice, pattern=r"^info:e:"),
-                MessageHandler(~filters.COMMAND, buttons_only),
-            ],
-        },
-        fallbacks=cancel,
+    info = INFO.conversation(
+        [
+            CommandHandler("info", INFO.guarded(start_info)),
+            CallbackQueryHandler(INFO.guarded(start_revise), pattern=r"^info:rev:"),
+        ]
     )
     returning = _conversation(
         "info_return",
