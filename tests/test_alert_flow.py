@@ -65,7 +65,7 @@ async def test_escalation_leader_then_county(env):
     env.clock.advance(minutes=1)
     await env.tick()
     assert any("30分钟无人签收" in t for t in leader.texts())
-    assert any("已上报" in t for t in comm.texts())
+    assert any("已报告赵志强（分管领导）" in t for t in comm.texts())
     assert not any("A-1" in t for t in county.texts())
     env.clock.advance(minutes=29)
     await env.tick()
@@ -91,7 +91,8 @@ async def test_quiet_hours_hold_low_but_not_critical(tmp_path):
         assert any("A-1" in t for t in comm.texts())  # delivered at once even at night
         env.clock.advance(minutes=10)
         await env.tick()
-        assert (await repo.get_alert(env.db, 2)).level == 2  # critical climbs at night
+        # Critical climbs at night, past the leaders who hold it already, to the county.
+        assert (await repo.get_alert(env.db, 2)).level == 3
         env.clock.advance(days=1)  # 22:10 next day: low is due, but quiet hours
         await env.tick()
         assert (await repo.get_alert(env.db, 1)).level == 1
@@ -246,7 +247,7 @@ async def test_wrong_inputs_reprompt_and_keep_answers(env):
     assert "太长了" in (await liaison.send("字" * 5000))[0].text
     await liaison.send_voice()
     summary = liaison.texts()[-1]
-    assert "宗教" in summary and "7" in summary and "34.1" in summary and "语音" in summary
+    assert "宗教" in summary and "7" in summary and "已共享位置" in summary and "语音" in summary
     await liaison.press("加照片")
     await liaison.send_photo()
     await liaison.press("照片发完了")

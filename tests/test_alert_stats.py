@@ -42,7 +42,7 @@ async def test_alert_stats_counts_and_open_list(env):
         assert await repo.acknowledge(tx, b, commissioner.id, now)
         b = await repo.get_alert(tx, second)
         assert await repo.resolve(tx, b, commissioner.id, now, "village", "ok")
-        assert await repo.climb(tx, await repo.get_alert(tx, other), now, None, None)
+        assert await repo.climb(tx, await repo.get_alert(tx, other), now, None, None, 2)
     stats = await repo.alert_stats(
         env.db, start, now + timedelta(seconds=1), now, township_id=a.township_id
     )

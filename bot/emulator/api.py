@@ -1100,6 +1100,11 @@ class FakeBotAPI:
         location = {"latitude": values["latitude"], "longitude": values["longitude"]}
         return self._new_message(values, location=location)
 
+    def _m_sendVenue(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
+        location = {"latitude": values["latitude"], "longitude": values["longitude"]}
+        venue = {"location": location, "title": values["title"], "address": values["address"]}
+        return self._new_message(values, location=location, venue=venue)
+
     def _m_sendPhoto(self, values: dict[str, Any], uploads: dict[str, UploadedFile]) -> Any:
         record, _ = self._file_from(values, uploads, "photo")
         return self._new_message(values, photo=self._photo_sizes(record), **self._caption(values))

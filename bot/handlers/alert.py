@@ -54,6 +54,7 @@ from bot.reminders import escalation as notify
 from bot.storage import alerts as repo
 from bot.storage.db import Tx
 from bot.storage.reports import get_report
+from bot.views import alert as alert_view
 
 # Commissioner-side states.
 RES_LEVEL, RES_NOTE, ESC_REASON = range(10, 13)
@@ -69,16 +70,6 @@ SEVERITY_HINT_KEYS = {
     "high": "alert.sev_hint.high",
     "medium": "alert.sev_hint.medium",
     "low": "alert.sev_hint.low",
-}
-EVENT_KEYS = {
-    "created": "alert.ev.created",
-    "delivered": "alert.ev.delivered",
-    "acknowledged": "alert.ev.acknowledged",
-    "escalated": "alert.ev.escalated",
-    "update": "alert.ev.update",
-    "resolved": "alert.ev.resolved",
-    "reopened": "alert.ev.reopened",
-    "reminded": "alert.ev.reminded",
 }
 TEXT_ERRORS = {"empty": "alert.err.empty", "too_long": "alert.err.too_long"}
 PEOPLE_ERRORS = {"not_a_number": "alert.err.people_nan", "out_of_range": "alert.err.people_range"}
@@ -414,41 +405,8 @@ async def on_timeline(update: Update, context: BotContext) -> None:
 
 
 async def _timeline_text(context: BotContext, alert: Alert) -> str:
-    t = context.t
-    lines = [t("alert.timeline_head", ref=alert.ref, village=alert.village)]
-    for ev in await repo.events(context.deps.db, alert.id):
-        detail = ev.detail
-        extra = ""
-        if ev.kind == "delivered":
-            extra = t(
-                "alert.ev.to",
-                level=t(LEVEL_KEYS.get(detail.get("level", 1), "role.commissioner")),
-                names=t("common.list_sep").join(detail.get("to", [])) or "—",
-            )
-        elif ev.kind == "escalated":
-            extra = t(LEVEL_KEYS.get(detail.get("level", 2), "role.leader"))
-            if detail.get("reason"):
-                extra += f" · {detail['reason']}"
-        elif ev.kind == "resolved":
-            extra = (
-                f"{t(RESOLUTION_KEYS.get(detail.get('level', ''), 'alert.rlevel.village'))}"
-                f" · {detail.get('note', '')}"
-            )
-        elif ev.kind == "update":
-            extra = detail.get("text") or ""
-            if detail.get("photos"):
-                extra += " " + t("alert.ev.photos", n=detail["photos"])
-        who = ev.person or ""
-        lines.append(
-            t(
-                "alert.ev.line",
-                time=t.datetime(ev.at),
-                event=t(EVENT_KEYS.get(ev.kind, "alert.ev.update")),
-                who=who,
-                extra=extra,
-            ).rstrip(" ·")
-        )
-    return "\n".join(lines)
+    events = await repo.events(context.deps.db, alert.id)
+    return alert_view.timeline_text(context.t, alert, events)
 
 
 @guard()
@@ -520,8 +478,8 @@ async def on_open(update: Update, context: BotContext) -> None:
     await answer(
         update,
         context,
-        notify.card_text(t, alert),
-        InlineKeyboardMarkup.de_json(notify.card_markup(t, alert), None),
+        alert_view.card_text(t, alert),
+        InlineKeyboardMarkup.de_json(alert_view.card_markup(t, alert), None),
     )
 
 
@@ -681,18 +639,20 @@ async def on_reason(update: Update, context: BotContext) -> int:
 
     async def climb(tx: Tx, fresh: Alert) -> bool:
         # Someone may have escalated it since the reason was asked for: then do nothing.
-        return fresh.level == level_was and await notify.escalate(
-            deps, tx, fresh, now, by=actor, reason=reason
+        return fresh.level == level_was and bool(
+            await notify.escalate(deps, tx, fresh, now, by=actor, reason=reason)
         )
 
     done, fresh = await _apply(context, alert.id, now, climb)
     _drop(context, "alert_action")
     deps.wake_outbox()
     if done:
+        events = await repo.events(deps.db, alert.id)
+        told = next((e.detail.get("to", []) for e in reversed(events) if e.kind == "delivered"), [])
         await answer(
             update,
             context,
-            t("alert.escalated_done", ref=alert.ref, level=t(LEVEL_KEYS[fresh.level + 1])),
+            t("alert.escalated_done", ref=alert.ref, names=alert_view.names_label(t, told)),
         )
     else:
         await answer(update, context, t("alert.cannot_escalate", ref=alert.ref))
@@ -767,7 +727,7 @@ async def mine_open(update: Update, context: BotContext) -> None:
     rows = [[button(t("alert.btn.timeline_mine"), f"al:mtl:{alert.id}")]]
     if alert.state != "resolved":
         rows.insert(0, [button(t("alert.btn.add_update"), f"al:upd:{alert.id}")])
-    await answer(update, context, notify.card_text(t, alert), keyboard(*rows))
+    await answer(update, context, alert_view.card_text(t, alert), keyboard(*rows))
 
 
 @guard(Role.LIAISON)
@@ -896,52 +856,9 @@ async def _store_update(
         {"text": data.get("text") or "", "photos": len(photos)},
     )
     await repo.add_attachments(tx, now, "alert_update", event_id, photos)
-    # Not yet acknowledged: the update goes to everyone who has the alert.
-    targets = (
-        [alert.acknowledged_by]
-        if alert.acknowledged_by
-        else sorted(
-            {
-                m.person_id
-                for m in await deps.outbox.for_ref("alert", alert.id, tx=tx)
-                if m.person_id
-            }
-        )
+    await notify.forward_update(
+        deps, tx, alert, actor, now, event_id, data.get("text") or "", [f for f, _u in photos]
     )
-    for person_id in targets:
-        person = await notify.reachable(deps, tx, person_id)
-        if person is None:
-            continue
-        t = deps.i18n.for_person(person)
-        markup = {"inline_keyboard": [[notify.alert_button(t, "alert.btn.timeline", "tl", alert)]]}
-        await notify.enqueue(
-            tx,
-            now,
-            chat_id=person.telegram_id,
-            person_id=person.id,
-            payload={
-                "text": t(
-                    "alert.update_msg",
-                    ref=alert.ref,
-                    village=alert.village,
-                    name=actor.name,
-                    text=data.get("text") or "—",
-                    photos=len(photos),
-                ),
-                "reply_markup": markup,
-            },
-            dedup_key=f"alert:{alert.id}:upd:{event_id}:{person.id}",
-        )
-        for i, (file_id, _unique) in enumerate(photos):
-            await notify.enqueue(
-                tx,
-                now,
-                chat_id=person.telegram_id,
-                person_id=person.id,
-                method="sendPhoto",
-                payload={"photo": file_id, "caption": f"{alert.ref} · {actor.name}"},
-                dedup_key=f"alert:{alert.id}:upd:{event_id}:{person.id}:p{i}",
-            )
 
 
 # --- wiring ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, Message
+from telegram import Bot, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
@@ -152,7 +152,15 @@ class DeliveryWorker:
 
     async def _send(self, item: OutboxItem) -> bool:
         """Make one attempt; return True when the row is done (sent or failed for good)."""
-        params: dict[str, Any] = {"chat_id": item.chat_id, **item.payload}
+        params: dict[str, Any] = {
+            "chat_id": item.chat_id,
+            **await self.repo.with_reply(item.payload),
+        }
+        if item.method == "sendMediaGroup":
+            # PTB prepares a media list itself and expects its InputMedia objects there.
+            params["media"] = [
+                InputMediaPhoto(m["media"], caption=m.get("caption")) for m in params["media"]
+            ]
         try:
             result = await self.bot.do_api_request(item.method, api_kwargs=params)
         except RetryAfter as exc:

@@ -1,12 +1,16 @@
-"""Alert messages and their due work: escalation when nobody acknowledges, follow-up reminders.
+"""Alert delivery and due work: the first level, escalation when nobody acknowledges, reminders.
 
-Everything here runs inside the caller's transaction and only writes outbox rows, so the
-handlers (acknowledge, escalate by hand) and the tick share one way of telling people.
+The rules (README "Escalation"): a level where nobody new can be reached — nobody on the
+roster, everyone blocked or unbound, or everyone already holding the alert — is skipped at
+once, in the same transaction, and the skip is on the timeline. Texts name who was actually
+told and the real minutes without acknowledgement. Everything here runs inside the caller's
+transaction and only writes outbox rows, so handlers and the tick share one way of telling.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,108 +24,27 @@ from bot.domain.alert import (
 )
 from bot.domain.calendar import end_of_quiet
 from bot.domain.people import Person
-from bot.domain.vocab import CATEGORY_KEYS, LEVEL_KEYS, RESOLUTION_KEYS, SEVERITY_KEYS
+from bot.domain.vocab import LEVEL_KEYS
 from bot.i18n import Translator
+from bot.notify import notify, send_evidence
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import alerts as repo
 from bot.storage.db import Tx, to_db_time
 from bot.storage.outbox import enqueue
+from bot.views import alert as view
+from bot.views.evidence import Evidence
 
 if TYPE_CHECKING:
     from bot.deps import Deps
 
 log = logging.getLogger(__name__)
 
-
-def place_of(t: Translator, alert: Alert) -> str:
-    """Return the place answer: text, a shared location, or both."""
-    parts = []
-    if alert.place_text:
-        parts.append(alert.place_text)
-    if alert.latitude is not None and alert.longitude is not None:
-        parts.append(
-            t("alert.card.location", lat=f"{alert.latitude:.5f}", lon=f"{alert.longitude:.5f}")
-        )
-    return " · ".join(parts) or "—"
-
-
-def status_line(t: Translator, alert: Alert) -> str:
-    """Return the line saying where the alert stands."""
-    if alert.state == "resolved" and alert.resolved_at is not None:
-        return t(
-            "alert.status.resolved",
-            name=alert.resolver or "—",
-            time=t.datetime(alert.resolved_at),
-            level=t(RESOLUTION_KEYS.get(alert.resolution_level or "", "alert.rlevel.village")),
-            note=alert.resolution_note or "",
-        )
-    if alert.state == "acknowledged" and alert.acknowledged_at is not None:
-        return t(
-            "alert.status.acknowledged",
-            name=alert.acknowledger or "—",
-            time=t.time(alert.acknowledged_at),
-        )
-    return t("alert.status.open", level=t(LEVEL_KEYS[alert.level]))
-
-
-def card_text(t: Translator, alert: Alert, head: str | None = None) -> str:
-    """Return the alert as the people who act on it see it."""
-    description = alert.description or ""
-    if alert.voice_file_id:
-        description = (description + "\n" if description else "") + t("alert.card.voice")
-    body = t(
-        "alert.card",
-        ref=alert.ref,
-        severity=t(SEVERITY_KEYS[alert.severity]),
-        village=alert.village,
-        township=alert.township,
-        liaison=alert.liaison,
-        phone=alert.liaison_phone or "—",
-        category=t(CATEGORY_KEYS.get(alert.category, "alert.cat.other")),
-        people=alert.people_count if alert.people_count is not None else "—",
-        place=place_of(t, alert),
-        time=t.datetime(alert.created_at),
-        description=description or "—",
-    )
-    text = f"{body}\n\n{status_line(t, alert)}"
-    return f"{head}\n\n{text}" if head else text
-
-
-def alert_button(t: Translator, key: str, action: str, alert: Alert) -> dict[str, str]:
-    """Return one al:<action>:<id> button as a plain dict for the outbox."""
-    return {"text": t(key), "callback_data": f"al:{action}:{alert.id}"}
-
-
-def card_markup(t: Translator, alert: Alert) -> dict[str, Any]:
-    """Return the buttons of the alert message for its current state (plain dict for the outbox)."""
-
-    def b(key: str, action: str) -> dict[str, str]:
-        return alert_button(t, key, action, alert)
-
-    if alert.state == "resolved":
-        rows = [[b("alert.btn.reopen", "reo")], [b("alert.btn.timeline", "tl")]]
-    elif alert.state == "acknowledged":
-        rows = [
-            [b("alert.btn.resolve", "res"), b("alert.btn.escalate", "esc")],
-            [b("alert.btn.timeline", "tl")],
-        ]
-    else:
-        rows = [
-            [
-                b("alert.btn.ack", "ack"),
-                b("alert.btn.resolve", "res"),
-                b("alert.btn.escalate", "esc"),
-            ],
-            [b("alert.btn.timeline", "tl")],
-        ]
-    if alert.state != "resolved" and alert.level >= TOP_LEVEL:
-        rows[0] = [x for x in rows[0] if not x["callback_data"].startswith("al:esc:")]
-    return {"inline_keyboard": rows}
-
-
-def card_payload(t: Translator, alert: Alert, head: str | None = None) -> dict[str, Any]:
-    """Return the alert message, text and buttons, as an outbox payload."""
-    return {"text": card_text(t, alert, head), "reply_markup": card_markup(t, alert)}
+# Kept importable from here while the handlers move to bot.views.alert.
+card_text = view.card_text
+card_markup = view.card_markup
+card_payload = view.card_payload
+alert_button = view.alert_button
+__all__ = ["alert_button", "card_markup", "card_payload", "card_text", "enqueue"]
 
 
 async def reachable(deps: Deps, tx: Tx, person_id: int | None) -> Person | None:
@@ -133,46 +56,102 @@ async def reachable(deps: Deps, tx: Tx, person_id: int | None) -> Person | None:
 
 
 async def level_people(deps: Deps, tx: Tx, alert: Alert, level: int) -> list[Person]:
-    """Return the bound people notified at one level of an alert."""
-    role = LEVEL_ROLES[level]
-    people = await deps.people.in_township(alert.township_id, (role,), tx=tx)
-    return [p for p in people if p.telegram_id]
+    """Return the people of one level the bot can reach (bound, not blocked)."""
+    people = await deps.people.in_township(alert.township_id, (LEVEL_ROLES[level],), tx=tx)
+    bound = [p for p in people if p.telegram_id]
+    blocked = await deps.people.blocked([p.id for p in bound], tx=tx)
+    return [p for p in bound if p.id not in blocked]
 
 
-async def send_card(
+async def holders(deps: Deps, tx: Tx, alert_id: int) -> set[int]:
+    """Return who holds the alert: a card was sent or is on its way to them."""
+    return {
+        m.person_id
+        for m in await deps.outbox.for_ref("alert", alert_id, tx=tx)
+        if m.person_id is not None and m.state not in ("failed", "cancelled")
+    }
+
+
+def _who(people: Sequence[Person]) -> list[dict[str, str]]:
+    return [{"name": p.name, "role": p.role.value} for p in people]
+
+
+async def _send_cards(
     deps: Deps,
     tx: Tx,
     alert: Alert,
-    person: Person,
+    people: Sequence[Person],
     now: datetime,
-    head_key: str | None = None,
-    **head: Any,
-) -> bool:
-    """Queue the alert message for one person (once per person, ever)."""
-    assert person.telegram_id is not None
-    t = deps.i18n.for_person(person)
-    ids = await enqueue(
+    head: Callable[[Translator], str | None],
+) -> list[Person]:
+    """Queue the card and its evidence for each person (once per person, ever)."""
+    evidence = view.evidence_of(alert, await repo.photos_of(tx, "alert", alert.id))
+    sent = await notify(
+        deps,
         tx,
         now,
-        chat_id=person.telegram_id,
-        person_id=person.id,
-        payload=card_payload(t, alert, t(head_key, **head) if head_key else None),
-        dedup_key=f"alert:{alert.id}:card:{person.id}",
+        people,
+        lambda t, _p: view.card_payload(t, alert, head(t), evidence),
+        key=lambda p: f"alert:{alert.id}:card:{p.id}",
         ref_kind="alert",
         ref_id=alert.id,
     )
-    return bool(ids)
+    await send_evidence(deps, tx, now, sent, evidence, f"alert:{alert.id}:ev")
+    return [s.person for s in sent]
+
+
+async def _next_level(
+    deps: Deps, tx: Tx, alert: Alert, held: set[int]
+) -> tuple[int, list[Person], list[tuple[int, str]]]:
+    """Return the first level above the alert's with someone new to tell, those people, and
+    the levels skipped on the way with why ("nobody" reachable, or all "holding" it)."""
+    level, skipped = alert.level, []
+    while level < TOP_LEVEL:
+        level += 1
+        people = await level_people(deps, tx, alert, level)
+        new = [p for p in people if p.id not in held]
+        if new:
+            return level, new, skipped
+        skipped.append((level, "holding" if people else "nobody"))
+    return level, [], skipped
+
+
+async def _record_skips(tx: Tx, alert_id: int, now: datetime, skipped: list[tuple[int, str]]):
+    for level, why in skipped:
+        await repo.add_event(tx, alert_id, now, "skipped", None, {"level": level, "why": why})
+
+
+def _levels(t: Translator, skipped: list[tuple[int, str]]) -> str:
+    return t("common.list_sep").join(t(LEVEL_KEYS[level]) for level, _ in skipped)
 
 
 async def deliver_new(deps: Deps, tx: Tx, alert: Alert, now: datetime) -> None:
-    """Send a new alert to the commissioners (critical ones to the leaders as well)."""
-    people = await level_people(deps, tx, alert, 1)
-    if alert.severity == "critical":
-        people += await level_people(deps, tx, alert, 2)
-    sent = [p for p in people if await send_card(deps, tx, alert, p, now)]
-    await repo.add_event(
-        tx, alert.id, now, "delivered", None, {"level": 1, "to": [p.name for p in sent]}
+    """Send a new alert to the commissioners (critical ones to the leaders as well); with no
+    commissioner reachable, straight to the first level that has someone."""
+    first = await level_people(deps, tx, alert, 1)
+    if first:
+        people = first + (
+            await level_people(deps, tx, alert, 2) if alert.severity == "critical" else []
+        )
+        told = await _send_cards(deps, tx, alert, people, now, lambda t: None)
+        await repo.add_event(tx, alert.id, now, "delivered", None, {"level": 1, "to": _who(told)})
+        return
+    level, new, skipped = await _next_level(deps, tx, alert, set())
+    skipped = [(1, "nobody"), *skipped]
+    await _record_skips(tx, alert.id, now, skipped)
+    if level > alert.level:
+        await repo.climb(tx, alert, now, None, None, level)
+    fresh = await repo.get_alert(tx, alert.id)
+    assert fresh is not None
+    told = await _send_cards(
+        deps,
+        tx,
+        fresh,
+        new,
+        now,
+        lambda t: t("alert.head.skipped", ref=fresh.ref, levels=_levels(t, skipped)),
     )
+    await repo.add_event(tx, alert.id, now, "delivered", None, {"level": level, "to": _who(told)})
 
 
 async def escalate(
@@ -182,67 +161,65 @@ async def escalate(
     now: datetime,
     by: Person | None = None,
     reason: str | None = None,
-) -> bool:
-    """Climb one level: notify the next level, remind the earlier ones, restart the clock."""
-    if alert.level >= TOP_LEVEL or not await repo.climb(
-        tx, alert, now, by.id if by else None, reason
-    ):
-        return False
-    level = alert.level + 1
+) -> int:
+    """Climb to the next level with someone new to tell; return that level (0: no climb).
+
+    By hand, a climb with nobody new to tell above is refused; on time, the alert goes to
+    the top anyway and whoever holds it hears that nobody above could be reached.
+    """
+    if alert.level >= TOP_LEVEL or alert.state == "resolved":
+        return 0
+    held = await holders(deps, tx, alert.id)
+    level, new, skipped = await _next_level(deps, tx, alert, held)
+    if not new and by is not None:
+        return 0
+    if not await repo.climb(tx, alert, now, by.id if by else None, reason, level):
+        return 0
+    await _record_skips(tx, alert.id, now, skipped)
     fresh = await repo.get_alert(tx, alert.id)
     assert fresh is not None
-    minutes = deps.policy.escalation.minutes(alert.severity)
-    had_card = {m.person_id for m in await deps.outbox.for_ref("alert", alert.id, tx=tx)}
-    new = await level_people(deps, tx, fresh, level)
-    told = []
-    for person in new:
-        if person.id in had_card:
-            continue
+    minutes = int((now - alert.created_at).total_seconds() // 60)
+
+    def head(t: Translator) -> str:
         if by is None:
-            ok = await send_card(
-                deps, tx, fresh, person, now, "alert.head.auto", ref=fresh.ref, minutes=minutes
-            )
-        else:
-            ok = await send_card(
-                deps,
-                tx,
-                fresh,
-                person,
-                now,
-                "alert.head.manual",
+            return t("alert.head.auto", ref=fresh.ref, minutes=minutes)
+        return t("alert.head.manual", ref=fresh.ref, name=by.name, reason=reason or "—")
+
+    told = await _send_cards(deps, tx, fresh, new, now, head)
+    # Whoever already holds the alert hears who it went to now (never that it went to them).
+    others = [await reachable(deps, tx, pid) for pid in sorted(held)]
+
+    def climbed(t: Translator, _p: Person) -> str:
+        names = view.names_label(t, _who(told))
+        if not told:
+            return t("alert.climbed.nobody", ref=fresh.ref, village=fresh.village, minutes=minutes)
+        if by is None:
+            return t(
+                "alert.climbed.auto",
                 ref=fresh.ref,
-                name=by.name,
-                reason=reason or "—",
+                village=fresh.village,
+                minutes=minutes,
+                names=names,
             )
-        if ok:
-            told.append(person.name)
-    # Everyone who already has the alert hears that it climbed (and to whom).
-    for person_id in sorted(pid for pid in had_card if pid is not None):
-        person = await reachable(deps, tx, person_id)
-        if person is None or (by and person.id == by.id):
-            continue
-        t = deps.i18n.for_person(person)
-        key = "alert.climbed.auto" if by is None else "alert.climbed.manual"
-        await enqueue(
-            tx,
-            now,
-            chat_id=person.telegram_id,
-            person_id=person.id,
-            payload={
-                "text": t(
-                    key,
-                    ref=fresh.ref,
-                    village=fresh.village,
-                    level=t(LEVEL_KEYS[level]),
-                    minutes=minutes,
-                    name=by.name if by else "",
-                    reason=reason or "—",
-                )
-            },
-            dedup_key=f"alert:{alert.id}:climbed:{level}:{person.id}",
+        return t(
+            "alert.climbed.manual",
+            ref=fresh.ref,
+            village=fresh.village,
+            name=by.name,
+            names=names,
+            reason=reason or "—",
         )
-    await repo.add_event(tx, alert.id, now, "delivered", None, {"level": level, "to": told})
-    return True
+
+    await notify(
+        deps,
+        tx,
+        now,
+        [p for p in others if p is not None and (by is None or p.id != by.id)],
+        climbed,
+        key=lambda p: f"alert:{alert.id}:climbed:{level}:{p.id}",
+    )
+    await repo.add_event(tx, alert.id, now, "delivered", None, {"level": level, "to": _who(told)})
+    return level
 
 
 async def refresh_cards(deps: Deps, tx: Tx, alert_id: int, now: datetime) -> None:
@@ -253,6 +230,7 @@ async def refresh_cards(deps: Deps, tx: Tx, alert_id: int, now: datetime) -> Non
     """
     alert = await repo.get_alert(tx, alert_id)
     assert alert is not None
+    evidence = view.evidence_of(alert, await repo.photos_of(tx, "alert", alert_id))
     for sent in await deps.outbox.for_ref("alert", alert_id, tx=tx):
         if sent.person_id is None:
             continue
@@ -260,8 +238,9 @@ async def refresh_cards(deps: Deps, tx: Tx, alert_id: int, now: datetime) -> Non
         if person is None:
             continue
         t = deps.i18n.for_person(person)
+        payload = view.card_payload(t, alert, None, evidence)
         if sent.state == "pending":
-            await deps.outbox.rewrite_pending(tx, sent.outbox_id, card_payload(t, alert))
+            await deps.outbox.rewrite_pending(tx, sent.outbox_id, payload)
             continue
         if sent.message_id is None:
             continue
@@ -271,7 +250,7 @@ async def refresh_cards(deps: Deps, tx: Tx, alert_id: int, now: datetime) -> Non
             chat_id=sent.chat_id,
             person_id=person.id,
             method="editMessageText",
-            payload={"message_id": sent.message_id, **card_payload(t, alert)},
+            payload={"message_id": sent.message_id, **payload},
             ref_kind="alert_edit",
             ref_id=alert_id,
         )
@@ -291,17 +270,54 @@ async def tell(
     person = await reachable(deps, tx, person_id)
     if person is None:
         return
-    payload: dict[str, Any] = {"text": deps.i18n.for_person(person)(key, **values)}
-    if markup:
-        payload["reply_markup"] = markup
-    await enqueue(
-        tx,
-        now,
-        chat_id=person.telegram_id,
-        person_id=person.id,
-        payload=payload,
-        dedup_key=dedup_key,
+
+    def render(t: Translator, _p: Person) -> dict[str, Any]:
+        payload: dict[str, Any] = {"text": t(key, **values)}
+        if markup:
+            payload["reply_markup"] = markup
+        return payload
+
+    await notify(deps, tx, now, [person], render, key=lambda _p: dedup_key)
+
+
+async def forward_update(
+    deps: Deps,
+    tx: Tx,
+    alert: Alert,
+    actor: Person,
+    now: datetime,
+    event_id: int,
+    text: str,
+    photos: list[str],
+) -> None:
+    """Forward a liaison's update, with its photos replying to it, to whoever acknowledged the
+    alert (not yet acknowledged: to everyone who holds it)."""
+    targets = (
+        [alert.acknowledged_by]
+        if alert.acknowledged_by
+        else sorted(await holders(deps, tx, alert.id))
     )
+    people = [p for p in [await reachable(deps, tx, pid) for pid in targets] if p is not None]
+
+    def render(t: Translator, _p: Person) -> dict[str, Any]:
+        return {
+            "text": t(
+                "alert.update_msg",
+                ref=alert.ref,
+                village=alert.village,
+                name=actor.name,
+                text=text or "—",
+                photos=len(photos),
+            ),
+            "reply_markup": {
+                "inline_keyboard": [[view.alert_button(t, "alert.btn.timeline", "tl", alert)]]
+            },
+        }
+
+    key = f"alert:{alert.id}:upd:{event_id}"
+    sent = await notify(deps, tx, now, people, render, key=lambda p: f"{key}:{p.id}")
+    evidence = Evidence(label=f"{alert.ref} · {actor.name}", photos=photos)
+    await send_evidence(deps, tx, now, sent, evidence, f"{key}:ev")
 
 
 # --- due work -----------------------------------------------------------------------------
@@ -317,8 +333,8 @@ async def escalate_due(tick: Tick) -> None:
             fresh = await repo.get_alert(tx, alert.id)
             if fresh is None or not should_escalate(fresh, tick.now, deps.policy, deps.tz):
                 continue
-            if await escalate(deps, tx, fresh, tick.now):
-                log.info("alert %s escalated to level %s", fresh.id, fresh.level + 1)
+            if level := await escalate(deps, tx, fresh, tick.now):
+                log.info("alert %s escalated to level %s", fresh.id, level)
 
 
 async def remind_followup(tick: Tick) -> None:
@@ -331,36 +347,35 @@ async def remind_followup(tick: Tick) -> None:
         since = alert.followup_since or alert.acknowledged_at
         assert since is not None
         due = followup_time(alert, n, deps.policy)
+        hours = int((due - since).total_seconds() // 3600)
+
+        def render(t: Translator, _p: Person, alert: Alert = alert, hours: int = hours) -> dict:
+            return {
+                "text": t("alert.followup", ref=alert.ref, village=alert.village, hours=hours),
+                "reply_markup": {
+                    "inline_keyboard": [
+                        [
+                            view.alert_button(t, "alert.btn.resolve", "res", alert),
+                            view.alert_button(t, "alert.btn.timeline", "tl", alert),
+                        ]
+                    ]
+                },
+            }
+
         async with deps.db.transaction() as tx:
             person = await reachable(deps, tx, alert.acknowledged_by)
             if person is None:
                 continue
-            t = deps.i18n.for_person(person)
-            enqueued = await enqueue(
+            sent = await notify(
+                deps,
                 tx,
                 tick.now,
-                chat_id=person.telegram_id,
-                person_id=person.id,
-                payload={
-                    "text": t(
-                        "alert.followup",
-                        ref=alert.ref,
-                        village=alert.village,
-                        hours=int((due - since).total_seconds() // 3600),
-                    ),
-                    "reply_markup": {
-                        "inline_keyboard": [
-                            [
-                                alert_button(t, "alert.btn.resolve", "res", alert),
-                                alert_button(t, "alert.btn.timeline", "tl", alert),
-                            ]
-                        ]
-                    },
-                },
-                dedup_key=f"alert:{alert.id}:follow:{to_db_time(since)}:{n}",
+                [person],
+                render,
+                key=lambda _p, a=alert, s=since, n=n: f"alert:{a.id}:follow:{to_db_time(s)}:{n}",
                 not_before=end_of_quiet(max(due, tick.now), deps.policy.quiet_hours, deps.tz),
             )
-            if enqueued:
+            if sent:
                 await repo.add_event(tx, alert.id, tick.now, "reminded", person.id, {"n": n})
 
 

@@ -229,7 +229,7 @@ async def add_attachments(
         )
 
 
-async def photos_of(db: Database, owner_kind: str, owner_id: int) -> list[str]:
+async def photos_of(db: Database | Tx, owner_kind: str, owner_id: int) -> list[str]:
     """Return the photo file ids of an alert or an update."""
     rows = await db.fetchall(
         "SELECT file_id FROM attachments WHERE owner_kind = ? AND owner_id = ? AND kind = 'photo'"
@@ -252,16 +252,16 @@ async def acknowledge(tx: Tx, alert: Alert, person_id: int, now: datetime) -> bo
 
 
 async def climb(
-    tx: Tx, alert: Alert, now: datetime, person_id: int | None, reason: str | None
+    tx: Tx, alert: Alert, now: datetime, person_id: int | None, reason: str | None, level: int
 ) -> bool:
-    """Move an alert one level up and restart its clock; False if someone already did."""
+    """Move an alert up to `level` and restart its clock; False if someone already moved it."""
     changed = await tx.changes(
-        "UPDATE alerts SET level = level + 1, level_since = ?, escalated = 1"
+        "UPDATE alerts SET level = ?, level_since = ?, escalated = 1"
         " WHERE id = ? AND level = ? AND state != 'resolved'",
-        (to_db_time(now), alert.id, alert.level),
+        (level, to_db_time(now), alert.id, alert.level),
     )
     if changed:
-        detail: dict[str, Any] = {"level": alert.level + 1}
+        detail: dict[str, Any] = {"level": level}
         if reason:
             detail["reason"] = reason
         await add_event(tx, alert.id, now, "escalated", person_id, detail)

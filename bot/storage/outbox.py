@@ -10,6 +10,10 @@ from typing import Any
 from bot.domain.text import split_text
 from bot.storage.db import Database, Tx, to_db_time
 
+# A payload key naming the outbox row this message replies to (evidence after its card);
+# the worker turns it into reply_parameters once that row's message id is known.
+REPLY_TO_ROW = "reply_to_outbox"
+
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -185,6 +189,20 @@ class OutboxRepo:
             )
             == 1
         )
+
+    async def with_reply(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Return the payload to send: REPLY_TO_ROW becomes reply_parameters when known."""
+        row_id = payload.get(REPLY_TO_ROW)
+        if row_id is None:
+            return payload
+        out = {k: v for k, v in payload.items() if k != REPLY_TO_ROW}
+        message_id = await self.db.fetchval("SELECT message_id FROM outbox WHERE id = ?", (row_id,))
+        if message_id is not None:
+            out["reply_parameters"] = {
+                "message_id": message_id,
+                "allow_sending_without_reply": True,
+            }
+        return out
 
     async def counts(self) -> dict[str, int]:
         """Return how many rows are in each state."""

@@ -87,6 +87,20 @@ class PeopleRepo:
         )
         return [person_from_row(r) for r in rows]
 
+    async def blocked(self, person_ids: list[int], tx: Tx | None = None) -> set[int]:
+        """Return those of the people whose last message failed for good (blocked, chat gone)."""
+        if not person_ids:
+            return set()
+        src = tx or self.db
+        marks = ",".join("?" * len(person_ids))
+        rows = await src.fetchall(
+            "SELECT o.person_id FROM outbox o WHERE o.id IN (SELECT MAX(id) FROM outbox"
+            f" WHERE person_id IN ({marks}) AND state IN ('sent', 'failed') GROUP BY person_id)"
+            " AND o.state = 'failed'",
+            tuple(person_ids),
+        )
+        return {r[0] for r in rows}
+
     async def with_role(self, role: Role, tx: Tx | None = None) -> list[Person]:
         """Return every active person of a role."""
         src = tx or self.db

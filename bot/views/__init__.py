@@ -1,0 +1,1 @@
+"""Presentation: records turned into the texts, buttons and media people receive (pure)."""
