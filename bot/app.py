@@ -171,8 +171,9 @@ async def _post_init(app: Application) -> None:
     await set_default_menus(app.bot, deps.i18n)
     assert deps.delivery is not None and deps.scheduler is not None
     await deps.delivery.start()
-    # Work that fell due while the bot was down is done now, not at the first interval.
-    await deps.scheduler.tick()
+    # Work that fell due while the bot was down is done now, not at the first interval, and
+    # beside polling: a start with 10,000 reminders due must not hold back the first reply.
+    deps.scheduler.start_up_tick()
     if app.job_queue is not None:
         deps.scheduler.install(app.job_queue)
 
@@ -180,5 +181,7 @@ async def _post_init(app: Application) -> None:
 async def _post_stop(app: Application) -> None:
     """Shutdown: let the delivery worker finish the row in hand."""
     deps: Deps = app.deps  # type: ignore[attr-defined]
+    if deps.scheduler is not None:
+        await deps.scheduler.stop()
     if deps.delivery is not None:
         await deps.delivery.stop()

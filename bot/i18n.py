@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -79,6 +79,11 @@ class Translator:
     messages: Mapping[str, str]
     fallback: Mapping[str, str]
     tz: ZoneInfo
+    # Parsed once: Locale.parse is costly and every formatted date or number needs it.
+    locale: Locale = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "locale", Locale.parse(_BABEL_LOCALES[self.language]))
 
     def __call__(self, key: str, /, **values: object) -> str:
         """Return the text for key with {placeholders} filled in."""
@@ -87,11 +92,6 @@ class Translator:
             # A missing key is a bug the locale test catches; show the key, never crash a user.
             return key
         return text.format(**values) if values else text
-
-    @property
-    def locale(self) -> Locale:
-        """Return the Babel locale used for formatting."""
-        return Locale.parse(_BABEL_LOCALES[self.language])
 
     def date(self, value: date | datetime, fmt: str = "medium") -> str:
         """Format a date (an instant is first put in the bot's zone)."""
@@ -129,11 +129,15 @@ class I18n:
     def __init__(self, tz: ZoneInfo, directory: Path | None = None) -> None:
         self.catalogues = load_catalogues(directory)
         self.tz = tz
+        # One translator per language, built once: they are immutable.
+        self._translators = {
+            lang: Translator(lang, self.catalogues[lang], self.catalogues[DEFAULT_LANGUAGE], tz)
+            for lang in LANGUAGES
+        }
 
     def get(self, language: str | None) -> Translator:
         """Return the translator for a language (the default when unknown)."""
-        lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
-        return Translator(lang, self.catalogues[lang], self.catalogues[DEFAULT_LANGUAGE], self.tz)
+        return self._translators.get(language or "", self._translators[DEFAULT_LANGUAGE])
 
     def for_person(self, person: PersonLanguage) -> Translator:
         """Return the translator of someone the bot writes to: their /lang choice, else the

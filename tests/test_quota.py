@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -134,6 +134,33 @@ async def test_no_reminder_when_the_quota_is_met(tmp_path: Path) -> None:
         ):
             env.clock.set(when)
             await env.tick()
+        assert _reminders(env, boss) == [] and _nudges(li) == []
+    finally:
+        await _close(env, driver)
+
+
+async def test_no_nudge_for_a_roster_imported_after_the_moment(tmp_path: Path) -> None:
+    env, driver = await _env(tmp_path, datetime(2026, 11, 21, 9, 0, tzinfo=TZ))
+    try:
+        await env.seed(ago=timedelta(hours=1))  # 08:00, after the two-thirds moment (00:00)
+        li = await env.bind("李秀英")
+        boss = await env.bind("冯兴敏")
+        await env.tick()
+        assert _reminders(env, boss) == [] and _nudges(li) == []
+        env.clock.set(datetime(2026, 11, 28, 9, 0, tzinfo=TZ))  # the next moment is theirs
+        await env.tick()
+        assert len(_reminders(env, boss)) == 1 and len(_nudges(li)) == 1
+    finally:
+        await _close(env, driver)
+
+
+async def test_a_moment_missed_by_days_is_not_caught_up(tmp_path: Path) -> None:
+    env, driver = await _env(tmp_path, datetime(2026, 11, 25, 10, 0, tzinfo=TZ))
+    try:
+        li = await env.bind("李秀英")  # roster from the 17th; the bot was down since the 20th
+        boss = await env.bind("冯兴敏")
+        await env.tick()
+        await env.tick()
         assert _reminders(env, boss) == [] and _nudges(li) == []
     finally:
         await _close(env, driver)

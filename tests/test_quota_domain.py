@@ -46,9 +46,25 @@ def test_reminder_moments() -> None:
     assert moments["two_thirds"] == datetime(2026, 11, 21, 0, 0, tzinfo=TZ)
     assert moments["three_days"] == datetime(2026, 11, 28, 9, 0, tzinfo=TZ)
     assert due_moment(nov, datetime(2026, 11, 20, 12, tzinfo=TZ), TZ) is None
-    assert due_moment(nov, datetime(2026, 11, 22, tzinfo=TZ), TZ) == "two_thirds"
+    assert due_moment(nov, datetime(2026, 11, 21, 7, tzinfo=TZ), TZ) == "two_thirds"
     assert due_moment(nov, datetime(2026, 11, 29, tzinfo=TZ), TZ) == "three_days"
     assert due_moment(nov, datetime(2026, 12, 1, tzinfo=TZ), TZ) is None
+
+
+def test_a_missed_moment_is_caught_up_for_a_day_at_most() -> None:
+    nov = period_of("month", date(2026, 11, 5))
+    assert due_moment(nov, datetime(2026, 11, 21, 23, 59, tzinfo=TZ), TZ) == "two_thirds"
+    assert due_moment(nov, datetime(2026, 11, 22, tzinfo=TZ), TZ) is None
+    assert due_moment(nov, datetime(2026, 11, 25, tzinfo=TZ), TZ) is None
+    # Both moments missed: only the latest, never the earlier one as well.
+    assert due_moment(nov, datetime(2026, 11, 28, 10, tzinfo=TZ), TZ) == "three_days"
+
+
+def test_no_moment_before_the_township_was_on_the_roster() -> None:
+    nov = period_of("month", date(2026, 11, 5))
+    at = datetime(2026, 11, 21, 8, tzinfo=TZ)
+    assert due_moment(nov, at, TZ, since=datetime(2026, 11, 1, tzinfo=TZ)) == "two_thirds"
+    assert due_moment(nov, at, TZ, since=datetime(2026, 11, 21, 1, tzinfo=TZ)) is None
 
 
 def test_validation_codes() -> None:

@@ -15,6 +15,8 @@ MOMENT_TWO_THIRDS = "two_thirds"
 MOMENT_THREE_DAYS = "three_days"
 MOMENTS = (MOMENT_TWO_THIRDS, MOMENT_THREE_DAYS)
 DAYS_BEFORE_END = 3
+# A moment missed by downtime (or held by quiet hours) is still sent within this time, not later.
+CATCH_UP = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,22 @@ def reminder_moments(period: Period, tz: ZoneInfo) -> dict[str, datetime]:
     return {MOMENT_TWO_THIRDS: two_thirds, MOMENT_THREE_DAYS: three_days}
 
 
-def due_moment(period: Period, now: datetime, tz: ZoneInfo) -> str | None:
-    """Return the latest reminder moment of a period that has passed at `now`, if any."""
+def due_moment(
+    period: Period, now: datetime, tz: ZoneInfo, since: datetime | None = None
+) -> str | None:
+    """Return the reminder moment of a period that is due at `now`, if any.
+
+    Only the latest moment passed counts (a missed earlier one is superseded, never sent late
+    next to it). It is caught up for CATCH_UP at most (downtime, quiet hours), and not at all
+    for a township that was not on the roster yet then (`since`: a fresh database, a roster
+    imported after the moment).
+    """
     if not (period.start_at(tz) <= now < period.end_at(tz)):
         return None
-    latest = None
-    for name, at in sorted(reminder_moments(period, tz).items(), key=lambda kv: kv[1]):
-        if at <= now:
-            latest = name
-    return latest
+    passed = [(at, name) for name, at in reminder_moments(period, tz).items() if at <= now]
+    if not passed:
+        return None
+    at, name = max(passed)
+    if now - at >= CATCH_UP or (since is not None and since > at):
+        return None
+    return name

@@ -3,6 +3,7 @@
 Commissioners hear where the township stands; liaisons of villages with nothing submitted
 this period get a gentle nudge. Each (township, rule, period, moment) runs once (job_runs),
 never in quiet hours (the tick simply waits until they end), and not when the quota is met.
+A moment is caught up for a day at most, and never for a township put on the roster after it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from bot.domain.calendar import in_quiet_hours
 from bot.domain.info import kinds_label
 from bot.domain.people import Role
-from bot.domain.quotas import MOMENT_THREE_DAYS, QuotaProgress, due_moment
+from bot.domain.quotas import MOMENT_THREE_DAYS, due_moment, rule_period
 from bot.reminders.scheduler import Scheduler, Tick
-from bot.storage.jobs import claim_run
+from bot.storage.jobs import claim_run, has_run
 from bot.storage.outbox import enqueue
 from bot.storage.submissions import quota_progress, villages_with_submissions
 
@@ -28,18 +29,26 @@ async def remind_quotas(tick: Tick) -> None:
     if in_quiet_hours(tick.now, deps.policy.quiet_hours, deps.tz):
         return  # held: the first tick after the quiet hours sends them
     today = tick.now.astimezone(deps.tz).date()
+    # Every township shares the rules' periods: most ticks nothing is due and nothing is read.
+    periods = [(i, rule_period(rule, today)) for i, rule in enumerate(deps.policy.quotas)]
+    due_rules = [(i, p) for i, p in periods if due_moment(p, tick.now, deps.tz)]
+    if not due_rules:
+        return
+    since = await deps.people.on_roster_since()
     for township in await deps.people.townships():
-        progress = await quota_progress(deps.db, deps.policy, township.id, today, deps.tz)
-        by_rule: dict[int, list[QuotaProgress]] = {}
-        for p in progress:
-            by_rule.setdefault(p.rule_index, []).append(p)
-        for index, rows in by_rule.items():
-            period = rows[0].period
-            moment = due_moment(period, tick.now, deps.tz)
-            if moment is None:
-                continue
-            behind = [r for r in rows if not r.met]
+        todo = []
+        for index, period in due_rules:
+            moment = due_moment(period, tick.now, deps.tz, since.get(township.id))
             key = f"quota:{township.id}:{index}:{period.key}:{moment}"
+            if moment is not None and not await has_run(deps.db, key):
+                todo.append((index, moment, key))
+        if not todo:
+            continue
+        progress = await quota_progress(deps.db, deps.policy, township.id, today, deps.tz)
+        for index, moment, key in todo:
+            rows = [p for p in progress if p.rule_index == index]
+            period = rows[0].period
+            behind = [r for r in rows if not r.met]
             async with deps.db.transaction() as tx:
                 if not await claim_run(tx, key, tick.now):
                     continue

@@ -43,6 +43,7 @@ class Scheduler:
         self.deps = deps
         self._work: list[tuple[str, DueWork]] = []
         self._lock = asyncio.Lock()
+        self._start_up: asyncio.Task[None] | None = None
 
     def register(self, name: str, work: DueWork) -> None:
         """Add a due-work function; they run in registration order."""
@@ -67,6 +68,19 @@ class Scheduler:
                     log.exception("due work %s failed at %s", name, now.isoformat())
         self.deps.wake_outbox()
         self._heartbeat()
+
+    def start_up_tick(self) -> None:
+        """Run a first tick in the background now (catch up on work missed while down)."""
+        self._start_up = asyncio.create_task(self.tick(), name="start-up-tick")
+
+    async def stop(self) -> None:
+        """Let a start-up tick still running finish (its passes are chunked and short)."""
+        if self._start_up is not None:
+            try:
+                await asyncio.wait_for(self._start_up, timeout=10)
+            except TimeoutError:
+                log.warning("start-up tick cut short at shutdown; the next start redoes it")
+            self._start_up = None
 
     def _heartbeat(self) -> None:
         # The container health check reads this file's age: a tick ran recently.

@@ -18,13 +18,16 @@ from bot.domain.people import Role
 from bot.i18n import Translator
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import digest as store
-from bot.storage.jobs import claim_run
+from bot.storage.jobs import claim_run, has_run
 from bot.storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
 # The reminder's button; the report conversation takes it as an entry point.
 REPORT_START = "rpstart"
+# Reminders are queued this many per transaction: a fan-out to 10,000 liaisons never holds the
+# write lock long enough to stall replies or the outbox.
+ENQUEUE_CHUNK = 200
 
 
 def report_button(t: Translator) -> dict[str, Any]:
@@ -46,24 +49,37 @@ async def send_reminders(tick: Tick) -> None:
         async with deps.db.transaction() as tx:
             # Whoever reported meanwhile is not nudged by a reminder still waiting.
             await store.cancel_reminders(tx, due.week, all_of_week=False)
-            if send_at >= due.due:
-                continue
-            for person in await store.missing_liaisons(tx, due.week):
-                t = deps.i18n.for_person(person)
-                await enqueue(
-                    tx,
-                    now,
-                    chat_id=person.telegram_id,  # type: ignore[arg-type]
-                    person_id=person.id,
-                    payload={
-                        "text": dom.render_reminder(t, due.week, due.due, person.village or ""),
-                        "reply_markup": report_button(t),
-                    },
-                    dedup_key=f"remind:{person.id}:{due.week}:{due.index}",
-                    not_before=send_at,
-                    ref_kind="weekly_reminder",
-                    ref_id=person.village_id,
-                )
+        if send_at >= due.due:
+            continue
+        # One pass per moment: later ticks of the day cost one lookup, not one query per person.
+        run_key = f"remind:{due.week}:{due.index}"
+        if await has_run(deps.db, run_key):
+            continue
+        missing = await store.missing_liaisons(deps.db, due.week)
+        for start in range(0, len(missing), ENQUEUE_CHUNK):
+            async with deps.db.transaction() as tx:
+                for person in missing[start : start + ENQUEUE_CHUNK]:
+                    t = deps.i18n.for_person(person)
+                    await enqueue(
+                        tx,
+                        now,
+                        chat_id=person.telegram_id,  # type: ignore[arg-type]
+                        person_id=person.id,
+                        payload={
+                            "text": dom.render_reminder(t, due.week, due.due, person.village or ""),
+                            "reply_markup": report_button(t),
+                        },
+                        dedup_key=f"remind:{person.id}:{due.week}:{due.index}",
+                        not_before=send_at,
+                        ref_kind="weekly_reminder",
+                        ref_id=person.village_id,
+                    )
+            deps.wake_outbox()  # the first reminders go out while later ones are queued
+        # Recorded last: a pass cut short by a crash is redone, the dedup keys skip what was
+        # already queued.
+        async with deps.db.transaction() as tx:
+            await claim_run(tx, run_key, now)
+        log.info("reminder %s #%d: %d liaisons", due.week, due.index, len(missing))
 
 
 async def send_overdue(tick: Tick) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.domain.people import Person, Role
-from bot.storage.db import Database, Row, Tx
+from bot.storage.db import Database, Row, Tx, from_db_time
 
 PERSON_COLUMNS = """
 p.id, p.name, p.role, p.township_id, p.village_id, p.phone, p.telegram_id,
@@ -152,6 +153,14 @@ class PeopleRepo:
             "SELECT id, name, digest_chat_id FROM townships ORDER BY name"
         )
         return [Township(r["id"], r["name"], r["digest_chat_id"]) for r in rows]
+
+    async def on_roster_since(self) -> dict[int, datetime]:
+        """Return, per township, when its first person was put on the roster."""
+        rows = await self.db.fetchall(
+            "SELECT township_id, MIN(created_at) FROM people"
+            " WHERE township_id IS NOT NULL GROUP BY township_id"
+        )
+        return {r[0]: t for r in rows if (t := from_db_time(r[1])) is not None}
 
     async def township(self, township_id: int) -> Township | None:
         """Return one township."""
