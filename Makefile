@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+# Without a BOT_TOKEN (environment or .env) this runs the local demo instead, saying so.
 run: $(STAMP)
-	$(BIN)/liaison-bot run
+	$(BIN)/liaison-bot run --or-demo
 
 migrate: $(STAMP)
 	$(BIN)/liaison-bot migrate

@@ -13,7 +13,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, Settings, load_policy, load_settings
+from bot.clock import Clock
+from bot.config import ConfigError, Policy, Settings, load_policy, load_settings
 from bot.logs import setup_logging
 
 EXIT_USAGE = 2
@@ -45,31 +46,63 @@ async def _open_db(settings: Settings) -> Any:
     return db
 
 
+DEMO_BANNER = """\
+================================================================================
+ No BOT_TOKEN found (neither in the environment nor in .env), so this is the DEMO:
+ a local simulator with a sample township (Hekou), the real bot and a Bot API
+ emulator, all on this machine. Nothing is sent to Telegram. Open the page below.
+
+ To run for real: create a bot with @BotFather (send /newbot), put its token in
+ .env as BOT_TOKEN=123456:ABC..., import your roster
+ (liaison-bot roster import FILE), then `make run` again.
+================================================================================"""
+
+
+def _has_token(settings: Settings) -> bool:
+    return settings.bot_token is not None and bool(settings.bot_token.get_secret_value().strip())
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot with long polling until SIGTERM/SIGINT."""
     settings = load_settings()
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+    if not _has_token(settings):
+        if args.or_demo:
+            print(DEMO_BANNER, flush=True)
+            return cmd_demo(args)
         raise CliError(TOKEN_HELP, EXIT_USAGE)
     policy = load_policy(settings.policy_file)
     setup_logging(settings.log_level)
 
-    from telegram import Update
-
-    from bot.app import build_application
     from bot.clock import clock_from_env
-    from bot.deps import Deps
-    from bot.i18n import I18n
 
     try:
         # Test hook: end-to-end tests start the real process at a chosen instant.
         clock = clock_from_env(os.environ.get("LIAISON_FAKE_NOW"))
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
+    return _serve(settings, policy, clock)
+
+
+def _serve(
+    settings: Settings,
+    policy: Policy,
+    clock: Clock,
+    on_built: Callable[[Any, asyncio.AbstractEventLoop], None] | None = None,
+) -> int:
+    """Build the application and poll until a signal; shared by `run` and `demo`."""
+    from telegram import Update
+
+    from bot.app import build_application
+    from bot.deps import Deps
+    from bot.i18n import I18n
+
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     db = loop.run_until_complete(_open_db(settings))
     deps = Deps(settings, policy, db, clock, I18n(settings.tz))
     app = build_application(deps)
+    if on_built is not None:
+        on_built(deps, loop)
     logging.getLogger("bot").info(
         "starting: database %s, API %s", settings.database_path, settings.bot_api_url
     )
@@ -84,6 +117,41 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop.close()
     logging.getLogger("bot").info("stopped cleanly")
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the local simulator: emulator, sample township, the real bot, the chat page."""
+    from pydantic import SecretStr
+
+    from bot.demo import DEMO_TOKEN, Demo, open_browser
+
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    database = Path(args.db)
+    if settings.database_path.resolve() == database.resolve():
+        raise CliError(f"the demo would overwrite the bot's database {database}; use --db")
+    demo = Demo(database, args.port, settings.tz)
+    try:
+        demo.start()
+    except OSError as exc:
+        demo.stop()
+        raise CliError(f"cannot start the demo page on port {args.port}: {exc.strerror}") from None
+    # The same bot as `run`, pointed at the emulator, on the demo's own database.
+    demo_settings = settings.model_copy(
+        update={
+            "bot_token": SecretStr(DEMO_TOKEN),
+            "bot_api_url": demo.api_url,
+            "database_path": database,
+            "policy_file": None,
+        }
+    )
+    print(f"Demo page: {demo.page_url}  (Ctrl+C stops the demo)", flush=True)
+    if args.browser:
+        open_browser(demo.page_url)
+    try:
+        return _serve(demo_settings, load_policy(None), demo.clock, demo.world.attach)
+    finally:
+        demo.stop()
 
 
 async def _wait_for_api(app: Any, first: float = 1.0, longest: float = 60.0) -> None:
@@ -213,6 +281,28 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the demo (environment defaults let `make run` pass them through)."""
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("DEMO_PORT") or 8080),
+        help="port of the demo page on 127.0.0.1 (default 8080, $DEMO_PORT; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("DEMO_DATABASE_PATH") or "data/demo.sqlite3",
+        help="the demo's own database, recreated at each start (default data/demo.sqlite3)",
+    )
+    parser.add_argument(
+        "--no-browser",
+        dest="browser",
+        action="store_false",
+        default=os.environ.get("DEMO_OPEN_BROWSER", "1") != "0",
+        help="do not open the page in a browser",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -223,7 +313,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="run the bot (long polling); applies migrations first")
+    p.add_argument(
+        "--or-demo",
+        action="store_true",
+        help="without a BOT_TOKEN, run the demo instead of stopping (what `make run` does)",
+    )
+    _demo_arguments(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "demo",
+        help="local simulator: Bot API emulator, sample township, the real bot, a chat page",
+    )
+    _demo_arguments(p)
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("migrate", help="apply database migrations and exit")
     p.set_defaults(func=cmd_migrate)

@@ -47,18 +47,34 @@ class FakeClock:
 
 
 class ShiftedClock:
-    """Real time moved to start at a given instant (test-only: LIAISON_FAKE_NOW)."""
+    """Real time moved to start at a given instant, which can be moved forward on request.
+
+    Used by the end-to-end tests (LIAISON_FAKE_NOW) and by the demo's time controls.
+    """
 
     def __init__(self, start: datetime, monotonic: object = None) -> None:
         import time as _time
 
         self._mono = monotonic or _time.monotonic
-        self._start = start.astimezone(UTC)
-        self._t0 = self._mono()  # type: ignore[operator]
+        # (start, monotonic reading at start), replaced as one value so readers on other
+        # threads never see half of a jump.
+        self._origin = (start.astimezone(UTC), self._mono())  # type: ignore[operator]
 
     def now(self) -> datetime:
-        """Return the shifted instant: start plus real time elapsed since creation."""
-        return self._start + timedelta(seconds=self._mono() - self._t0)  # type: ignore[operator]
+        """Return the shifted instant: start plus real time elapsed since then."""
+        start, t0 = self._origin
+        return start + timedelta(seconds=self._mono() - t0)  # type: ignore[operator]
+
+    def jump_to(self, when: datetime) -> datetime:
+        """Continue from ``when`` (time keeps flowing from there); return it."""
+        if when.tzinfo is None:
+            raise ValueError("jump_to needs an aware datetime")
+        self._origin = (when.astimezone(UTC), self._mono())  # type: ignore[operator]
+        return self._origin[0]
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by ``delta``; return the new time."""
+        return self.jump_to(self.now() + delta)
 
 
 def clock_from_env(value: str | None) -> Clock:

@@ -3,6 +3,7 @@ and HTTP transports, and fake users. Tests and `liaison-bot demo` share it."""
 
 from .api import (
     BOT_ID,
+    ApiEvent,
     BOT_USERNAME,
     NOT_MODIFIED,
     Call,
@@ -17,10 +18,19 @@ from .formatting import EntityParseError, parse_text
 from .request import FakeRequest
 from .server import FakeBotServer
 from .spec import SpecChecker, Violation
-from .users import Driver, FakeGroup, FakeUser, InProcessDriver, PollingDriver, ServerDriver
+from .users import (
+    Driver,
+    FakeGroup,
+    FakeUser,
+    InProcessDriver,
+    PollingDriver,
+    QueueDriver,
+    ServerDriver,
+)
 
 __all__ = [
     "BOT_ID",
+    "ApiEvent",
     "BOT_USERNAME",
     "NOT_MODIFIED",
     "Call",
@@ -36,6 +46,7 @@ __all__ = [
     "NetworkFailure",
     "Outage",
     "PollingDriver",
+    "QueueDriver",
     "ServerDriver",
     "SpecChecker",
     "UploadedFile",

@@ -19,6 +19,7 @@ __all__ = [
     "BOT_ID",
     "BOT_USERNAME",
     "NOT_MODIFIED",
+    "ApiEvent",
     "Call",
     "FailKind",
     "FailRule",
@@ -157,6 +158,18 @@ class Call:
         detail = f" chat={self.chat_id}" if self.chat_id is not None else ""
         text = f" text={self.text[:60]!r}" if self.text else ""
         return f"<Call {self.method}{detail}{text} -> {self.status}>"
+
+
+@dataclass(frozen=True)
+class ApiEvent:
+    """A change to the emulated world: a bot call with its spec violations, or a user's update."""
+
+    call: Call | None = None
+    violations: tuple[Violation, ...] = ()
+    update: Mapping[str, Any] | None = None
+
+
+Listener = Callable[[ApiEvent], None]
 
 
 @dataclass
@@ -317,6 +330,7 @@ class FakeBotAPI:
         self._rules: list[FailRule] = []
         self._outages: list[Outage] = []
         self._send_log: list[tuple[float, int, str]] = []
+        self._listeners: list[Listener] = []
 
     # ============================================================================ dispatch
 
@@ -338,7 +352,21 @@ class FakeBotAPI:
                 self._record(method, values, 0, {}, uploads)
                 raise
             self._record(method, values, status, body, uploads)
+            self._notify(ApiEvent(call=self.calls[-1], violations=tuple(found)))
             return status, body
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` after every bot call and user update (a live view, e.g. the demo).
+
+        Listeners run under the API lock on the caller's thread: they must be quick and must
+        not call back into the API.
+        """
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _notify(self, event: ApiEvent) -> None:
+        for listener in self._listeners:
+            listener(event)
 
     def _record(
         self,
@@ -748,6 +776,7 @@ class FakeBotAPI:
                 change = update.get(key)
                 if isinstance(change, dict):
                     self._apply_member_change(change)
+            self._notify(ApiEvent(update=update))
 
     def _store_incoming(self, message: dict[str, Any]) -> None:
         """Keep a user's message in history so replies and edits can refer to it."""

@@ -19,7 +19,15 @@ from .request import FakeRequest
 if TYPE_CHECKING:
     from .server import FakeBotServer
 
-__all__ = ["Driver", "FakeGroup", "FakeUser", "InProcessDriver", "PollingDriver", "ServerDriver"]
+__all__ = [
+    "Driver",
+    "FakeGroup",
+    "FakeUser",
+    "InProcessDriver",
+    "PollingDriver",
+    "QueueDriver",
+    "ServerDriver",
+]
 
 _callback_ids = itertools.count(1)
 _file_ids = itertools.count(1)
@@ -125,6 +133,17 @@ class PollingDriver:
                 raise AssertionError(
                     f"bot did not finish update {update_id} within {self.timeout}s: it {state}"
                 )
+
+
+class QueueDriver:
+    """Queue updates for a polling bot and return at once (a live client: the demo page)."""
+
+    def __init__(self, api: FakeBotAPI) -> None:
+        self.api = api
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        """Put the update in the getUpdates queue; the bot answers whenever it gets to it."""
+        self.api.push_update(update)
 
 
 class ServerDriver(PollingDriver):
@@ -337,31 +356,34 @@ class FakeUser:
         return await self._deliver({"message": self._message(location=location)})
 
     async def send_photo(
-        self, file_id: str | None = None, caption: str | None = None
+        self, file_id: str | None = None, caption: str | None = None, content: bytes | None = None
     ) -> list[Call]:
         """Send a photo (three PhotoSize variants, downloadable via getFile)."""
         base = file_id or f"AgACAgphoto{next(_file_ids):04d}"
+        data = _FAKE_JPEG if content is None else content
         sizes = []
         for width, height in ((90, 67), (320, 240), (1280, 960)):
             size_id = base if width == 1280 else f"{base}_{width}"
             if self._missing(size_id):
-                self.api.add_file(size_id, _FAKE_JPEG)
+                self.api.add_file(size_id, data)
             sizes.append(
                 {
                     "file_id": size_id,
                     "file_unique_id": self.api.file_unique_id(size_id),
                     "width": width,
                     "height": height,
-                    "file_size": len(_FAKE_JPEG),
+                    "file_size": len(self.api.file_content(f"files/{size_id}")),
                 }
             )
         return await self._deliver({"message": self._message(photo=sizes, caption=caption)})
 
-    async def send_voice(self, duration: int = 3, file_id: str | None = None) -> list[Call]:
-        """Send a voice note."""
+    async def send_voice(
+        self, duration: int = 3, file_id: str | None = None, content: bytes | None = None
+    ) -> list[Call]:
+        """Send a voice note (``content``: the OGG bytes a download yields)."""
         voice_id = file_id or f"AwACAgvoice{next(_file_ids):04d}"
         if self._missing(voice_id):
-            self.api.add_file(voice_id, _FAKE_OGG)
+            self.api.add_file(voice_id, _FAKE_OGG if content is None else content)
         voice = {
             "file_id": voice_id,
             "file_unique_id": self.api.file_unique_id(voice_id),
