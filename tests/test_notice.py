@@ -15,6 +15,11 @@ async def bind_all(env: Env) -> dict:
     return {name: await env.bind(name) for name in (*LIAISONS, *BOSSES)}
 
 
+def copy_of(sender) -> str:
+    """Return the sender's copy of the notice as it stands now."""
+    return [t for t in sender.texts() if "你发出的通知" in t][-1]
+
+
 def got_notice(user, ref: str = "N-1") -> bool:
     return any(f"通知 {ref}" in t and "📢" in t for t in user.texts())
 
@@ -49,8 +54,7 @@ async def test_county_notice_reaches_liaisons_of_two_townships_only(env: Env) ->
         assert got_notice(users[name]), name
     for name in ("郑一", "冯兴敏", "何平", "高远"):
         assert not got_notice(users[name]), name
-    copy = users["孙丽"].last_message()
-    assert "已确认 0/5" in copy["text"]
+    assert "已确认 0/5" in copy_of(users["孙丽"])
 
 
 async def test_confirmations_update_the_senders_count(env: Env) -> None:
@@ -58,10 +62,10 @@ async def test_confirmations_update_the_senders_count(env: Env) -> None:
     await compose(users["冯兴敏"])
     await env.deliver()
     sender = users["冯兴敏"]
-    assert "已确认 0/3" in sender.last_message()["text"]
+    assert "已确认 0/3" in copy_of(sender)
     await users["王建国"].press("✅ 收到")
     await env.deliver()
-    assert "已确认 1/3" in sender.last_message()["text"]
+    assert "已确认 1/3" in copy_of(sender)
     card = users["王建国"].last_message()
     labels = [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
     assert "已确认 09:00" in labels and "💬 回复" in labels
@@ -69,7 +73,7 @@ async def test_confirmations_update_the_senders_count(env: Env) -> None:
     await users["王建国"].press("已确认 09:00")
     await users["李秀英"].press("✅ 收到")
     await env.deliver()
-    assert "已确认 2/3" in sender.last_message()["text"]
+    assert "已确认 2/3" in copy_of(sender)
     await sender.press("未确认名单（1）")
     assert "张伟" in sender.texts()[-1] and "王建国" not in sender.texts()[-1]
     # Remind: once an hour.
@@ -140,7 +144,9 @@ async def test_reply_reaches_the_sender(env: Env) -> None:
     liaison = users["王建国"]
     await liaison.press("💬 回复")
     await liaison.send("方庄村有两处场所，周四走访。")
+    await liaison.press("📎 添加附件")
     await liaison.send_photo()
+    await liaison.press("选好了")
     await liaison.press("📤 发送")
     await env.deliver()
     sender = users["冯兴敏"]

@@ -60,15 +60,33 @@ class NoticeFile(BaseModel):
 
 
 class NoticeDraft(BaseModel):
-    """What the composer has collected so far (stored as JSON between updates)."""
+    """What the composer has collected so far (the form runtime stores it as JSON)."""
 
-    townships: list[int] = Field(default_factory=list)
+    county: bool = False  # the sender picks townships
+    choices: list[tuple[int, str]] = Field(default_factory=list)  # townships in the sender's scope
+    counts: dict[str, dict[str, int]] = Field(default_factory=dict)  # township → audience → n
+    townships: list[str] | None = None  # ids as the buttons carry them
+
+    def township_ids(self) -> list[int]:
+        """Return the chosen townships' ids."""
+        return [int(t) for t in self.townships or []]
+
     body: str | None = None
     files: list[NoticeFile] = Field(default_factory=list)
+    files_done: bool = False
     audience: Audience | None = None
     deadline: datetime | None = None
     deadline_set: bool = False  # "no deadline" was chosen (deadline stays None)
     replies: bool | None = None
+
+
+class ReplyDraft(BaseModel):
+    """A recipient's reply to a notice."""
+
+    notice_id: int
+    ref: str
+    text: str | None = None
+    files: list[NoticeFile] = Field(default_factory=list)
 
 
 def reference(notice_id: int) -> str:

@@ -9,6 +9,11 @@ from bot.forms.runtime import Form
 
 def all_forms() -> list[tuple[ModuleType, Form]]:
     """Return (module, form) for each form built on the runtime."""
-    from bot.handlers import alert, info
+    from bot.handlers import alert, info, notice, notices
 
-    return [(alert, alert.ALERT), (info, info.INFO)]
+    return [
+        (alert, alert.ALERT),
+        (info, info.INFO),
+        (notice, notice.NOTICE),
+        (notices, notices.REPLY),
+    ]

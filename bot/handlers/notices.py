@@ -11,30 +11,23 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotContext
 from bot.domain import notice as dom
-from bot.domain.notice import Notice, NoticeFile
+from bot.domain.notice import Notice, NoticeFile, ReplyDraft
+from bot.domain.people import Role
+from bot.forms import END, Collect, Done, Form, Stay, Summary, Text
 from bot.handlers.common import answer, button, guard, keyboard, refuse, safe_answer_query
-from bot.handlers.drafting import Drafts
+from bot.handlers.notice import add_file, text_parser
 from bot.i18n import Translator
 from bot.reminders import notices as delivery
-from bot.storage import drafts as mirror
 from bot.storage import leave as leave_store
 from bot.storage import notices as store
+from bot.storage.db import Tx
 from bot.storage.outbox import enqueue
 
-END = ConversationHandler.END
-REPLY_TEXT, REPLY_MORE = "reply_text", "reply_more"
-REPLIES = Drafts("notice_reply", "ntr")
+RECIPIENTS = (Role.LIAISON, Role.COMMISSIONER)
 LISTED = 8
 EVENT_KEYS = {
     "sent": "notice.ev.sent",
@@ -277,8 +270,67 @@ async def notices_command(update: Update, context: BotContext) -> None:
 # --- replies ---------------------------------------------------------------------------------
 
 
-@guard(end_conversation=True)
-async def start_reply(update: Update, context: BotContext) -> str | int:
+def _reply_summary(context: BotContext, draft: ReplyDraft) -> str:
+    return context.t(
+        "notice.reply_preview", ref=draft.ref, text=draft.text or "", n=len(draft.files)
+    )
+
+
+async def _reply_submit(context: BotContext, draft: ReplyDraft, tx: Tx) -> Done | Stay:
+    """Record the reply on the timeline and queue it (with its files) to the sender."""
+    deps, actor = context.deps, context.actor
+    assert actor is not None
+    n = await store.get_notice(tx, draft.notice_id)
+    ok, _ = await store.is_recipient(tx, draft.notice_id, actor.id)
+    if n is None or not ok or not n.replies or draft.text is None:
+        return Done(None, context.t("common.not_allowed"))
+    now = deps.clock.now()
+    event_id = await store.add_event(tx, n.id, now, "replied", actor.id, {"text": draft.text})
+    await store.add_files(tx, now, "notice_reply", event_id, draft.files)
+    await _deliver_reply(context, tx, n, event_id, draft.text, draft.files, now)
+    return Done(event_id, context.t("notice.reply_sent", ref=n.ref, name=n.sender))
+
+
+REPLY = Form(
+    name="notice_reply",
+    prefix="ntr",
+    model=ReplyDraft,
+    roles=RECIPIENTS,
+    steps=[
+        Text(
+            "text",
+            lambda c, d: c.t("notice.reply_ask", ref=d.ref),
+            text_parser(dom.MAX_REPLY),
+            wrong="notice.err.reply_input",
+            label="notice.edit.body",
+        ),
+        Collect(
+            name="files",
+            ask=lambda c, d: c.t("notice.ask.files", n=len(d.files), max=dom.MAX_FILES),
+            flow=False,
+            accept={"photo": add_file, "document": add_file},
+            done_label="notice.btn.done",
+            wrong="notice.err.use_files",
+        ),
+    ],
+    summary=Summary(
+        render=_reply_summary, edit=("text",), extras=(("notice.btn.add_files", "files"),)
+    ),
+    submit=_reply_submit,
+    keys={
+        "cancelled": "notice.reply_cancelled",
+        "dropped": "notice.draft_dropped",
+        "submit": "notice.btn.send",
+        "edit": "notice.btn.edit",
+        "cancel": "notice.btn.cancel",
+        "ask_edit": "notice.ask.edit",
+        "use_buttons": "notice.err.reply_input",
+        "old_button": "forms.old_button",
+    },
+)
+
+
+async def start_reply(update: Update, context: BotContext) -> object:
     """回复: take one text (and optionally photos or files) back to the sender."""
     found = await _as_recipient(update, context, "re")
     if found is None:
@@ -287,115 +339,13 @@ async def start_reply(update: Update, context: BotContext) -> str | int:
     if not n.replies:
         await refuse(update, context, "common.not_allowed")
         return END
-    draft = await REPLIES.start(update, context, notice_id=n.id, files=[])
     await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
-    t = context.t
-    markup = keyboard([REPLIES.button(draft, t("notice.btn.cancel"), REPLY_TEXT, "cancel")])
-    await answer(update, context, t("notice.reply_ask", ref=n.ref), markup)
-    return REPLY_TEXT
-
-
-async def _reply_preview(update: Update, context: BotContext, draft: dict[str, Any]) -> str:
-    t = context.t
-    markup = keyboard(
-        [
-            REPLIES.button(draft, t("notice.btn.send"), REPLY_MORE, "send"),
-            REPLIES.button(draft, t("notice.btn.cancel"), REPLY_MORE, "cancel"),
-        ]
-    )
-    text = t(
-        "notice.reply_preview",
-        ref=dom.reference(draft["notice_id"]),
-        text=draft["text"],
-        n=len(draft["files"]),
-    )
-    await answer(update, context, text, markup)
-    return REPLY_MORE
-
-
-@guard(end_conversation=True)
-async def on_reply_text(update: Update, context: BotContext) -> str | int:
-    """The reply's text (a photo or file with a caption counts too)."""
-    draft = await REPLIES.alive_or_say(update, context)
-    if draft is None:
-        return END
-    message = update.effective_message
-    assert message is not None
-    checked = dom.check_text(message.text or message.caption, dom.MAX_REPLY)
-    if isinstance(checked, dom.TextErr):
-        key = "notice.err.empty" if checked is dom.TextErr.EMPTY else "notice.err.too_long"
-        await answer(update, context, context.t(key, max=dom.MAX_REPLY))
-        return REPLY_TEXT
-    draft["text"] = checked
-    _add_file(draft, message)
-    await REPLIES.touch(update, context)
-    return await _reply_preview(update, context, draft)
-
-
-def _add_file(draft: dict[str, Any], message: Any) -> None:
-    if message.photo:
-        best = message.photo[-1]
-        draft["files"].append({"kind": "photo", "file_id": best.file_id})
-    elif message.document:
-        doc = message.document
-        draft["files"].append({"kind": "document", "file_id": doc.file_id, "name": doc.file_name})
-
-
-@guard(end_conversation=True)
-async def on_reply_file(update: Update, context: BotContext) -> str | int:
-    """One more photo or file for the reply."""
-    draft = await REPLIES.alive_or_say(update, context)
-    if draft is None:
-        return END
-    if len(draft["files"]) >= dom.MAX_FILES:
-        await answer(update, context, context.t("notice.err.files_max", max=dom.MAX_FILES))
-    else:
-        _add_file(draft, update.effective_message)
-        await REPLIES.touch(update, context)
-    return await _reply_preview(update, context, draft)
-
-
-@guard(end_conversation=True)
-async def on_reply_button(update: Update, context: BotContext) -> str | int:
-    """Send or cancel the reply."""
-    press = REPLIES.press(update)
-    draft = await REPLIES.alive(context)
-    if draft is None or press is None or press.token != draft["token"]:
-        await refuse(update, context, "common.stale")
-        return END if draft is None else REPLY_MORE if "text" in draft else REPLY_TEXT
-    t = context.t
-    if press.action == "cancel":
-        await REPLIES.close(context, "cancelled")
-        await answer(update, context, t("notice.reply_cancelled"), edit=True)
-        return END
-    if press.action != "send" or "text" not in draft:
-        await refuse(update, context, "common.stale")
-        return REPLY_TEXT
-    deps, actor = context.deps, context.actor
-    assert actor is not None
-    n = await store.get_notice(deps.db, draft["notice_id"])
-    ok, _ = await store.is_recipient(deps.db, draft["notice_id"], actor.id)
-    if n is None or not ok:
-        await refuse(update, context, "common.not_allowed")
-        return END
-    now = deps.clock.now()
-    files = [NoticeFile(**f) for f in draft["files"]]
-    async with deps.db.transaction() as tx:
-        event_id = await store.add_event(
-            tx, n.id, now, "replied", actor.id, {"text": draft["text"]}
-        )
-        await store.add_files(tx, now, "notice_reply", event_id, files)
-        await _deliver_reply(context, tx, n, event_id, draft["text"], files, now)
-        await mirror.close_draft(tx, REPLIES.form, draft["token"], "submitted", now, event_id)
-    REPLIES.forget(context)
-    deps.wake_outbox()
-    await answer(update, context, t("notice.reply_sent", ref=n.ref, name=n.sender), edit=True)
-    return END
+    return await REPLY.begin(update, context, ReplyDraft(notice_id=n.id, ref=n.ref))
 
 
 async def _deliver_reply(
     context: BotContext,
-    tx: Any,
+    tx: Tx,
     n: Notice,
     event_id: int,
     text: str,
@@ -432,40 +382,10 @@ async def _deliver_reply(
     await delivery.send_files(tx, now, sender, files, caption, f"notice-reply:{event_id}:f")
 
 
-@guard(end_conversation=True)
-async def reply_cancel(update: Update, context: BotContext) -> int:
-    """/cancel while replying."""
-    await REPLIES.close(context, "cancelled")
-    await answer(update, context, context.t("notice.reply_cancelled"))
-    return END
-
-
-@guard(end_conversation=True)
-async def reply_reprompt(update: Update, context: BotContext) -> str | int:
-    """Anything else while replying: say what is expected."""
-    draft = await REPLIES.alive_or_say(update, context)
-    if draft is None:
-        return END
-    await answer(update, context, context.t("notice.err.reply_input"))
-    return REPLY_MORE if "text" in draft else REPLY_TEXT
-
-
 def get_handlers() -> list[BaseHandler]:
-    """Return the reply conversation, the notice buttons and /notices."""
-    text = filters.TEXT & ~filters.COMMAND
-    files = filters.PHOTO | filters.Document.ALL
-    buttons = CallbackQueryHandler(on_reply_button, pattern=r"^ntr:")
-    other = MessageHandler(~filters.COMMAND, reply_reprompt)
-    reply = ConversationHandler(
-        entry_points=[CallbackQueryHandler(start_reply, pattern=r"^nt:re:")],
-        states={
-            REPLY_TEXT: [buttons, MessageHandler(text | files, on_reply_text), other],
-            REPLY_MORE: [buttons, MessageHandler(files, on_reply_file), other],
-        },
-        fallbacks=[CommandHandler("cancel", reply_cancel)],
-        name="notice_reply",
-        persistent=True,
-        allow_reentry=True,
+    """Return the reply form, the notice buttons and /notices."""
+    reply = REPLY.conversation(
+        [CallbackQueryHandler(REPLY.guarded(start_reply), pattern=r"^nt:re:")]
     )
     return [
         reply,

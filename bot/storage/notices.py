@@ -53,6 +53,9 @@ _ROLES = {
 }
 
 
+_ROLES_KEYS = [a.value for a in Audience]
+
+
 async def audience_of(
     src: Src, audience: Audience, townships: list[int], sender_id: int
 ) -> list[Person]:
@@ -70,6 +73,26 @@ async def audience_of(
     return [person_from_row(r) for r in rows]
 
 
+async def audience_counts(
+    src: Src, townships: list[int], sender_id: int
+) -> dict[str, dict[str, int]]:
+    """Return {township id: {audience: how many it would reach}} for the composer's preview."""
+    found: dict[str, dict[str, int]] = {str(t): dict.fromkeys(_ROLES_KEYS, 0) for t in townships}
+    if not townships:
+        return found
+    rows = await src.fetchall(
+        "SELECT township_id, role, COUNT(*) FROM people WHERE active = 1"
+        " AND telegram_id IS NOT NULL AND id != ? AND role IN ('liaison', 'commissioner')"
+        f" AND township_id IN ({','.join('?' * len(townships))}) GROUP BY township_id, role",
+        (sender_id, *townships),
+    )
+    for tid, role, n in rows:
+        for audience, roles in _ROLES.items():
+            if role in roles:
+                found[str(tid)][audience.value] += n
+    return found
+
+
 async def create_notice(
     tx: Tx, sender_id: int, draft: NoticeDraft, recipients: list[Person], now: datetime
 ) -> int:
@@ -82,7 +105,7 @@ async def create_notice(
             sender_id,
             draft.body,
             draft.audience.value,
-            json.dumps(draft.townships),
+            json.dumps(draft.township_ids()),
             to_db_time(draft.deadline) if draft.deadline else None,
             int(bool(draft.replies)),
             to_db_time(now),
