@@ -19,6 +19,7 @@ from bot.handlers import (
     digest,
     errors,
     info,
+    leave,
     mine,
     notice,
     notices,
@@ -30,6 +31,7 @@ from bot.handlers import (
 from bot.handlers.menu import set_default_menus
 from bot.logs import handler_var, update_id_var, user_id_var
 from bot.reminders import drafts, escalation, housekeeping, quotas, weekly
+from bot.reminders import leave as leave_work
 from bot.reminders import notices as notice_work
 from bot.reminders.delivery import DeliveryWorker
 from bot.reminders.scheduler import Scheduler
@@ -49,6 +51,7 @@ FEATURES: tuple[ModuleType, ...] = (
     stats,
     notice,  # the /notice composer
     notices,  # notice buttons (confirm, reply, remind), /notices
+    leave,  # /leave, approvals, substitutes standing in
 )
 # Functions registering due work with the scheduler; every tick runs it in this order.
 DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
@@ -56,6 +59,7 @@ DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
     weekly.register,  # reminders, overdue notices, digests
     quotas.register,  # quota reminders
     notice_work.register,  # notices: half-time reminders, deadline lists
+    leave_work.register,  # substitutes of liaisons on leave: the weekly reminders
     drafts.register,  # drop drafts of every form idle for 24 h
     housekeeping.register,  # forget old processed update ids
 )

@@ -126,6 +126,7 @@ class VillageLine:
     name: str
     reported: bool
     late: bool = False
+    excused: bool = False  # no report, liaison on approved leave on the due day
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,12 @@ class Digest:
     @property
     def missing(self) -> list[str]:
         """Return the names of villages without a report."""
-        return [v.name for v in self.villages if not v.reported]
+        return [v.name for v in self.villages if not v.reported and not v.excused]
+
+    @property
+    def excused(self) -> list[str]:
+        """Return the names of villages excused by leave (neither reported nor missing)."""
+        return [v.name for v in self.villages if not v.reported and v.excused]
 
 
 def duration(seconds: float, t: Translator) -> str:
@@ -196,7 +202,7 @@ def duration(seconds: float, t: Translator) -> str:
 
 def render_digest(d: Digest, t: Translator) -> str:
     """Return the digest text (may exceed one message; the outbox splits it at lines)."""
-    total = len(d.villages)
+    total = len(d.villages) - len(d.excused)  # excused weeks count in no rate
     lines = [t("digest.title", township=d.township, week=week_label(t, d.week))]
     if d.since is not None and d.until is not None:
         lines.append(t("digest.window", since=t.datetime(d.since), until=t.datetime(d.until)))
@@ -211,6 +217,9 @@ def render_digest(d: Digest, t: Translator) -> str:
         lines.extend(f"· {name}" for name in d.missing)
     elif total:
         lines.append(t("digest.none_missing"))
+    if d.excused:
+        names = t("common.list_sep").join(d.excused)
+        lines.append(t("leave.digest_excused", n=len(d.excused), villages=names))
     lines += [
         "",
         t("digest.alerts_head"),

@@ -15,6 +15,7 @@ from enum import StrEnum
 MAX_DAYS = 92  # a quarter: longer absences are a roster change, not leave
 MAX_PAST_DAYS = 7  # leave may be recorded a week after it began (forgot to ask)
 MAX_REASON = 200
+STAND_IN = "stand_in"  # user_data key: the leave whose village a substitute files for
 
 
 class LeaveState(StrEnum):

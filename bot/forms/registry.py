@@ -9,11 +9,12 @@ from bot.forms.runtime import Form
 
 def all_forms() -> list[tuple[ModuleType, Form]]:
     """Return (module, form) for each form built on the runtime."""
-    from bot.handlers import alert, info, notice, notices
+    from bot.handlers import alert, info, leave, notice, notices
 
     return [
         (alert, alert.ALERT),
         (info, info.INFO),
         (notice, notice.NOTICE),
         (notices, notices.REPLY),
+        (leave, leave.LEAVE),
     ]

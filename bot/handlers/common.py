@@ -19,9 +19,12 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
+from bot.domain.leave import STAND_IN
 from bot.domain.people import Person, Role, covers
+from bot.domain.report import current_week
 from bot.i18n import language_from_telegram
 from bot.logs import handler_var
+from bot.storage import leave as leave_store
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +48,29 @@ async def load_actor(update: object, context: BotContext) -> None:
         person = await context.deps.people.by_telegram_id(user.id)
         if person is not None and user.language_code and person.tg_language != user.language_code:
             await context.deps.people.note_tg_language(person.id, user.language_code)
+    if person is not None and context.user_data and context.user_data.get(STAND_IN):
+        person = await _standing_in(context, person)
     context.actor = person
     language = choose_language(person, user.language_code if user else None)
     if person is None and context.user_data and context.user_data.get("lang"):
         language = context.user_data["lang"]  # a guest's /lang choice
     context.t = context.deps.i18n.get(language)
+
+
+async def _standing_in(context: BotContext, person: Person) -> Person:
+    """Return the substitute as their village's liaison while the stand-in holds (/leave)."""
+    assert context.user_data is not None
+    now = context.deps.clock.now()
+    acting = await leave_store.acting_as(
+        context.deps.db,
+        person,
+        int(context.user_data[STAND_IN]),
+        now.astimezone(context.deps.tz).date(),
+        current_week(now, context.deps.tz),
+    )
+    if acting is None:
+        context.user_data.pop(STAND_IN, None)
+    return acting or person
 
 
 async def edited_message(update: Update, context: BotContext) -> None:

@@ -29,6 +29,7 @@ COMMANDS: list[tuple[str, str, tuple[Role, ...]]] = [
     ("digest", "cmd.digest", _OVERSIGHT),
     ("notice", "cmd.notice", (Role.COMMISSIONER, Role.COUNTY)),
     ("notices", "cmd.notices", (Role.LIAISON, *_OVERSIGHT)),
+    ("leave", "cmd.leave", (Role.LIAISON, Role.COMMISSIONER)),
     ("help", "cmd.help", _ALL),
     ("lang", "cmd.lang", _ALL),
     ("cancel", "cmd.cancel", _ALL),

@@ -11,8 +11,10 @@ from bot.domain.calendar import due_at, shift_week, week_number
 from bot.domain.people import Role
 from bot.forms import codec
 from bot.handlers.common import answer, button, guard, keyboard, may_act_on, refuse
+from bot.handlers.leave import leave_lines
 from bot.handlers.report import STATE_KEYS, report_text
 from bot.storage import reports as repo
+from bot.storage.leave import current_leaves
 
 WEEKS_SHOWN = 8
 
@@ -26,7 +28,13 @@ async def mine(update: Update, context: BotContext) -> None:
         [button(t("mine.btn.alerts"), "mine:a")],
         [button(t("mine.btn.submissions"), "mine:i")],
     )
-    await answer(update, context, t("mine.menu"), markup)
+    assert context.actor is not None
+    today = context.deps.clock.now().astimezone(context.deps.tz).date()
+    leaves = await current_leaves(context.deps.db, today, person_id=context.actor.id)
+    text = t("mine.menu")
+    if leaves:
+        text += "\n\n" + "\n".join(leave_lines(context, leaves))
+    await answer(update, context, text, markup)
 
 
 @guard(Role.LIAISON)

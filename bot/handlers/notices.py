@@ -17,7 +17,7 @@ from bot.context import BotContext
 from bot.domain import notice as dom
 from bot.domain.notice import Notice, NoticeFile, ReplyDraft
 from bot.domain.people import Role
-from bot.forms import END, Collect, Done, Form, Stay, Summary, Text
+from bot.forms import END, Collect, Done, Form, Stay, Summary, Text, codec
 from bot.handlers.common import answer, button, guard, keyboard, refuse, safe_answer_query
 from bot.handlers.notice import add_file, text_parser
 from bot.i18n import Translator
@@ -40,11 +40,8 @@ EVENT_KEYS = {
 
 def _notice_id(update: Update, tag: str) -> int | None:
     """Return the id of "nt:<tag>:<id>", or None for anything malformed."""
-    data = update.callback_query.data if update.callback_query else None
-    parts = (data or "").split(":")
-    if len(parts) != 3 or parts[:2] != ["nt", tag] or not parts[2].isascii():
-        return None
-    return int(parts[2]) if parts[2].isdigit() and len(parts[2]) <= 12 else None
+    found = codec.ids(update.callback_query.data if update.callback_query else None, "nt", tag)
+    return found[0] if found else None
 
 
 async def _as_recipient(update: Update, context: BotContext, tag: str) -> tuple[Notice, Any] | None:

@@ -12,6 +12,7 @@ from bot.domain.people import Role
 from bot.domain.text import split_text
 from bot.handlers.common import answer, guard, may_act_on
 from bot.storage import reports as repo
+from bot.storage.leave import excused_in_week
 
 
 @guard(Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
@@ -30,15 +31,18 @@ async def overdue(update: Update, context: BotContext) -> None:
         if may_act_on(actor, r.township_id, None)
     ]
     missing = [r for r in rows if r.report_id is None]
+    # Villages whose liaison is on leave on the due day: listed, marked, counted as excused.
+    excused = await excused_in_week(deps.db, deps.policy, deps.tz, week, township)
+    away = sum(1 for r in missing if r.village_id in excused)
     late = [r for r in rows if r.report_id is not None and r.late]
     past_due = now > due_at(week, deps.policy, deps.tz)
     lines = [
         t("report.ov.title", n=week_number(week)),
         t(
             "report.ov.counts",
-            total=len(rows),
+            total=len(rows) - away,
             done=len(rows) - len(missing),
-            missing=len(missing),
+            missing=len(missing) - away,
             late=len(late),
         ),
         t("report.ov.due", due=t.datetime(due_at(week, deps.policy, deps.tz))),
@@ -54,6 +58,9 @@ async def overdue(update: Update, context: BotContext) -> None:
             f"{p.name} {p.phone}" if p.phone else p.name for p in r.liaisons
         ) or t("report.ov.no_liaison")
         mark = " " + t("report.ov.overdue_mark") if past_due else ""
+        if r.village_id in excused:
+            end = t.date(excused[r.village_id].end, t("leave.fmt_day"))
+            mark = " " + t("leave.mark", end=end)
         lines.append(t("report.ov.line", village=r.village, people=people) + mark)
     if late:
         lines.append("")

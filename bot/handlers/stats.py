@@ -14,6 +14,7 @@ from bot.domain.people import Role
 from bot.handlers.common import answer, guard, refuse
 from bot.i18n import Translator
 from bot.storage.alerts import alert_stats
+from bot.storage.leave import excused_in_week
 from bot.storage.reports import week_status
 from bot.storage.submissions import quota_progress
 
@@ -26,6 +27,9 @@ async def _township_stats(context: BotContext, township_id: int) -> dict[str, An
     today = now.astimezone(deps.tz).date()
     week = week_key(today)
     statuses = await week_status(deps.db, week, township_id, due_at(week, deps.policy, deps.tz))
+    # A village excused by leave counts in no rate (it is neither reported nor missing).
+    excused = await excused_in_week(deps.db, deps.policy, deps.tz, week, township_id)
+    statuses = [s for s in statuses if s.report_id is not None or s.village_id not in excused]
     total = len(statuses)
     reported = sum(1 for s in statuses if s.report_id is not None)
     on_time = sum(1 for s in statuses if s.report_id is not None and not s.late)
@@ -42,6 +46,7 @@ async def _township_stats(context: BotContext, township_id: int) -> dict[str, An
         "quotas": quotas,
         "today": today,
         "week": week,
+        "excused": len(excused),
     }
 
 
@@ -135,6 +140,8 @@ async def stats(update: Update, context: BotContext) -> None:
         median=_median_text(t, a.median_ack_seconds),
     )
     quota_lines = _quota_lines(t, s["quotas"], s["today"])
+    if s["excused"]:
+        text += "\n" + t("leave.stats_excused", n=s["excused"])
     if quota_lines:
         text += "\n" + t("stats.quotas_header") + "\n" + "\n".join(quota_lines)
     await answer(update, context, text)

@@ -20,6 +20,7 @@ NOTICES = {
     "info": "info.expired",
     "notice": "notice.draft_dropped",
     "notice_reply": "notice.draft_dropped",
+    "leave": "leave.draft_dropped",
 }
 
 

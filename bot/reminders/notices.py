@@ -16,6 +16,7 @@ from bot.domain.calendar import end_of_quiet, in_quiet_hours
 from bot.domain.notice import Notice
 from bot.domain.people import Person
 from bot.i18n import Translator
+from bot.reminders.copies import update_copies
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import leave as leave_store
 from bot.storage import notices as store
@@ -133,26 +134,11 @@ async def refresh_copy(deps: Deps, tx: Tx, notice_id: int, now: datetime) -> Non
     """Bring the sender's copy to the current count (edit if sent, rewrite if still queued)."""
     n = await store.get_notice(tx, notice_id)
     assert n is not None
-    for sent in await deps.outbox.for_ref(COPY, notice_id, tx=tx):
-        if sent.person_id is None:
-            continue
-        person = await deps.people.get(sent.person_id, tx=tx)
-        if person is None:
-            continue
-        payload = await copy_payload(deps, tx, deps.i18n.for_person(person), n)
-        if sent.state == "pending":
-            await deps.outbox.rewrite_pending(tx, sent.outbox_id, payload)
-        elif sent.message_id is not None:
-            await enqueue(
-                tx,
-                now,
-                chat_id=sent.chat_id,
-                person_id=person.id,
-                method="editMessageText",
-                payload={"message_id": sent.message_id, **payload},
-                ref_kind="notice_copy_edit",
-                ref_id=notice_id,
-            )
+
+    async def render(t: Translator) -> dict[str, Any]:
+        return await copy_payload(deps, tx, t, n)
+
+    await update_copies(deps, tx, COPY, notice_id, now, render)
 
 
 async def remind(deps: Deps, tx: Tx, n: Notice, now: datetime, *, by: int | None, key: str) -> int:

@@ -14,6 +14,7 @@ from bot.domain.people import Role
 from bot.domain.quotas import MOMENT_THREE_DAYS, due_moment, rule_period
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage.jobs import claim_run, has_run
+from bot.storage.leave import not_on_leave
 from bot.storage.outbox import enqueue
 from bot.storage.submissions import quota_progress, villages_with_submissions
 
@@ -92,7 +93,9 @@ async def remind_quotas(tick: Tick) -> None:
                         dedup_key=f"{key}:c:{person.id}",
                     )
                 for village_id, _name in quiet_villages:
-                    for liaison in await deps.people.liaisons_of_village(village_id, tx=tx):
+                    liaisons = await deps.people.liaisons_of_village(village_id, tx=tx)
+                    # No nudge to a liaison on approved leave.
+                    for liaison in await not_on_leave(tx, liaisons, tick.now, deps.tz):
                         if liaison.telegram_id is None:
                             continue
                         t = tick.deps.i18n.for_person(liaison)

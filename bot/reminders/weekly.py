@@ -18,6 +18,7 @@ from bot.domain.people import Role
 from bot.i18n import Translator
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import digest as store
+from bot.storage import leave as leave_store
 from bot.storage.jobs import claim_run, has_run
 from bot.storage.outbox import enqueue
 
@@ -56,6 +57,8 @@ async def send_reminders(tick: Tick) -> None:
         if await has_run(deps.db, run_key):
             continue
         missing = await store.missing_liaisons(deps.db, due.week)
+        # A liaison on approved leave is not nudged (their substitute is: reminders/leave.py).
+        missing = await leave_store.not_on_leave(deps.db, missing, now, deps.tz)
         for start in range(0, len(missing), ENQUEUE_CHUNK):
             async with deps.db.transaction() as tx:
                 for person in missing[start : start + ENQUEUE_CHUNK]:
@@ -91,11 +94,15 @@ async def send_overdue(tick: Tick) -> None:
             if not await claim_run(tx, f"overdue:{week}", now):
                 continue
             missing, totals = await store.missing_villages(tx, week, due)
+            # A village whose liaison was on leave on the due day is excused, not missing.
+            excused = await leave_store.excused_in_week(tx, deps.policy, deps.tz, week)
+            missing = [r for r in missing if r.village_id not in excused]
+            away = await leave_store.on_leave(tx, now.astimezone(deps.tz).date())
             by_township: dict[int, list[store.MissingRow]] = defaultdict(list)
             for row in missing:
                 by_township[row.township_id].append(row)
                 for person in row.liaisons:
-                    if person.telegram_id is None:
+                    if person.telegram_id is None or person.id in away:
                         continue
                     t = deps.i18n.for_person(person)
                     await enqueue(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from bot.domain.info import KIND_KEYS
 from bot.domain.people import Person
 from bot.storage.alerts import alert_stats
 from bot.storage.db import Database, Tx, to_db_time
+from bot.storage.leave import excused_in_week
 from bot.storage.people import SELECT_PEOPLE, person_from_row
 from bot.storage.reports import week_status
 from bot.storage.submissions import quota_progress
@@ -192,7 +194,7 @@ async def group_of_township(src: Database | Tx, township_id: int) -> DigestGroup
 
 
 async def village_lines(
-    db: Database, week: str, township_id: int, due: datetime
+    db: Database, week: str, township_id: int, due: datetime, excused: Collection[int] = ()
 ) -> list[VillageLine]:
     """Return each village of a township with whether (and how late) it reported."""
     return [
@@ -201,6 +203,7 @@ async def village_lines(
             v.report_id is not None,
             v.report_id is not None
             and (v.late or (v.submitted_at is not None and v.submitted_at > due)),
+            excused=v.village_id in excused,
         )
         for v in await week_status(db, week, township_id, due)
     ]
@@ -220,7 +223,8 @@ async def collect_digest(
     7 days before `until` (the post moment; now by default)."""
     end = until or now
     start = end - DIGEST_WINDOW
-    villages = await village_lines(db, week, township_id, due_at(week, policy, tz))
+    excused = await excused_in_week(db, policy, tz, week, township_id)
+    villages = await village_lines(db, week, township_id, due_at(week, policy, tz), excused)
     stats = await alert_stats(db, start, end, now, township_id)
     # Quotas of the period the window ended in (a digest posted on 2 Dec covers November).
     last_day = (end - timedelta(seconds=1)).astimezone(tz).date()

@@ -6,6 +6,7 @@ which (village, week) pairs count as excused rather than missing.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from bot.config import Policy
 from bot.domain import leave as dom
 from bot.domain.calendar import due_at
 from bot.domain.leave import Leave, LeaveState
+from bot.domain.people import Person, Role
 from bot.storage.db import Database, Row, Tx, to_db_time
 
 _SELECT = """
@@ -147,6 +149,14 @@ async def on_leave(src: Src, day: date) -> dict[int, Leave]:
     return dom.on_leave(await approved_between(src, day, day), day)
 
 
+async def not_on_leave(
+    src: Src, people: list[Person], when: datetime, tz: ZoneInfo
+) -> list[Person]:
+    """Return the people who are not on approved leave on the local day of `when`."""
+    away = await on_leave(src, when.astimezone(tz).date())
+    return [p for p in people if p.id not in away]
+
+
 async def covering(src: Src, substitute_id: int, day: date) -> list[Leave]:
     """Return the approved leaves a person stands in for on a day."""
     return [lv for lv in (await on_leave(src, day)).values() if lv.substitute_id == substitute_id]
@@ -200,3 +210,29 @@ async def excused_in_week(
     return {
         v: lv for (v, _w), lv in (await excused_weeks(src, policy, tz, [week], township_id)).items()
     }
+
+
+async def acting_as(
+    src: Src, person: Person, leave_id: int, today: date, week: str
+) -> Person | None:
+    """Return the person as their village's stand-in liaison, while that still holds.
+
+    It holds while the leave is approved and running, the person is its substitute, and the
+    village's report of the week has not been filed by them yet.
+    """
+    lv = await get_leave(src, leave_id)
+    if lv is None or lv.substitute_id != person.id or lv.village_id is None or not lv.covers(today):
+        return None
+    filed = await src.fetchval(
+        "SELECT 1 FROM weekly_reports WHERE village_id = ? AND week = ? AND person_id = ?",
+        (lv.village_id, week, person.id),
+    )
+    if filed:
+        return None
+    return replace(
+        person,
+        role=Role.LIAISON,
+        township_id=lv.township_id,
+        village_id=lv.village_id,
+        village=lv.village,
+    )

@@ -1,0 +1,161 @@
+"""Leave through the outbox: requests to commissioners, decisions, and substitutes' reminders.
+
+Due work: at each weekly reminder moment, the substitute of a liaison on leave is reminded to
+file the village's report (remind:s{substitute}v{village}:{week}:{i}, so the weekly pass's
+cancellation of reminders for villages that reported covers these too).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.domain import digest as weekly_dom
+from bot.domain.calendar import end_of_quiet
+from bot.domain.leave import Leave, LeaveState
+from bot.domain.people import Person, Role
+from bot.i18n import Translator
+from bot.reminders.copies import update_copies
+from bot.reminders.scheduler import Scheduler, Tick
+from bot.storage import leave as store
+from bot.storage.db import Tx
+from bot.storage.outbox import enqueue
+from bot.storage.reports import report_for
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+REQUEST = "leave_request"
+STATE_KEYS = {
+    LeaveState.PENDING: "leave.state.pending",
+    LeaveState.APPROVED: "leave.state.approved",
+    LeaveState.DECLINED: "leave.state.declined",
+    LeaveState.CANCELLED: "leave.state.cancelled",
+}
+
+
+def day_range(t: Translator, lv: Leave) -> str:
+    """Return "11月24日至11月30日" (one day: just the day)."""
+    fmt = t("leave.fmt_day")
+    if lv.start == lv.end:
+        return t.date(lv.start, fmt)
+    return t("leave.range", start=t.date(lv.start, fmt), end=t.date(lv.end, fmt))
+
+
+def leave_text(t: Translator, lv: Leave) -> str:
+    """Return one line describing a leave and its state."""
+    text = t(
+        "leave.line",
+        name=lv.person,
+        village=lv.village or "—",
+        range=day_range(t, lv),
+        state=t(STATE_KEYS[lv.state]),
+    )
+    if lv.reason:
+        text += t("leave.line_reason", reason=lv.reason)
+    if lv.substitute:
+        text += t("leave.line_substitute", name=lv.substitute)
+    return text
+
+
+async def tell_request(deps: Deps, tx: Tx, lv: Leave, now: datetime) -> None:
+    """Ask the township's commissioners to approve or decline a liaison's leave."""
+    for boss in await deps.people.in_township(lv.township_id, (Role.COMMISSIONER,), tx=tx):
+        if boss.telegram_id is None:
+            continue
+        t = deps.i18n.for_person(boss)
+        markup = {
+            "inline_keyboard": [
+                [
+                    {"text": t("leave.btn.approve"), "callback_data": f"lv:ap:{lv.id}"},
+                    {"text": t("leave.btn.decline"), "callback_data": f"lv:dc:{lv.id}"},
+                ]
+            ]
+        }
+        await enqueue(
+            tx,
+            now,
+            chat_id=boss.telegram_id,
+            person_id=boss.id,
+            payload={"text": t("leave.request", text=leave_text(t, lv)), "reply_markup": markup},
+            dedup_key=f"leave:{lv.id}:req:{boss.id}",
+            ref_kind=REQUEST,
+            ref_id=lv.id,
+        )
+
+
+async def tell_decision(deps: Deps, tx: Tx, lv: Leave, by: Person, now: datetime) -> None:
+    """Tell the liaison and the substitute, and close every commissioner's request copy."""
+    liaison = await deps.people.get(lv.person_id, tx=tx)
+    key = "leave.approved" if lv.state is LeaveState.APPROVED else "leave.declined"
+    if lv.requested_by != lv.person_id:
+        key = "leave.put_by"
+    for person, k in ((liaison, key),) + (
+        ((await deps.people.get(lv.substitute_id, tx=tx), "leave.substitute_named"),)
+        if lv.substitute_id and lv.state is LeaveState.APPROVED
+        else ()
+    ):
+        if person is None or person.telegram_id is None:
+            continue
+        t = deps.i18n.for_person(person)
+        await enqueue(
+            tx,
+            now,
+            chat_id=person.telegram_id,
+            person_id=person.id,
+            payload={
+                "text": t(k, by=by.name, name=lv.person, village=lv.village, range=day_range(t, lv))
+            },
+            dedup_key=f"leave:{lv.id}:{lv.state.value}:{person.id}",
+            ref_kind="leave",
+            ref_id=lv.id,
+        )
+
+    async def render(t: Translator) -> dict[str, Any]:
+        return {"text": t("leave.decided", text=leave_text(t, lv), by=by.name)}
+
+    await update_copies(deps, tx, REQUEST, lv.id, now, render)
+
+
+async def remind_substitutes(tick: Tick) -> None:
+    """Remind substitutes to file the village's report at each weekly reminder moment."""
+    deps, now = tick.deps, tick.now
+    today = now.astimezone(deps.tz).date()
+    for due in weekly_dom.due_reminders(now, deps.policy, deps.tz):
+        send_at = end_of_quiet(now, deps.policy.quiet_hours, deps.tz)
+        if send_at >= due.due:
+            continue
+        async with deps.db.transaction() as tx:
+            excused = await store.excused_on(tx, today)
+            for village_id, lv in excused.items():
+                if lv.substitute_id is None or await report_for(tx, village_id, due.week):
+                    continue
+                sub = await deps.people.get(lv.substitute_id, tx=tx)
+                if sub is None or sub.telegram_id is None:
+                    continue
+                t = deps.i18n.for_person(sub)
+                button = {"text": t("leave.btn.stand_in"), "callback_data": f"lv:sub:{lv.id}"}
+                await enqueue(
+                    tx,
+                    now,
+                    chat_id=sub.telegram_id,
+                    person_id=sub.id,
+                    payload={
+                        "text": t(
+                            "leave.sub_reminder",
+                            village=lv.village,
+                            name=lv.person,
+                            due=t.datetime(due.due),
+                        ),
+                        "reply_markup": {"inline_keyboard": [[button]]},
+                    },
+                    dedup_key=f"remind:s{sub.id}v{village_id}:{due.week}:{due.index}",
+                    not_before=send_at,
+                    ref_kind="weekly_reminder",
+                    ref_id=village_id,
+                )
+
+
+def register(scheduler: Scheduler) -> None:
+    """Plug the substitutes' reminders into the scheduler."""
+    scheduler.register("leave-substitutes", remind_substitutes)
