@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench migrate clean lock
+.PHONY: run test test-fast lint bench migrate clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,8 +24,17 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/liaison-bot migrate
 
+# The whole suite; CI runs it (.ci/run) after `make lint`.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Everything but the tests that start the real bot process (marker `process`).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not process"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -34,7 +34,8 @@ async def bench_updates(n: int = 300) -> None:
             samples.sort()
             print(
                 f"updates: {n} × /help  median {statistics.median(samples):.2f} ms  "
-                f"p95 {samples[int(0.95 * n)]:.2f} ms  → {1000 / statistics.mean(samples):.0f} updates/s"
+                f"p95 {samples[int(0.95 * n)]:.2f} ms  "
+                f"→ {1000 / statistics.mean(samples):.0f} updates/s"
             )
         finally:
             await driver.__aexit__(None, None, None)
@@ -91,6 +92,12 @@ async def bench_memory() -> None:
             await env.db.close()
 
 
+def rss_kib(pid: int) -> int:
+    """Return a process's resident memory in KiB (Linux /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+
+
 async def bench_process_rss() -> None:
     """Measure the resident memory of the real `liaison-bot run` process, idle after start-up."""
     from bot.emulator import FakeBotAPI, FakeBotServer
@@ -108,13 +115,9 @@ async def bench_process_rss() -> None:
                 started = time.perf_counter() - t0
                 await asyncio.sleep(2)
                 assert proc.proc is not None
-                status = Path(f"/proc/{proc.proc.pid}/status").read_text()
-                rss = next(
-                    line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")
-                )
                 print(
                     f"process: start-up to first getUpdates {started:.2f} s; "
-                    f"idle RSS {int(rss) / 1024:.0f} MB"
+                    f"idle RSS {rss_kib(proc.proc.pid) / 1024:.0f} MB"
                 )
                 await proc.stop()
             finally:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     policy_file: Path | None = None
     log_level: str = "INFO"
+    # Seconds between scheduler ticks (reminders, escalations, digests are checked this often).
+    # Process tests shorten it; the container health check expects a heartbeat within 180 s.
+    tick_seconds: float = Field(20, gt=0, le=60)
 
     @field_validator("bot_api_url")
     @classmethod

@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def cli_env(db_path: Path, server: FakeBotServer | None = None, **extra: str) -> dict[str, str]:
     """Return the environment for a bot process: token, API URL, database, extras."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "POLICY_", "LIAISON_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BOT_", "POLICY_", "LIAISON_", "TICK_"))
+    }
     env.update(
         BOT_TOKEN="123456:PROCESS-TEST",
         DATABASE_PATH=str(db_path),
@@ -63,7 +67,8 @@ class BotProcess:
         """Start the bot and wait until it polls getUpdates."""
         polls_before = self.server.api.polls
         self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
+        # Popen returns once the child is spawned; the loop below watches it without blocking.
+        self.proc = subprocess.Popen(  # noqa: ASYNC220
             [sys.executable, "-m", "bot", "run"],
             cwd=ROOT,
             env=cli_env(self.db_path, self.server, **self.extra),

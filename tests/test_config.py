@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Policy, Settings, load_policy
+from bot.config import ConfigError, Policy, Settings, load_policy, load_settings
 
 
 def test_policy_defaults_match_the_product_spec() -> None:
@@ -75,3 +75,12 @@ def test_settings_urls(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.method_base_url == "http://127.0.0.1:8081/bot"
     assert s.file_base_url == "http://127.0.0.1:8081/file/bot"
     assert s.database_path == Path("data/liaison.sqlite3") and s.timezone == "Asia/Shanghai"
+
+
+def test_tick_seconds_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).tick_seconds == 20
+    monkeypatch.setenv("TICK_SECONDS", "0.5")
+    assert Settings(_env_file=None).tick_seconds == 0.5
+    monkeypatch.setenv("TICK_SECONDS", "600")
+    with pytest.raises(ConfigError, match="TICK_SECONDS"):
+        load_settings()

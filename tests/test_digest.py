@@ -1,4 +1,4 @@
-"""The weekly digest: contents with and without activity, no sensitive details, splitting, /digest."""
+"""The weekly digest: contents with and without activity, no sensitive details, split, /digest."""
 
 from __future__ import annotations
 
@@ -85,9 +85,10 @@ async def add_alert(
     ack = created + timedelta(seconds=ack_after) if ack_after is not None else None
     async with env.db.transaction() as tx:
         await tx.execute(
-            "INSERT INTO alerts (township_id, village_id, person_id, category, severity, description,"
-            " place_text, state, level_since, created_at, acknowledged_at, ack_seconds, resolved_at,"
-            " escalated) VALUES (?, ?, ?, 'land', ?, '张三与李四争地,涉及宗教场所', '东头老槐树下', ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO alerts (township_id, village_id, person_id, category, severity,"
+            " description, place_text, state, level_since, created_at, acknowledged_at,"
+            " ack_seconds, resolved_at, escalated) VALUES (?, ?, ?, 'land', ?,"
+            " '张三与李四争地,涉及宗教场所', '东头老槐树下', ?, ?, ?, ?, ?, ?, ?)",
             (
                 row[1],
                 row[0],

@@ -9,7 +9,9 @@ must keep every reminder to exactly one message.
 The liaisons bind only after the first periodic tick (1 s after start-up, still before
 16:00) so that no tick ever sees them bound while 09:00 is the latest passed moment: by the
 design (bot/domain/digest.py due_reminders) the 16:00 reminder is then the only one they get,
-and the 09:00 one, missed while they were not bound, is superseded, never sent late.
+and the 09:00 one, missed while they were not bound, is superseded, never sent late. The tick
+interval is TICK_SECONDS = 4 here: the tick after the first periodic one comes 5 s after
+start-up, so after 16:00 however late the process starts, and the test waits 4 s, not 20.
 吴芳 (bound by the roster) is seen by the start-up tick at 15:59:56, when 09:00 is the latest
 passed moment; that catch-up is skipped because 16:00 is seconds away (CATCH_UP_GAP), so she
 too gets only the 16:00 reminder, once.
@@ -25,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.config import Policy
 from bot.domain.calendar import due_at
 from bot.domain.digest import render_reminder
@@ -32,6 +36,8 @@ from bot.emulator import FakeBotAPI, FakeBotServer, FakeUser, ServerDriver
 from bot.i18n import I18n
 from tests.botproc import BotProcess, import_roster
 from tests.conftest import ROSTER
+
+pytestmark = pytest.mark.process
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEEK = "2026-W48"
@@ -44,6 +50,7 @@ COMMISSIONER = ("冯兴敏", 610010)
 PREBOUND = {"吴芳": (555000111, "白沙社区")}
 REMINDED = {**LIAISONS, **PREBOUND}
 MOMENT = datetime(2026, 11, 24, 16, 0, tzinfo=TZ)
+TICK = 4  # seconds between the process's scheduler ticks (TICK_SECONDS)
 
 
 class Heartbeat:
@@ -173,7 +180,8 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
     log = tmp_path / "bot.log"
     with FakeBotServer(api) as server, Heartbeat(db_path.with_name("heartbeat")) as beat:
         runs = [
-            BotProcess(db_path, server, log, LIAISON_FAKE_NOW=at) for at in (BEFORE, AFTER, LATER)
+            BotProcess(db_path, server, log, LIAISON_FAKE_NOW=at, TICK_SECONDS=str(TICK))
+            for at in (BEFORE, AFTER, LATER)
         ]
         try:
             driver = ServerDriver(server, timeout=15)
@@ -195,12 +203,15 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
                 calls = await user.command("/start", codes[name])
                 assert any("绑定成功" in (c.text or "") for c in calls), bot.log()
             bound_at = len(beat.writes)
-            # The next tick (about 20 s later, after 16:00) sends the 16:00 reminder.
+            # The next tick (TICK seconds later, after 16:00) sends the 16:00 reminder.
             await wait_until(
                 lambda: all(reminders_to(api, c, v) for c, v in LIAISONS.values()),
-                40,
+                4 * TICK,
                 "the 16:00 reminders",
             )
+            # The tick that queued them wrote its heartbeat before delivery began, but the
+            # watcher may not have read it yet: wait for that tick itself.
+            await beat.wait_ticks(bound_at, 1)
             # No tick saw the two liaisons bound before 16:00: only the 16:00 moment is theirs.
             after_binding = tick_times(beat)[bound_at:]
             assert after_binding and all(at >= MOMENT for at in after_binding), after_binding
@@ -222,7 +233,7 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             mark = len(beat.writes)
             await bot.start()
             await beat.wait_ticks(mark, 2)
-            await wait_quiet(api, 2.0)
+            await wait_quiet(api, 1.0)
             check_once(api, db_path, expected)
             await bot.kill9()
 
@@ -231,7 +242,7 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             mark = len(beat.writes)
             await bot.start()
             await beat.wait_ticks(mark, 2)
-            await wait_quiet(api, 2.0)
+            await wait_quiet(api, 1.0)
             check_once(api, db_path, expected)
             assert await bot.stop(signal.SIGTERM) == 0, bot.log()
             assert "stopped cleanly" in bot.log()

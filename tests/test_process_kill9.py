@@ -14,9 +14,13 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.emulator import FakeBotAPI, FakeBotServer, FakeUser, ServerDriver
 from tests.botproc import BotProcess, import_roster
 from tests.conftest import ROSTER
+
+pytestmark = pytest.mark.process
 
 # A Monday morning of week 2026-W48 (Asia/Shanghai); each run starts a little later.
 RUN_TIMES = ("2026-11-23T10:00:00+08:00", "2026-11-23T10:05:00+08:00", "2026-11-23T10:10:00+08:00")

@@ -214,13 +214,13 @@ def test_file_level_errors(tmp_path: Path) -> None:
     gbk.write_bytes("姓名,角色\n王建国,联络员\n".encode("gbk"))
     with pytest.raises(RosterFileError, match="not UTF-8"):
         parse_roster(gbk)
-    with pytest.raises(RosterFileError, match="unsupported file type '.xls'"):
+    with pytest.raises(RosterFileError, match=r"unsupported file type '\.xls'"):
         parse_roster(write(tmp_path, "name,role\n", "roster.xls"))
     with pytest.raises(RosterFileError, match="empty"):
         parse_roster(write(tmp_path, ""))
     with pytest.raises(RosterFileError, match="cannot read"):
         parse_roster(tmp_path / "missing.csv")
-    with pytest.raises(RosterFileError, match="not a readable .xlsx"):
+    with pytest.raises(RosterFileError, match=r"not a readable \.xlsx"):
         parse_roster(write(tmp_path, "name,role\n", "fake.xlsx"))
 
 

@@ -459,6 +459,11 @@ class FakeBotAPI:
             elif outage in self._outages:
                 self._outages.remove(outage)
 
+    def in_outage(self, method: str, params: dict[str, Any]) -> bool:
+        """Tell whether an outage fails this call now (a Bot API that is down answers at once)."""
+        with self._lock:
+            return any(outage.matches(method, params) for outage in self._outages)
+
     def _inject_failure(self, method: str, values: dict[str, Any]) -> None:
         """Raise the configured failure for this call, if any."""
         for outage in self._outages:
@@ -522,7 +527,7 @@ class FakeBotAPI:
     def sent(
         self, chat_id: int | str | None = None, method: str | None = None, ok: bool | None = None
     ) -> list[Call]:
-        """Return the bot's calls, optionally by chat, method and success (getUpdates only on request)."""
+        """Return the bot's calls, by chat, method and success if given (getUpdates on request)."""
         wanted = _normalize_chat_id(chat_id)
         with self._lock:
             calls = list(self.calls)
@@ -546,7 +551,7 @@ class FakeBotAPI:
         return [c for c in calls if include_polling or c.method != "getUpdates"]
 
     def texts(self, chat_id: int | str) -> list[str]:
-        """Return texts of successful sendMessage/editMessageText calls in order, as users see them."""
+        """Return texts of successful sendMessage/editMessageText calls, as users see them."""
         return [
             call.result["text"]
             for call in self.sent(chat_id, ok=True)
@@ -635,7 +640,7 @@ class FakeBotAPI:
             self._members[(chat_id, user_id)] = self.member_json(user_id, status, **extra)
 
     def bot_is_admin(self, chat_id: int) -> bool:
-        """Tell whether the bot is an administrator of a group (privacy mode then stops applying)."""
+        """Tell whether the bot is an administrator of a group (then privacy mode is off)."""
         with self._lock:
             return chat_id in self._bot_admin
 

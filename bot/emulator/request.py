@@ -71,7 +71,8 @@ class FakeRequest(BaseRequest):
             name: UploadedFile.from_field_tuple(value)
             for name, value in (request_data.multipart_data.items() if request_data else [])
         }
-        if api_method == "getUpdates":
+        # During an outage a poll fails at once instead of being held first.
+        if api_method == "getUpdates" and not self.api.in_outage(api_method, params):
             await self._long_poll(params)
         try:
             status, body = self.api.handle(api_method, params, files)
@@ -88,5 +89,7 @@ class FakeRequest(BaseRequest):
             return  # Let handle() report the malformed parameters.
         self.api.acknowledge(offset)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.api.has_updates(offset):
+        # The API is shared with other threads (a threading lock, no asyncio event to await),
+        # so the in-process poll looks again every few milliseconds.
+        while time.monotonic() < deadline and not self.api.has_updates(offset):  # noqa: ASYNC110
             await asyncio.sleep(self._poll_interval)

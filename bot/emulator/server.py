@@ -143,7 +143,9 @@ def _handler_for(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
                 self._reply(400, json.dumps(error).encode())
                 return
             params.update(body_params)
-            if method == "getUpdates" and self._long_poll(params) == "superseded":
+            # During an outage a poll fails at once instead of being held first.
+            polling = method == "getUpdates" and not api.in_outage(method, params)
+            if polling and self._long_poll(params) == "superseded":
                 status, answer = api.conflict()
                 self._reply(status, json.dumps(answer).encode())
                 return

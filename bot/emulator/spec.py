@@ -249,12 +249,12 @@ class SpecChecker:
             caption = caption_owner.get("caption")
             if isinstance(caption, str):
                 self._check_caption(caption, caption_owner.get("parse_mode"), add)
-        if method == "sendMediaGroup" and isinstance(values.get("media"), list):
-            if not 2 <= len(values["media"]) <= 10:
-                add(
-                    f"media group has {len(values['media'])} items, must be 2-10",
-                    "Bad Request: wrong number of messages in the media group",
-                )
+        media = values.get("media")
+        if method == "sendMediaGroup" and isinstance(media, list) and not 2 <= len(media) <= 10:
+            add(
+                f"media group has {len(media)} items, must be 2-10",
+                "Bad Request: wrong number of messages in the media group",
+            )
         markup = values.get("reply_markup")
         if isinstance(markup, str):
             markup = _try_json(markup)
@@ -262,12 +262,12 @@ class SpecChecker:
             self._check_keyboard(markup["inline_keyboard"], add)
         if method == "setMyCommands" and isinstance(values.get("commands"), list):
             self._check_commands(values["commands"], add)
-        if method == "answerCallbackQuery" and isinstance(values.get("text"), str):
-            if len(values["text"]) > _MAX_ALERT:
-                add(
-                    f"callback answer text has {len(values['text'])} characters, max {_MAX_ALERT}",
-                    "Bad Request: MESSAGE_TOO_LONG",
-                )
+        answer = values.get("text")
+        if method == "answerCallbackQuery" and isinstance(answer, str) and len(answer) > _MAX_ALERT:
+            add(
+                f"callback answer text has {len(answer)} characters, max {_MAX_ALERT}",
+                "Bad Request: MESSAGE_TOO_LONG",
+            )
         return found
 
     @staticmethod
@@ -326,8 +326,9 @@ class SpecChecker:
                 if isinstance(data, str):
                     size = len(data.encode("utf-8"))
                     if not 1 <= size <= _MAX_CALLBACK_DATA:
+                        limit = _MAX_CALLBACK_DATA
                         add(
-                            f"{where} callback_data is {size} bytes, must be 1-{_MAX_CALLBACK_DATA}",
+                            f"{where} callback_data is {size} bytes, must be 1-{limit}",
                             "Bad Request: BUTTON_DATA_INVALID",
                         )
 
@@ -348,7 +349,8 @@ class SpecChecker:
             description = command.get("description")
             if isinstance(description, str) and not 1 <= len(description) <= 256:
                 add(
-                    f"commands[{index}].description has {len(description)} characters, must be 1-256",
+                    f"commands[{index}].description has {len(description)} characters,"
+                    " must be 1-256",
                     "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID",
                 )
 

@@ -643,7 +643,7 @@ async def on_reason(update: Update, context: BotContext) -> int:
             await notify.escalate(deps, tx, fresh, now, by=actor, reason=reason)
         )
 
-    done, fresh = await _apply(context, alert.id, now, climb)
+    done, _fresh = await _apply(context, alert.id, now, climb)
     _drop(context, "alert_action")
     deps.wake_outbox()
     if done:

@@ -90,7 +90,7 @@ async def open_report(update: Update, context: BotContext) -> None:
 
 
 def get_handlers() -> list[BaseHandler]:
-    """Return /mine and its report buttons (alerts "mine:a", submissions "mine:i" live elsewhere)."""
+    """Return /mine and its report buttons (alerts "mine:a", submissions "mine:i": elsewhere)."""
     return [
         CommandHandler("mine", mine),
         CallbackQueryHandler(reports, pattern=r"^mine:r$"),

@@ -3,7 +3,8 @@
 Every button carries the draft's own token ("rp:<token>:<action>:<arg>") and is checked
 against the pressing user's draft, so a stale or someone else's button is refused. The
 draft lives in user_data (persisted after every update) and is mirrored in form_drafts
-(form "report") so the 24 h idle drop can run as due work (bot/reminders/drafts.py). Diagram: report.mmd.
+(form "report") so the 24 h idle drop can run as due work (bot/reminders/drafts.py).
+Diagram: report.mmd.
 """
 
 from __future__ import annotations

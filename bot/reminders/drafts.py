@@ -44,7 +44,6 @@ async def drop_stale_drafts(tick: Tick) -> None:
                     dedup_key=f"{row.form}:drop:{row.token}",
                     ref_kind=f"{row.form}_draft",
                 )
-    deps.wake_outbox()
 
 
 def register(scheduler: Scheduler) -> None:

@@ -30,7 +30,6 @@ class Tick:
 
 DueWork = Callable[[Tick], Awaitable[None]]
 
-TICK_SECONDS = 20
 # APScheduler 3 skips a job that starts more than 1 s late by default; a busy event loop can
 # easily be that late, and a skipped tick only delays work, so allow a generous grace.
 MISFIRE_GRACE_SECONDS = 120
@@ -66,8 +65,10 @@ class Scheduler:
                     await work(Tick(now, self.deps))
                 except Exception:
                     log.exception("due work %s failed at %s", name, now.isoformat())
-        self.deps.wake_outbox()
+        # The tick is complete: record it, then let the delivery worker send what it queued
+        # (a long pass may already have woken it between its chunks; tests wait on the tick).
         self._heartbeat()
+        self.deps.wake_outbox()
 
     def start_up_tick(self) -> None:
         """Run a first tick in the background now (catch up on work missed while down)."""
@@ -90,8 +91,8 @@ class Scheduler:
         except OSError:
             log.warning("cannot write heartbeat file %s", path)
 
-    def install(self, job_queue: object, interval: float = TICK_SECONDS) -> None:
-        """Run the tick on PTB's JobQueue (APScheduler) every `interval` seconds."""
+    def install(self, job_queue: object) -> None:
+        """Run the tick on PTB's JobQueue (APScheduler) every TICK_SECONDS (a setting)."""
         from telegram.ext import JobQueue
 
         assert isinstance(job_queue, JobQueue)
@@ -101,7 +102,7 @@ class Scheduler:
 
         job_queue.run_repeating(
             _job,
-            interval=interval,
+            interval=self.deps.settings.tick_seconds,
             first=1,
             name="due-work-tick",
             job_kwargs={

@@ -37,7 +37,8 @@ async def missing_liaisons(src: Database | Tx, week: str) -> list[Person]:
     rows = await src.fetchall(
         SELECT_PEOPLE + " WHERE p.active = 1 AND p.role = 'liaison' AND p.telegram_id IS NOT NULL"
         " AND p.village_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM weekly_reports r"
-        " WHERE r.village_id = p.village_id AND r.week = ?) ORDER BY p.township_id, p.village_id, p.id",
+        " WHERE r.village_id = p.village_id AND r.week = ?)"
+        " ORDER BY p.township_id, p.village_id, p.id",
         (week,),
     )
     return [person_from_row(r) for r in rows]

@@ -75,7 +75,7 @@ class PeopleRepo:
     async def in_township(
         self, township_id: int, roles: tuple[Role, ...], tx: Tx | None = None
     ) -> list[Person]:
-        """Return active people of a township with the given roles (county: every county officer)."""
+        """Return active people of a township with these roles (county: every county officer)."""
         src = tx or self.db
         marks = ",".join("?" * len(roles))
         county = Role.COUNTY in roles
