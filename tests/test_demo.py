@@ -219,6 +219,7 @@ def raise_critical_alert(page: Page) -> None:
     page.text_shown("已上报，编号")
 
 
+@pytest.mark.process
 @pytest.mark.timeout(150)
 def test_demo_page_in_headless_chromium(demo: tuple[str, Path], tmp_path: Path) -> None:
     found = find_chromium()
@@ -279,6 +280,7 @@ def test_demo_page_in_headless_chromium(demo: tuple[str, Path], tmp_path: Path) 
 # ---------------------------------------------------------------------- without a token
 
 
+@pytest.mark.process
 def test_make_run_without_token_runs_the_demo(tmp_path: Path) -> None:
     if (ROOT / ".env").exists() and "BOT_TOKEN" in (ROOT / ".env").read_text():
         pytest.skip("this checkout has a .env with a BOT_TOKEN: make run would start the bot")
@@ -304,6 +306,7 @@ def test_make_run_without_token_runs_the_demo(tmp_path: Path) -> None:
     assert (tmp_path / "demo.sqlite3").exists()
 
 
+@pytest.mark.process
 def test_run_without_token_still_exits_2(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run"],

@@ -3,9 +3,9 @@ and HTTP transports, and fake users. Tests and `liaison-bot demo` share it."""
 
 from .api import (
     BOT_ID,
-    ApiEvent,
     BOT_USERNAME,
     NOT_MODIFIED,
+    ApiEvent,
     Call,
     FailRule,
     FakeBotAPI,
@@ -30,9 +30,9 @@ from .users import (
 
 __all__ = [
     "BOT_ID",
-    "ApiEvent",
     "BOT_USERNAME",
     "NOT_MODIFIED",
+    "ApiEvent",
     "Call",
     "Driver",
     "EntityParseError",
