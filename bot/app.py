@@ -7,8 +7,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import BotContext
@@ -29,7 +28,8 @@ from bot.handlers import (
     stats,
 )
 from bot.handlers.menu import set_default_menus
-from bot.logs import handler_var, update_id_var, user_id_var
+from bot.pipeline import ChatOrderedProcessor, InboxBot, LiaisonApplication
+from bot.ratelimit import SendLimiter
 from bot.reminders import drafts, escalation, housekeeping, quotas, weekly
 from bot.reminders import leave as leave_work
 from bot.reminders import notices as notice_work
@@ -61,35 +61,12 @@ DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
     notice_work.register,  # notices: half-time reminders, deadline lists
     leave_work.register,  # substitutes of liaisons on leave: the weekly reminders
     drafts.register,  # drop drafts of every form idle for 24 h
-    housekeeping.register,  # forget old processed update ids
+    housekeeping.register,  # forget done inbox rows after a week
 )
 
 ACTOR_GROUP = -10  # who is acting and in which language: before everything else
 EDIT_GROUP = -5  # edited messages stop here
 FEATURE_GROUP = 0
-
-
-class LiaisonApplication(Application):  # type: ignore[misc]
-    """Application that skips redelivered updates and persists after every update."""
-
-    deps: Deps
-
-    async def process_update(self, update: object) -> None:
-        """Handle an update once, then write conversation state and user data at once."""
-        update_id = update.update_id if isinstance(update, Update) else None
-        user = update.effective_user if isinstance(update, Update) else None
-        update_id_var.set(update_id)
-        user_id_var.set(user.id if user else None)
-        handler_var.set(None)
-        if update_id is not None and await self.deps.updates.seen(update_id):
-            log.info("update %s already processed; skipped", update_id)
-            return
-        await super().process_update(update)
-        # Persist now rather than every 60 s: a kill -9 right after an answer keeps it.
-        await self.update_persistence()
-        if update_id is not None:
-            await self.deps.updates.mark(update_id, self.deps.clock.now())
-        self.deps.wake_outbox()
 
 
 def build_application(
@@ -99,45 +76,41 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     rate_limit: bool = True,
     per_chat_interval: float = 1.0,
-    overall_per_second: int = 25,
+    overall_per_second: int = 30,
 ) -> LiaisonApplication:
     """Wire settings, storage, handlers, the delivery worker and the scheduler together."""
     settings = deps.settings
     token = settings.bot_token.get_secret_value() if settings.bot_token else "0:unset"
+    # Telegram's limits (30 messages/s overall, 1/s per chat, 20/min per group), shared by
+    # replies and the outbox; a reply's 429 is waited out and retried, never dropped.
+    limiter = (
+        SendLimiter(overall=overall_per_second, per_chat_interval=per_chat_interval)
+        if rate_limit
+        else None
+    )
+    bot = InboxBot(
+        token,
+        # BOT_API_URL serves both methods and file downloads (self-hosted Bot API servers).
+        base_url=settings.method_base_url,
+        base_file_url=settings.file_base_url,
+        request=request or HTTPXRequest(connection_pool_size=32, read_timeout=15),
+        get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+        rate_limiter=limiter,
+    )
     builder: Any = (
         ApplicationBuilder()
         .application_class(LiaisonApplication)
-        .token(token)
-        # BOT_API_URL serves both methods and file downloads (self-hosted Bot API servers).
-        .base_url(settings.method_base_url)
-        .base_file_url(settings.file_base_url)
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .persistence(SQLitePersistence(deps.db))
-        # One update at a time: a liaison's answers arrive in order and state stays simple.
-        .concurrent_updates(False)
+        # Chats are served concurrently, each chat's updates in order (bot/pipeline.py).
+        .concurrent_updates(ChatOrderedProcessor())
         .post_init(_post_init)
         .post_stop(_post_stop)
     )
-    if rate_limit:
-        # Telegram's limits: 30 messages/s overall, 20/min per group; a 429 goes back to
-        # the outbox (max_retries=0) which honours retry_after itself.
-        builder = builder.rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=30,
-                overall_time_period=1,
-                group_max_rate=20,
-                group_time_period=60,
-                max_retries=0,
-            )
-        )
-    if request is not None:
-        builder = builder.request(request)
-    else:
-        builder = builder.request(HTTPXRequest(connection_pool_size=16, read_timeout=15))
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
     app: LiaisonApplication = builder.build()
     app.deps = deps
+    app.setup_inbox()
 
     # 1. Who is acting, in which language: every later handler relies on it.
     app.add_handler(common.actor_handler(), group=ACTOR_GROUP)
@@ -159,8 +132,7 @@ def build_application(
         app.bot,
         deps.clock,
         deps.i18n,
-        per_chat_interval=per_chat_interval,
-        overall_per_second=overall_per_second,
+        limiter=limiter,
     )
     deps.scheduler = Scheduler(deps)
     for register in DUE_WORK:
@@ -175,6 +147,8 @@ async def _post_init(app: Application) -> None:
     await set_default_menus(app.bot, deps.i18n)
     assert deps.delivery is not None and deps.scheduler is not None
     await deps.delivery.start()
+    # Updates a crash left stored but unprocessed go first, before anything new is fetched.
+    await app.replay_inbox()  # type: ignore[attr-defined]
     # Work that fell due while the bot was down is done now, not at the first interval, and
     # beside polling: a start with 10,000 reminders due must not hold back the first reply.
     deps.scheduler.start_up_tick()

@@ -12,7 +12,7 @@ from bot.i18n import I18n
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxRepo
 from bot.storage.people import PeopleRepo
-from bot.storage.updates import UpdateLog
+from bot.storage.updates import Inbox
 
 if TYPE_CHECKING:
     from bot.reminders.delivery import DeliveryWorker
@@ -28,7 +28,7 @@ class Deps:
     i18n: I18n
     people: PeopleRepo = field(init=False)
     outbox: OutboxRepo = field(init=False)
-    updates: UpdateLog = field(init=False)
+    inbox: Inbox = field(init=False)
     delivery: DeliveryWorker | None = None
     scheduler: Scheduler | None = None
     bot_username: str = ""
@@ -36,7 +36,7 @@ class Deps:
     def __post_init__(self) -> None:
         self.people = PeopleRepo(self.db)
         self.outbox = OutboxRepo(self.db)
-        self.updates = UpdateLog(self.db)
+        self.inbox = Inbox(self.db)
 
     @property
     def tz(self) -> ZoneInfo:

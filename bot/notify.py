@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bot.domain.people import Person
 from bot.i18n import Translator
 from bot.storage.db import Tx
-from bot.storage.outbox import REPLY_TO_ROW, enqueue
+from bot.storage.outbox import REPLY_TO_ROW, Lane, enqueue
 from bot.views.evidence import Evidence, evidence_messages
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ async def notify(
     ref_kind: str | None = None,
     ref_id: int | None = None,
     not_before: datetime | None = None,
+    lane: Lane = Lane.NORMAL,
 ) -> list[Sent]:
     """Queue one message per bound person (once per person); return who got a new one.
 
@@ -66,6 +67,7 @@ async def notify(
             not_before=not_before,
             ref_kind=ref_kind,
             ref_id=ref_id,
+            lane=lane,
         )
         if rows:
             sent.append(Sent(person, rows))
@@ -73,7 +75,13 @@ async def notify(
 
 
 async def send_evidence(
-    deps: Deps, tx: Tx, now: datetime, sent: Iterable[Sent], evidence: Evidence, key: str
+    deps: Deps,
+    tx: Tx,
+    now: datetime,
+    sent: Iterable[Sent],
+    evidence: Evidence,
+    key: str,
+    lane: Lane = Lane.NORMAL,
 ) -> None:
     """Queue the evidence after each card just sent, as replies to it (key: per record)."""
     if not evidence:
@@ -91,4 +99,5 @@ async def send_evidence(
                 payload={**payload, REPLY_TO_ROW: s.rows[0]},
                 dedup_key=f"{key}:{s.person.id}:{i}",
                 ref_kind=EVIDENCE,
+                lane=lane,
             )

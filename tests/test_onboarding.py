@@ -143,13 +143,13 @@ async def test_edited_message_is_not_taken_as_an_answer(env: Env) -> None:
 
 async def test_processed_update_ids_are_forgotten_after_a_week(env: Env) -> None:
     await env.bind("王建国")
-    assert await env.db.fetchval("SELECT COUNT(*) FROM processed_updates") >= 1
+    assert await env.db.fetchval("SELECT COUNT(*) FROM inbox") >= 1
     env.clock.advance(days=6)
     await env.tick()
-    assert await env.db.fetchval("SELECT COUNT(*) FROM processed_updates") >= 1
+    assert await env.db.fetchval("SELECT COUNT(*) FROM inbox") >= 1
     env.clock.advance(days=2)
     await env.tick()
-    assert await env.db.fetchval("SELECT COUNT(*) FROM processed_updates") == 0
+    assert await env.db.fetchval("SELECT COUNT(*) FROM inbox") == 0
 
 
 async def test_bound_user_writing_outside_a_form_gets_a_pointer(env: Env) -> None:

@@ -39,7 +39,7 @@ async def wait_processed(db_path: Path, update_id: int, timeout: float = 10) -> 
     while True:
         with _connect(db_path) as conn:
             done = conn.execute(
-                "SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,)
+                "SELECT 1 FROM inbox WHERE update_id = ? AND done_at IS NOT NULL", (update_id,)
             ).fetchone()
         conn.close()
         if done:

@@ -115,10 +115,29 @@ async def test_persistence_round_trip(tmp_path: Path) -> None:
         await p.update_conversation("report", (1, 2), "ASK_PLACES")
         await p.update_user_data(2, {"drafts": {"r": {"places": ["religious"], "n": 3}}})
         await p.update_chat_data(5, {"x": 1})
+        await p.commit()
         assert await p.get_conversations("report") == {(1, 2): "ASK_PLACES"}
         assert (await p.get_user_data())[2]["drafts"]["r"]["n"] == 3
         assert await p.get_chat_data() == {5: {"x": 1}}
         await p.update_conversation("report", (1, 2), None)
+        await p.commit()
         assert await p.get_conversations("report") == {}
         await p.drop_user_data(2)
+        await p.commit()
         assert await p.get_user_data() == {}
+
+
+async def test_persistence_keeps_lone_surrogates_and_skips_unchanged_rows(tmp_path: Path) -> None:
+    async with Database(tmp_path / "p.sqlite3") as db:
+        await migrate(db)
+        p = SQLitePersistence(db)
+        broken = "bad \ud800 text 中文"
+        await p.update_user_data(7, {"draft": broken})
+        await p.commit()
+        assert (await p.get_user_data())[7]["draft"] == broken
+        # Later writes for the same person keep working, and an unchanged value is not written.
+        await p.update_user_data(7, {"draft": "fine"})
+        await p.commit()
+        await p.update_user_data(7, {"draft": "fine"})
+        assert p.take() == {}
+        assert (await p.get_user_data())[7]["draft"] == "fine"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.context import BotContext
 
@@ -28,6 +28,10 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     if isinstance(error, Forbidden):
         log.info("user %s blocked the bot (update %s)", user_id, update_id)
+        return
+    if isinstance(error, RetryAfter):
+        # Flood control outlasted the rate limiter's retries: Telegram's doing, not a bug.
+        log.warning("update %s: Telegram still asks to wait (%s)", update_id, error.message)
         return
     log.error(
         "error handling update %s from user %s in chat %s: %s",

@@ -7,20 +7,21 @@ import contextlib
 import logging
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InputMediaPhoto, Message
+from telegram import InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot.clock import Clock
 from bot.domain.people import Role
 from bot.i18n import I18n
+from bot.ratelimit import SendLimiter, retry_seconds
 from bot.storage.db import Database
-from bot.storage.outbox import OutboxItem, OutboxRepo, enqueue
+from bot.storage.outbox import NEW_ROWS, Lane, OutboxItem, OutboxRepo, enqueue
 from bot.storage.people import PeopleRepo
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,12 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUser
 # since an alert must not be lost to an outage of an hour.
 MAX_BACKOFF = timedelta(minutes=5)
 FAILURE_NOTICE = "delivery_failure"
+# Chats planned at once, and how long a plan is followed before asking the database again
+# (so retries that fell due and newly queued rows take their place in lane order).
+PLAN_SIZE = 500
+REPLAN_AFTER = 1.0
+# Longest sleep when nothing is due (new rows wake the worker at once).
+IDLE_CHECK = 5.0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -46,17 +53,23 @@ def is_permanent(exc: TelegramError) -> bool:
 
 
 class DeliveryWorker:
-    """Send due outbox rows, one row at a time per chat, and record each outcome."""
+    """Send due outbox rows, each chat's in order, urgent lanes first, within the limits.
+
+    Rows of different chats are sent concurrently (up to `max_in_flight` of the normal and
+    bulk lanes, urgent rows on top); the shared SendLimiter keeps the pace. A row is marked
+    'sending' just before its request and settled right after, so a crash can repeat only
+    the few rows in flight. Every new urgent row interrupts a bulk pass at once.
+    """
 
     def __init__(
         self,
         db: Database,
-        bot: Bot,
+        bot: ExtBot[Any],
         clock: Clock,
         i18n: I18n,
         *,
-        per_chat_interval: float = 1.0,
-        overall_per_second: int = 25,
+        limiter: SendLimiter | None = None,
+        max_in_flight: int = 16,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
@@ -65,38 +78,34 @@ class DeliveryWorker:
         self.bot = bot
         self.clock = clock
         self.i18n = i18n
-        self.per_chat_interval = per_chat_interval
-        self.overall_per_second = overall_per_second
+        self.limiter = limiter
+        self.max_in_flight = max_in_flight
         self._monotonic = monotonic
-        self._recent: deque[float] = deque()  # send times within the last second
-        self._last_sent: dict[int, float] = {}
+        self._busy: set[int] = set()  # chats with a row in hand
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._bulk_in_flight = 0
+        self._changed = asyncio.Event()  # a send finished, a row was queued, or stop
         self._wake = asyncio.Event()
+        self._urgent = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._lock = asyncio.Lock()
+        db.listeners[NEW_ROWS] = self._on_new_rows
+
+    def _on_new_rows(self, lane: int) -> None:
+        if lane == Lane.URGENT:
+            self._urgent = True
+        self.wake()
 
     def wake(self) -> None:
         """Tell the worker there is something new to send."""
         self._wake.set()
+        self._changed.set()
 
     async def run_once(self) -> int:
-        """Send every row due now; return how many rows were handled."""
-        async with self._lock:  # two passes never race over the same rows
-            handled = 0
-            blocked: set[int] = set()  # chats that failed this pass keep their order
-            for item in await self.repo.due(self.clock.now(), limit=500):
-                if self._stopping:
-                    break
-                if item.chat_id in blocked:
-                    continue
-                await self._pace(item.chat_id)
-                if not await self.repo.claim(item.id):
-                    continue
-                ok = await self._send(item)
-                handled += 1
-                if not ok:
-                    blocked.add(item.chat_id)
-            return handled
+        """Start every chat's next row due now and wait for them; return how many."""
+        started = await self._pass(REPLAN_AFTER)
+        await self._settle_all()
+        return started
 
     async def drain(self, max_passes: int = 50) -> int:
         """Run passes until nothing is due now (tests and shutdown)."""
@@ -111,44 +120,89 @@ class DeliveryWorker:
     async def send_now(self, chat_id: int) -> None:
         """Send one chat's due rows now, in order (a person's own confirmation); a failed
         row stays queued for the worker, and holds back the later ones."""
-        for item in await self.repo.due(self.clock.now(), limit=500):
-            claimed = item.chat_id == chat_id and await self.repo.claim(item.id)
-            if claimed and not await self._send(item):
+        while chat_id not in self._busy:  # else the worker has the chat in hand already
+            item = await self.repo.head_of(chat_id, self.clock.now())
+            if item is None:
+                return
+            self._busy.add(chat_id)
+            try:
+                if self.limiter is None:
+                    done = await self._claim_and_send(item)
+                else:
+                    async with self.limiter.slot(item.chat_id, item.method, Lane.URGENT):
+                        done = await self._claim_and_send(item)
+            finally:
+                self._busy.discard(item.chat_id)
+                self.wake()
+            if not done:
                 return
 
-    async def _pace(self, chat_id: int) -> None:
-        await self._pace_overall()
-        await self._pace_chat(chat_id)
+    async def _settle_all(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _pace_overall(self) -> None:
-        # A sliding one-second window below Telegram's 30 messages/s: PTB's limiter lets a
-        # burst through at the start, which Telegram answers with 429s when hundreds of
-        # reminders fall due at the same moment.
-        if self.overall_per_second <= 0:
-            return
-        window = self._recent
-        while True:
-            now = self._monotonic()
-            while window and now - window[0] >= 1.0:
-                window.popleft()
-            if len(window) < self.overall_per_second:
+    async def _pass(self, budget: float) -> int:
+        """Plan once and start rows in lane order; stop early for new urgent rows."""
+        self._urgent = False
+        self._wake.clear()
+        plan = await self.repo.heads(self.clock.now(), limit=PLAN_SIZE)
+        deadline = self._monotonic() + budget
+        started = 0
+        for item in plan:
+            if self._stopping:
                 break
-            await asyncio.sleep(1.0 - (now - window[0]))
-        window.append(self._monotonic())
+            if item.chat_id in self._busy:
+                continue
+            if item.chat_lane != Lane.URGENT:
+                if self._urgent or self._monotonic() > deadline:
+                    break  # plan again: an urgent row or retries that fell due go first
+                if not await self._room_for_bulk():
+                    break
+            self._start(item)
+            started += 1
+        return started
 
-    async def _pace_chat(self, chat_id: int) -> None:
-        # Telegram allows about one message per second to one chat; group limits (20/min)
-        # are enforced by PTB's AIORateLimiter on the bot itself.
-        if self.per_chat_interval <= 0:
-            return
-        last = self._last_sent.get(chat_id)
-        if last is not None:
-            wait = self.per_chat_interval - (self._monotonic() - last)
-            if wait > 0:
-                await asyncio.sleep(wait)
-        self._last_sent[chat_id] = self._monotonic()
-        if len(self._last_sent) > 10_000:
-            self._last_sent.clear()
+    async def _room_for_bulk(self) -> bool:
+        """Wait until fewer than max_in_flight normal and bulk rows are in hand."""
+        while self._bulk_in_flight >= self.max_in_flight:
+            self._changed.clear()
+            await self._changed.wait()
+            if self._urgent or self._stopping:
+                return False
+        return True
+
+    def _start(self, item: OutboxItem) -> None:
+        self._busy.add(item.chat_id)
+        bulk = item.chat_lane != Lane.URGENT
+        if bulk:
+            self._bulk_in_flight += 1
+        task = asyncio.create_task(self._deliver(item, bulk), name=f"outbox-{item.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, item: OutboxItem, bulk: bool) -> None:
+        try:
+            if self.limiter is None:
+                await self._claim_and_send(item)
+            else:
+                async with self.limiter.slot(item.chat_id, item.method, item.chat_lane):
+                    await self._claim_and_send(item)
+        except Exception:  # keep delivering after an unexpected error
+            log.exception("outbox %s: delivery failed", item.id)
+        finally:
+            self._busy.discard(item.chat_id)
+            if bulk:
+                self._bulk_in_flight -= 1
+            if item.chat_lane == Lane.URGENT:
+                self._urgent = True  # the chat's next row may be the alert this one escorted
+            self._wake.set()  # the chat's next row may go now
+            self._changed.set()
+
+    async def _claim_and_send(self, item: OutboxItem) -> bool:
+        """Send a row unless stopping or taken; return whether it is settled for good."""
+        if self._stopping or not await self.repo.claim(item.id):
+            return False  # not started: it stays where it is
+        return await self._send(item)
 
     async def _send(self, item: OutboxItem) -> bool:
         """Make one attempt; return True when the row is done (sent or failed for good)."""
@@ -162,11 +216,17 @@ class DeliveryWorker:
                 InputMediaPhoto(m["media"], caption=m.get("caption")) for m in params["media"]
             ]
         try:
-            result = await self.bot.do_api_request(item.method, api_kwargs=params)
+            if self.limiter is None:
+                result = await self.bot.do_api_request(item.method, api_kwargs=params)
+            else:
+                result = await self.bot.do_api_request(
+                    item.method, api_kwargs=params, rate_limit_args={"paced": True}
+                )
         except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            seconds = retry_seconds(exc)
             log.warning("outbox %s: 429, retry after %ss", item.id, seconds)
+            if self.limiter is not None:
+                self.limiter.hold_chat(item.chat_id, seconds)
             await self.repo.retry_at(
                 item.id, self.clock.now() + timedelta(seconds=seconds), f"429 retry after {seconds}"
             )
@@ -238,16 +298,27 @@ class DeliveryWorker:
 
     async def _loop(self) -> None:
         while not self._stopping:
+            started = 0
             try:
-                await self.run_once()
+                started = await self._pass(REPLAN_AFTER)
             except Exception:  # keep delivering after an unexpected error
                 log.exception("delivery pass failed")
+            if self._stopping:
+                break
+            if started and (self._urgent or self._wake.is_set()):
+                continue
+            # Nothing more to start now: wait for a new row, a finished send, or a retry's time.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            self._wake.clear()
+                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle_timeout())
+
+    async def _idle_timeout(self) -> float:
+        when = await self.repo.next_due_at()
+        if when is None:
+            return IDLE_CHECK
+        return max(0.05, min(IDLE_CHECK, (when - self.clock.now()).total_seconds()))
 
     async def start(self) -> None:
-        """Return claimed rows to the queue and start the background loop."""
+        """Return rows left in flight by a crash to the queue and start the background loop."""
         released = await self.repo.release_claims()
         if released:
             log.info("outbox: %d rows left mid-send are queued again", released)
@@ -255,12 +326,14 @@ class DeliveryWorker:
         self._task = asyncio.create_task(self._loop(), name="outbox-delivery")
 
     async def stop(self) -> None:
-        """Finish the row in hand and stop."""
+        """Start nothing new, let the requests in flight finish, and stop."""
         self._stopping = True
-        self._wake.set()
+        self.wake()
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, timeout=10)
             except TimeoutError:
                 self._task.cancel()
             self._task = None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settle_all(), timeout=10)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.domain.report import DRAFT_IDLE
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import drafts as repo
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import Lane, enqueue
 
 # The notice each form sends when its draft is dropped.
 NOTICES = {
@@ -43,6 +43,7 @@ async def drop_stale_drafts(tick: Tick) -> None:
                     payload={"text": t(key)},
                     dedup_key=f"{row.form}:drop:{row.token}",
                     ref_kind=f"{row.form}_draft",
+                    lane=Lane.BULK,
                 )
 
 

@@ -30,7 +30,7 @@ from bot.notify import notify, send_evidence
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import alerts as repo
 from bot.storage.db import Tx, to_db_time
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import Lane, enqueue
 from bot.views import alert as view
 from bot.views.evidence import Evidence
 
@@ -45,6 +45,15 @@ card_markup = view.card_markup
 card_payload = view.card_payload
 alert_button = view.alert_button
 __all__ = ["alert_button", "card_markup", "card_payload", "card_text", "enqueue"]
+
+# Alerts whose cards go before any bulk send (reminders, digests) still queued; an alert
+# that climbs a level is as urgent as these whatever its severity.
+URGENT_SEVERITIES = frozenset({"critical", "high"})
+
+
+def lane_of(alert: Alert) -> Lane:
+    """Return the outbox lane of a new alert's card."""
+    return Lane.URGENT if alert.severity in URGENT_SEVERITIES else Lane.NORMAL
 
 
 async def reachable(deps: Deps, tx: Tx, person_id: int | None) -> Person | None:
@@ -83,6 +92,7 @@ async def _send_cards(
     people: Sequence[Person],
     now: datetime,
     head: Callable[[Translator], str | None],
+    lane: Lane,
 ) -> list[Person]:
     """Queue the card and its evidence for each person (once per person, ever)."""
     evidence = view.evidence_of(alert, await repo.photos_of(tx, "alert", alert.id))
@@ -95,8 +105,9 @@ async def _send_cards(
         key=lambda p: f"alert:{alert.id}:card:{p.id}",
         ref_kind="alert",
         ref_id=alert.id,
+        lane=lane,
     )
-    await send_evidence(deps, tx, now, sent, evidence, f"alert:{alert.id}:ev")
+    await send_evidence(deps, tx, now, sent, evidence, f"alert:{alert.id}:ev", lane)
     return [s.person for s in sent]
 
 
@@ -133,7 +144,7 @@ async def deliver_new(deps: Deps, tx: Tx, alert: Alert, now: datetime) -> None:
         people = first + (
             await level_people(deps, tx, alert, 2) if alert.severity == "critical" else []
         )
-        told = await _send_cards(deps, tx, alert, people, now, lambda t: None)
+        told = await _send_cards(deps, tx, alert, people, now, lambda t: None, lane_of(alert))
         await repo.add_event(tx, alert.id, now, "delivered", None, {"level": 1, "to": _who(told)})
         return
     level, new, skipped = await _next_level(deps, tx, alert, set())
@@ -150,6 +161,7 @@ async def deliver_new(deps: Deps, tx: Tx, alert: Alert, now: datetime) -> None:
         new,
         now,
         lambda t: t("alert.head.skipped", ref=fresh.ref, levels=_levels(t, skipped)),
+        Lane.URGENT,
     )
     await repo.add_event(tx, alert.id, now, "delivered", None, {"level": level, "to": _who(told)})
 
@@ -185,7 +197,7 @@ async def escalate(
             return t("alert.head.auto", ref=fresh.ref, minutes=minutes)
         return t("alert.head.manual", ref=fresh.ref, name=by.name, reason=reason or "—")
 
-    told = await _send_cards(deps, tx, fresh, new, now, head)
+    told = await _send_cards(deps, tx, fresh, new, now, head, Lane.URGENT)
     # Whoever already holds the alert hears who it went to now (never that it went to them).
     others = [await reachable(deps, tx, pid) for pid in sorted(held)]
 
@@ -217,6 +229,7 @@ async def escalate(
         [p for p in others if p is not None and (by is None or p.id != by.id)],
         climbed,
         key=lambda p: f"alert:{alert.id}:climbed:{level}:{p.id}",
+        lane=Lane.URGENT,
     )
     await repo.add_event(tx, alert.id, now, "delivered", None, {"level": level, "to": _who(told)})
     return level

@@ -1,4 +1,4 @@
-"""Housekeeping due work: forget processed update ids Telegram can no longer redeliver."""
+"""Housekeeping due work: forget done inbox rows Telegram can no longer redeliver."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from bot.reminders.scheduler import Scheduler, Tick
 
 
 async def prune_update_log(tick: Tick) -> None:
-    """Drop processed update ids older than a week (Telegram keeps updates 24 h at most)."""
-    await tick.deps.updates.prune(tick.now)
+    """Drop done inbox rows older than a week (Telegram keeps updates 24 h at most)."""
+    await tick.deps.inbox.prune(tick.now)
 
 
 def register(scheduler: Scheduler) -> None:

@@ -15,7 +15,7 @@ from bot.domain.quotas import MOMENT_THREE_DAYS, due_moment, rule_period
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage.jobs import claim_run, has_run
 from bot.storage.leave import not_on_leave
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import Lane, enqueue
 from bot.storage.submissions import quota_progress, villages_with_submissions
 
 _COMMISSIONER_KEYS = {
@@ -91,6 +91,7 @@ async def remind_quotas(tick: Tick) -> None:
                             )
                         },
                         dedup_key=f"{key}:c:{person.id}",
+                        lane=Lane.BULK,
                     )
                 for village_id, _name in quiet_villages:
                     liaisons = await deps.people.liaisons_of_village(village_id, tx=tx)
@@ -113,6 +114,7 @@ async def remind_quotas(tick: Tick) -> None:
                                 "text": t(nudge, kinds=kinds_label(t, rows[0].kinds), days=days)
                             },
                             dedup_key=f"{key}:l:{liaison.id}",
+                            lane=Lane.BULK,
                         )
 
 

@@ -20,7 +20,7 @@ from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import digest as store
 from bot.storage import leave as leave_store
 from bot.storage.jobs import claim_run, has_run
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import Lane, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ async def send_reminders(tick: Tick) -> None:
                         dedup_key=f"remind:{person.id}:{due.week}:{due.index}",
                         not_before=send_at,
                         ref_kind="weekly_reminder",
+                        lane=Lane.BULK,
                         ref_id=person.village_id,
                     )
             deps.wake_outbox()  # the first reminders go out while later ones are queued
@@ -116,6 +117,7 @@ async def send_overdue(tick: Tick) -> None:
                         },
                         dedup_key=f"overdue:{person.id}:{week}",
                         ref_kind="weekly_overdue",
+                        lane=Lane.BULK,
                         ref_id=row.village_id,
                     )
             for township_id, rows in by_township.items():
@@ -138,6 +140,7 @@ async def send_overdue(tick: Tick) -> None:
                         payload={"text": text},
                         dedup_key=f"overdue-list:{boss.id}:{week}",
                         ref_kind="weekly_overdue_list",
+                        lane=Lane.BULK,
                         ref_id=township_id,
                     )
             log.info("overdue %s: %d villages missing", week, len(missing))
@@ -164,6 +167,7 @@ async def send_digests(tick: Tick) -> None:
                     payload={"text": text},
                     dedup_key=key,
                     ref_kind="digest",
+                    lane=Lane.BULK,
                     ref_id=group.township_id,
                 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,8 +33,18 @@ def from_db_time(text: str | None) -> datetime | None:
 class Tx:
     """An open write transaction; every statement goes through here."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, listeners: dict[str, Callable[[Any], None]]
+    ) -> None:
         self._conn = conn
+        self._listeners = listeners
+        self.after_commit: list[Callable[[], None]] = []
+
+    def signal(self, name: str, value: Any) -> None:
+        """Tell the listener for `name` about `value` once this transaction has committed."""
+        listener = self._listeners.get(name)
+        if listener is not None:
+            self.after_commit.append(lambda: listener(value))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return lastrowid (inserts) or rowcount."""
@@ -87,6 +97,8 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         # One write path: every transaction takes this lock, so writers never interleave.
         self._write_lock = asyncio.Lock()
+        # Who hears of committed changes (Tx.signal), e.g. the outbox worker of new rows.
+        self.listeners: dict[str, Callable[[Any], None]] = {}
 
     async def open(self) -> Database:
         """Open both connections, creating the parent folder."""
@@ -130,13 +142,16 @@ class Database:
         async with self._write_lock:
             conn = self.writer
             await _pragma(conn, "BEGIN IMMEDIATE")
+            tx = Tx(conn, self.listeners)
             try:
-                yield Tx(conn)
+                yield tx
             except BaseException:
                 await _pragma(conn, "ROLLBACK")
                 raise
             else:
                 await _pragma(conn, "COMMIT")
+        for callback in tx.after_commit:
+            callback()
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         """Read one committed row."""

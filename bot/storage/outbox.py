@@ -5,10 +5,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 
 from bot.domain.text import split_text
-from bot.storage.db import Database, Tx, to_db_time
+from bot.storage.db import Database, Tx, from_db_time, to_db_time
+
+# The Tx.signal name under which committed new rows are announced (with their lane).
+NEW_ROWS = "outbox"
+
+
+class Lane(IntEnum):
+    """Which rows go first when several chats wait (each chat keeps its own order)."""
+
+    URGENT = 0  # critical and high alerts, escalations, confirmations of a person's own action
+    NORMAL = 1  # everything not named here
+    BULK = 2  # reminders, overdue notices, quota nudges, digests
+
 
 # A payload key naming the outbox row this message replies to (evidence after its card);
 # the worker turns it into reply_parameters once that row's message id is known.
@@ -26,9 +39,13 @@ class OutboxItem:
     dedup_key: str | None
     ref_kind: str | None
     ref_id: int | None
+    lane: int = Lane.NORMAL
+    # The best lane among the chat's rows due now: a chat whose alert waits behind an older
+    # reminder sends that reminder in the alert's lane (per-chat order is kept).
+    chat_lane: int = Lane.NORMAL
 
 
-def _item(row: Any) -> OutboxItem:
+def _item(row: Any, chat_lane: int | None = None) -> OutboxItem:
     return OutboxItem(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -39,6 +56,8 @@ def _item(row: Any) -> OutboxItem:
         dedup_key=row["dedup_key"],
         ref_kind=row["ref_kind"],
         ref_id=row["ref_id"],
+        lane=row["lane"],
+        chat_lane=row["lane"] if chat_lane is None else chat_lane,
     )
 
 
@@ -54,6 +73,7 @@ async def enqueue(
     not_before: datetime | None = None,
     ref_kind: str | None = None,
     ref_id: int | None = None,
+    lane: Lane = Lane.NORMAL,
 ) -> list[int]:
     """Queue one Bot API call inside the caller's transaction; return the new row ids.
 
@@ -82,7 +102,7 @@ async def enqueue(
         ids.append(
             await tx.execute(
                 "INSERT INTO outbox (created_at, not_before, chat_id, person_id, method, payload,"
-                " dedup_key, ref_kind, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " dedup_key, ref_kind, ref_id, lane) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     to_db_time(now),
                     to_db_time(not_before or now),
@@ -93,9 +113,11 @@ async def enqueue(
                     key,
                     ref_kind,
                     ref_id,
+                    int(lane),
                 ),
             )
         )
+    tx.signal(NEW_ROWS, int(lane))
     return ids
 
 
@@ -114,16 +136,45 @@ class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
-        """Return pending rows whose time has come, oldest first."""
+    async def heads(self, now: datetime, limit: int = 500) -> list[OutboxItem]:
+        """Return the next row of every chat that may send now, best lane first.
+
+        A chat's next row is its oldest pending row due now, unless an older row of the same
+        chat is in flight or waiting for a retry: then the chat waits (and no other chat does).
+        A row scheduled for later (quiet hours) does not hold back newer rows.
+        """
         rows = await self.db.fetchall(
-            "SELECT * FROM outbox WHERE state = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
+            "WITH due AS (SELECT chat_id, MIN(lane) AS chat_lane, MIN(id) AS head FROM outbox"
+            "  WHERE state = 'pending' AND not_before <= ? GROUP BY chat_id)"
+            " SELECT o.*, due.chat_lane FROM due JOIN outbox o ON o.id = due.head"
+            " WHERE NOT EXISTS (SELECT 1 FROM outbox b WHERE b.chat_id = due.chat_id"
+            "  AND b.id < due.head AND b.state IN ('pending', 'sending')"
+            "  AND (b.state = 'sending' OR b.attempts > 0))"
+            " ORDER BY due.chat_lane, due.head LIMIT ?",
             (to_db_time(now), limit),
         )
-        return [_item(r) for r in rows]
+        return [_item(r, r["chat_lane"]) for r in rows]
+
+    async def head_of(self, chat_id: int, now: datetime) -> OutboxItem | None:
+        """Return one chat's next row if it may send now (see heads)."""
+        row = await self.db.fetchone(
+            "SELECT o.* FROM outbox o WHERE o.chat_id = ? AND o.state IN ('pending', 'sending')"
+            " AND (o.state = 'sending' OR o.attempts > 0 OR o.not_before <= ?)"
+            " ORDER BY o.id LIMIT 1",
+            (chat_id, to_db_time(now)),
+        )
+        if row is None or row["state"] != "pending" or row["not_before"] > to_db_time(now):
+            return None
+        return _item(row)
+
+    async def next_due_at(self) -> datetime | None:
+        """Return when the earliest pending row falls due."""
+        return from_db_time(
+            await self.db.fetchval("SELECT MIN(not_before) FROM outbox WHERE state = 'pending'")
+        )
 
     async def claim(self, item_id: int) -> bool:
-        """Mark a row as being sent; False when someone else already took it."""
+        """Mark a row as being sent, just before its request; False when it is not pending."""
         async with self.db.transaction() as tx:
             return (
                 await tx.changes(
@@ -161,8 +212,9 @@ class OutboxRepo:
     async def release_claims(self) -> int:
         """Return rows left 'sending' by a killed process to the queue (at start-up).
 
-        Sending is at-least-once across a crash in the millisecond between Telegram's answer
-        and our commit; the alternative would be to lose the message.
+        A row is 'sending' only from just before its request until just after the answer, so
+        these are the rows whose request may have reached Telegram: at most the few in flight
+        at the crash can repeat; the alternative would be to lose them.
         """
         async with self.db.transaction() as tx:
             return await tx.changes("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")

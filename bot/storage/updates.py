@@ -1,37 +1,79 @@
-"""Processed update ids, so an update Telegram delivers twice has its effect once."""
+"""The durable inbox: updates are stored before Telegram is told we have them.
+
+An update fetched with getUpdates is written here before the next getUpdates call moves the
+offset past it, so a crash can never lose it: at start-up every row not marked done is
+processed again, in update_id order. A row is marked done in the same transaction that writes
+the conversation state and user data its handlers changed, so a done update is never
+processed twice, and one Telegram delivers again is recognised and dropped.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from bot.storage.db import Database, to_db_time
+from bot.storage.db import Database, Tx, to_db_time
+from bot.storage.jsontext import dump_json
 
 
-class UpdateLog:
-    """Remember which updates are done."""
+class Inbox:
+    """Store fetched updates, hand out the ones not done, remember which are done."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def store(self, updates: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """Keep a getUpdates batch durably; return only the updates never stored before."""
+        if not updates:
+            return []
+        ids = [int(u["update_id"]) for u in updates]
+        async with self.db.transaction() as tx:
+            marks = ",".join("?" * len(ids))
+            known = {
+                r[0]
+                for r in await tx.fetchall(
+                    f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", ids
+                )
+            }
+            fresh = [u for u in updates if int(u["update_id"]) not in known]
+            if fresh:
+                received = to_db_time(now)
+                await tx.executemany(
+                    "INSERT INTO inbox (update_id, received_at, payload) VALUES (?, ?, ?)",
+                    [(int(u["update_id"]), received, dump_json(u)) for u in fresh],
+                )
+        return fresh
+
+    async def open_updates(self) -> list[dict[str, Any]]:
+        """Return updates stored but not done (a crash caught them), oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT payload FROM inbox WHERE done_at IS NULL AND payload IS NOT NULL"
+            " ORDER BY update_id"
+        )
+        return [json.loads(r[0]) for r in rows]
 
     async def seen(self, update_id: int) -> bool:
         """Return whether an update was processed before."""
         return bool(
             await self.db.fetchval(
-                "SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,)
+                "SELECT 1 FROM inbox WHERE update_id = ? AND done_at IS NOT NULL", (update_id,)
             )
         )
 
-    async def mark(self, update_id: int, now: datetime) -> None:
-        """Record an update as done."""
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)",
-                (update_id, to_db_time(now)),
-            )
+    async def mark_done(self, tx: Tx, update_ids: Iterable[int], now: datetime) -> None:
+        """Record updates as done inside the caller's transaction; their payload goes."""
+        stamp = to_db_time(now)
+        await tx.executemany(
+            "INSERT INTO inbox (update_id, received_at, done_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (update_id) DO UPDATE SET done_at = excluded.done_at, payload = NULL",
+            [(update_id, stamp, stamp) for update_id in update_ids],
+        )
 
     async def prune(self, now: datetime, keep: timedelta = timedelta(days=7)) -> int:
-        """Forget ids older than Telegram would ever redeliver."""
+        """Forget done updates older than Telegram would ever redeliver."""
         async with self.db.transaction() as tx:
             return await tx.changes(
-                "DELETE FROM processed_updates WHERE processed_at < ?", (to_db_time(now - keep),)
+                "DELETE FROM inbox WHERE done_at < ?", (to_db_time(now - keep),)
             )

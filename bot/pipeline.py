@@ -1,0 +1,165 @@
+"""The update pipeline: durable inbox, per-chat ordering, one commit per update.
+
+Updates flow like this:
+
+1. `InboxBot` stores every getUpdates batch in the inbox before returning it; PTB's Updater
+   acknowledges an offset only with the next getUpdates call, so nothing is acknowledged
+   before it is stored. Updates Telegram delivers again are dropped right there.
+2. `ChatOrderedProcessor` runs updates from different chats concurrently and those of one
+   chat strictly in order.
+3. `LiaisonApplication.process_update` runs the handlers, then commits the conversation
+   states and user data they changed together with the inbox's "done" mark, in one
+   transaction. At start-up, `replay_inbox` queues what a crash left undone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+from telegram.ext import Application, BaseUpdateProcessor, ExtBot
+
+from bot.logs import handler_var, update_id_var, user_id_var
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from bot.storage.persistence import SQLitePersistence
+
+log = logging.getLogger(__name__)
+
+StoreHook = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+
+
+class InboxBot(ExtBot):  # type: ignore[type-arg]
+    """ExtBot whose getUpdates results pass through the inbox before anyone sees them."""
+
+    __slots__ = ("_store_hook",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._store_hook: StoreHook | None = None
+
+    def set_store_hook(self, hook: StoreHook) -> None:
+        """Have every getUpdates batch pass through `hook` (which stores it)."""
+        self._store_hook = hook
+
+    async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
+        result = await super()._do_post(endpoint, data, **kwargs)
+        if endpoint == "getUpdates" and self._store_hook is not None and isinstance(result, list):
+            # Stored before the Updater moves its offset: a crash from here on loses nothing.
+            return await self._store_hook(result)
+        return result
+
+
+def chat_key(update: object) -> int | None:
+    """Return what orders updates: the chat, else the user (None for neither)."""
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+        if update.effective_user is not None:
+            return update.effective_user.id
+    return None
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Process updates of different chats concurrently, each chat's in arrival order."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        # The last update of each chat that is queued or running: the next one waits for it.
+        self._tails: dict[int | None, asyncio.Future[None]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = chat_key(update)
+        before = self._tails.get(key)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tails[key] = mine
+        try:
+            if before is not None:
+                await asyncio.shield(before)
+            await coroutine
+        finally:
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()  # never started (cancelled while waiting): no warning
+            mine.set_result(None)
+            if self._tails.get(key) is mine:
+                del self._tails[key]
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+class LiaisonApplication(Application):  # type: ignore[misc]
+    """Application that processes each update once and commits its effects in one go."""
+
+    deps: Deps
+
+    def setup_inbox(self) -> None:
+        """Route getUpdates through the inbox (called once after build)."""
+        self._open: set[int] = set()  # taken from the inbox, not yet done
+        self._done: list[int] = []  # processed, waiting for the next commit
+        self._commit_lock = asyncio.Lock()
+        if isinstance(self.bot, InboxBot):
+            self.bot.set_store_hook(self._store_fetched)
+
+    async def _store_fetched(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        fresh = await self.deps.inbox.store(raw, self.deps.clock.now())
+        self._open.update(int(u["update_id"]) for u in fresh)
+        return fresh
+
+    async def replay_inbox(self) -> int:
+        """Queue the updates a crash left stored but not done, oldest first."""
+        raw = await self.deps.inbox.open_updates()
+        for data in raw:
+            update = Update.de_json(data, self.bot)
+            self._open.add(update.update_id)
+            await self.update_queue.put(update)
+        if raw:
+            log.info("inbox: %d updates left undone by the last run are processed now", len(raw))
+        return len(raw)
+
+    async def process_update(self, update: object) -> None:
+        """Handle an update once, then commit its state and its done mark together."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        user = update.effective_user if isinstance(update, Update) else None
+        update_id_var.set(update_id)
+        user_id_var.set(user.id if user else None)
+        handler_var.set(None)
+        if update_id is not None:
+            if update_id in self._open:
+                self._open.discard(update_id)
+            elif await self.deps.inbox.seen(update_id):
+                # Delivered some other way than through the inbox (tests, webhooks).
+                log.info("update %s already processed; skipped", update_id)
+                return
+        await super().process_update(update)
+        if update_id is not None:
+            self._done.append(update_id)
+        # Commit now rather than every 60 s: a kill -9 right after an answer keeps it.
+        await self.update_persistence()
+
+    async def update_persistence(self) -> None:
+        """Commit collected conversation states, user data and done marks in one transaction."""
+        async with self._commit_lock:
+            await super().update_persistence()
+            persistence: SQLitePersistence = self.persistence  # type: ignore[assignment]
+            writes = persistence.take()
+            done, self._done = self._done, []
+            if not writes and not done:
+                return
+            try:
+                async with self.deps.db.transaction() as tx:
+                    await persistence.write(tx, writes)
+                    if done:
+                        await self.deps.inbox.mark_done(tx, done, self.deps.clock.now())
+            except BaseException:
+                persistence.give_back(writes)
+                self._done[:0] = done
+                raise
+            persistence.written(writes)
