@@ -209,8 +209,8 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
                 4 * TICK,
                 "the 16:00 reminders",
             )
-            # The tick that queued them wrote its heartbeat before delivery began, but the
-            # watcher may not have read it yet: wait for that tick itself.
+            # The outbox sends as soon as the tick's rows commit, maybe before its heartbeat
+            # is written or read: wait for that tick itself.
             await beat.wait_ticks(bound_at, 1)
             # No tick saw the two liaisons bound before 16:00: only the 16:00 moment is theirs.
             after_binding = tick_times(beat)[bound_at:]

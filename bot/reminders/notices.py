@@ -22,7 +22,7 @@ from bot.storage import leave as leave_store
 from bot.storage import notices as store
 from bot.storage.db import Tx
 from bot.storage.jobs import claim_run
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import Lane, enqueue
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -92,6 +92,7 @@ async def deliver(deps: Deps, tx: Tx, notice_id: int, now: datetime) -> None:
             },
             dedup_key=f"notice:{n.id}:card:{person.id}",
             ref_kind=CARD,
+            lane=Lane.BULK,  # a fan-out: alerts go first
             ref_id=n.id,
         )
         await send_files(tx, now, person, files, n.ref, f"notice:{n.id}:f:{person.id}")
@@ -164,6 +165,7 @@ async def remind(deps: Deps, tx: Tx, n: Notice, now: datetime, *, by: int | None
             dedup_key=f"{key}:{person.id}",
             not_before=send_at,
             ref_kind=REMINDER,
+            lane=Lane.BULK,  # a fan-out: alerts go first
             ref_id=n.id,
         )
         count += 1
