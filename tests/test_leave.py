@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.emulator import FakeGroup
+from bot.storage.leave import excused_weeks
 from tests.conftest import Env
 from tests.test_weekly import local, overdue, reminders
 
@@ -125,3 +126,18 @@ async def test_commissioner_puts_leave_with_a_substitute_whose_report_counts(env
     env.clock.set(local(2026, 11, 24, 16))
     await env.tick()
     assert sum("请代方庄村填报" in t for t in li.texts()) == 1
+
+
+async def test_excused_weeks_for_exports(env: Env) -> None:
+    users = await bind_all(env)
+    await ask_leave(users["王建国"], when="下周")
+    await env.deliver()
+    await users["冯兴敏"].press("✅ 批准")
+    wang = await env.person("王建国")
+    assert wang is not None
+    weeks = ["2026-W48", "2026-W49", "2026-W50"]
+    found = await excused_weeks(env.db, env.deps.policy, env.deps.tz, weeks)
+    assert list(found) == [(wang.village_id, "2026-W49")]
+    assert found[(wang.village_id, "2026-W49")].end.isoformat() == "2026-12-06"
+    other = await excused_weeks(env.db, env.deps.policy, env.deps.tz, weeks, township_id=999)
+    assert other == {}

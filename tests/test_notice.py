@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.storage import notices as store
+from bot.storage.leave import create_leave
 from tests.conftest import DATA, Env
 
 ROSTER = DATA / "roster_notice.csv"
@@ -198,3 +201,49 @@ async def test_commissioner_audience_is_own_township_only(env: Env) -> None:
         assert got_notice(users[name])
     for name in ("吴芳", "钱多", "郑一", "何平", "高远", "孙丽"):
         assert not got_notice(users[name])
+
+
+async def test_half_time_reminder_skips_a_recipient_on_leave(env: Env) -> None:
+    users = await bind_all(env)
+    li = await env.person("李秀英")
+    assert li is not None and li.township_id is not None
+    today = env.clock.now().astimezone(env.deps.tz).date()
+    async with env.db.transaction() as tx:
+        await create_leave(
+            tx,
+            person_id=li.id,
+            township_id=li.township_id,
+            village_id=li.village_id,
+            start=today,
+            end=today + timedelta(days=3),
+            reason=None,
+            substitute_id=None,
+            requested_by=li.id,
+            now=env.clock.now(),
+            approved=True,
+        )
+    await compose(users["冯兴敏"], deadline="今天")
+    await env.deliver()
+    assert got_notice(users["李秀英"])  # the notice itself still reaches her
+    env.clock.advance(hours=4, minutes=30)
+    await env.tick()
+    assert any("🔔" in t for t in users["张伟"].texts())
+    assert not any("🔔" in t for t in users["李秀英"].texts())
+    await users["冯兴敏"].press("未确认名单（3）")
+    assert "请假（至11月26日）" in users["冯兴敏"].texts()[-1]
+
+
+async def test_a_burst_of_confirmations_costs_one_pending_edit(env: Env) -> None:
+    users = await bind_all(env)
+    await compose(users["冯兴敏"])
+    await env.deliver()
+    for name in ("王建国", "李秀英", "张伟"):
+        await users[name].press("✅ 收到")
+    pending = await env.db.fetchval(
+        "SELECT COUNT(*) FROM outbox WHERE ref_kind = 'notice_copy_edit' AND state = 'pending'"
+    )
+    assert pending == 1
+    await env.deliver()
+    assert "已确认 3/3" in copy_of(users["冯兴敏"])
+    await users["冯兴敏"].command("/notices")
+    assert "已全部确认" in users["冯兴敏"].texts()[-1]

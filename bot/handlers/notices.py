@@ -17,6 +17,7 @@ from bot.context import BotContext
 from bot.domain import notice as dom
 from bot.domain.notice import Notice, NoticeFile, ReplyDraft
 from bot.domain.people import Role
+from bot.domain.text import split_text
 from bot.forms import END, Collect, Done, Form, Stay, Summary, Text, codec
 from bot.handlers.common import answer, button, guard, keyboard, refuse, safe_answer_query
 from bot.handlers.notice import add_file, text_parser
@@ -75,6 +76,15 @@ def _markup(context: BotContext, data: dict[str, Any]) -> InlineKeyboardMarkup:
     markup = InlineKeyboardMarkup.de_json(data, context.bot)
     assert markup is not None
     return markup
+
+
+async def _answer_long(
+    update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer with a text of any length: split at lines, the buttons on the last part."""
+    parts = split_text(text)
+    for i, part in enumerate(parts):
+        await answer(update, context, part, markup if i == len(parts) - 1 else None)
 
 
 @guard()
@@ -143,7 +153,7 @@ async def on_who(update: Update, context: BotContext) -> None:
         lines.append(line)
     if not people:
         lines = [t("notice.deadline_all", ref=n.ref, total=n.total)]
-    await answer(update, context, "\n".join(lines))
+    await _answer_long(update, context, "\n".join(lines))
 
 
 @guard()
@@ -209,7 +219,7 @@ async def on_timeline(update: Update, context: BotContext) -> None:
     else:
         markup = _markup(context, delivery.card_markup(t, n, confirmed_at))
     await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
-    await answer(update, context, "\n".join(lines)[:4096], markup)
+    await _answer_long(update, context, "\n".join(lines), markup)
 
 
 @guard()
