@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import pstats
 import shutil
 import sqlite3
 import sys
@@ -90,6 +91,7 @@ class Options:
     concurrency: int
     window: float | None  # seconds of fan-out observed; None: until every reminder is sent
     parts: tuple[str, ...] = ("conversations", "fanout", "startup", "county")
+    profile: Path | None = None  # write a cProfile of the bot's conversation run here
 
 
 PARTS = ("conversations", "fanout", "startup", "county")
@@ -165,8 +167,10 @@ async def conversation_run(kind: str, template: Path, folder: Path, opts: Option
     try:
         if kind == "bot":
             db = fresh_db(template, folder, f"conv-{kind}")
+            # --profile: the bot runs under cProfile; the top of the profile is printed after.
+            profiler = ["-m", "cProfile", "-o", str(opts.profile)] if opts.profile else []
             proc = await spawn(
-                ["-m", "bot", "run"],
+                [*profiler, "-m", "bot", "run"],
                 server,
                 log,
                 DATABASE_PATH=str(db),
@@ -424,6 +428,9 @@ def parse(argv: list[str]) -> Options:
         help="run only this part (repeatable); default: all of them",
     )
     parser.add_argument("--runs", type=int, help="runs per figure (default 3, quick 1)")
+    parser.add_argument(
+        "--profile", type=Path, help="profile the bot's conversations into this file (cProfile)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         opts = Options(runs=1, conversations=100, concurrency=10, window=30)
@@ -433,6 +440,8 @@ def parse(argv: list[str]) -> Options:
         opts.runs = args.runs
     if args.only:
         opts.parts = tuple(args.only)
+    if args.profile:
+        opts.profile = args.profile.resolve()
     return opts
 
 
@@ -441,3 +450,5 @@ if __name__ == "__main__":
     asyncio.run(main(options))
     if "county" in options.parts:
         county_bench()
+    if options.profile and options.profile.exists():
+        pstats.Stats(str(options.profile)).sort_stats("cumulative").print_stats(40)
