@@ -209,17 +209,17 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
     async def go() -> Any:
         db = await _open_db(settings)
         try:
-            return await import_roster(db, parsed, SystemClock())
+            return await import_roster(db, parsed, SystemClock()), await _bot_username(db)
         finally:
             await db.close()
 
     try:
-        result = asyncio.run(go())
+        result, username = asyncio.run(go())
     except RosterImportError as exc:
         for err in exc.errors:
             print(f"{path}:{err.line}: {err.reason}", file=sys.stderr)
         raise CliError(f"{path}: {len(exc.errors)} bad row(s); nothing was imported") from None
-    people = [asdict(p) for p in result.people]
+    people = [_with_link(asdict(p), username) for p in result.people]
     if args.json:
         print(json.dumps(people, ensure_ascii=False, indent=2))
     else:
@@ -230,8 +230,30 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
         for p in people:
             if p["invite_code"]:
                 place = " ".join(x for x in (p["township"], p["village"]) if x)
-                print(f"  {p['name']} ({p['role']}, {place}): invite code {p['invite_code']}")
+                print(f"  {p['name']} ({p['role']}, {place}): {_invite_text(p)}")
     return 0
+
+
+async def _bot_username(db: Any) -> str | None:
+    """Return the bot's username as recorded by `run` at start-up (None before the first run)."""
+    from bot.storage.facts import BOT_USERNAME, fact
+
+    return await fact(db, BOT_USERNAME)
+
+
+def _with_link(person: dict[str, Any], username: str | None) -> dict[str, Any]:
+    """Add the ready t.me link of a person's invite code, once the bot's username is known."""
+    code = person.get("invite_code")
+    if code and username:
+        person["invite_link"] = f"https://t.me/{username}?start={code}"
+    return person
+
+
+def _invite_text(person: dict[str, Any]) -> str:
+    """Return "invite link https://t.me/…" or, before the bot ever ran, "invite code CODE"."""
+    if person.get("invite_link"):
+        return f"invite link {person['invite_link']}"
+    return f"invite code {person['invite_code']}"
 
 
 def cmd_roster_invite(args: argparse.Namespace) -> int:
@@ -244,18 +266,19 @@ def cmd_roster_invite(args: argparse.Namespace) -> int:
     async def go() -> Any:
         db = await _open_db(settings)
         try:
-            return await new_invite(db, args.who, SystemClock())
+            return await new_invite(db, args.who, SystemClock()), await _bot_username(db)
         finally:
             await db.close()
 
     try:
-        person = asyncio.run(go())
+        person, username = asyncio.run(go())
     except LookupError as exc:
         raise CliError(str(exc).strip("'\"")) from None
+    row = _with_link(asdict(person), username)
     if args.json:
-        print(json.dumps([asdict(person)], ensure_ascii=False, indent=2))
+        print(json.dumps([row], ensure_ascii=False, indent=2))
     else:
-        print(f"{person.name} ({person.role}): invite code {person.invite_code} (valid 14 days)")
+        print(f"{person.name} ({person.role}): {_invite_text(row)} (valid 14 days)")
     return 0
 
 

@@ -17,6 +17,7 @@ from bot.handlers import (
     common,
     digest,
     errors,
+    followups,
     info,
     leave,
     mine,
@@ -24,8 +25,10 @@ from bot.handlers import (
     notices,
     overdue,
     report,
+    reports_view,
     start,
     stats,
+    unregistered,
 )
 from bot.handlers.menu import set_default_menus
 from bot.pipeline import ChatOrderedProcessor, InboxBot, LiaisonApplication
@@ -35,6 +38,7 @@ from bot.reminders import leave as leave_work
 from bot.reminders import notices as notice_work
 from bot.reminders.delivery import DeliveryWorker
 from bot.reminders.scheduler import Scheduler
+from bot.storage import facts
 from bot.storage.persistence import SQLitePersistence
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,9 @@ FEATURES: tuple[ModuleType, ...] = (
     notice,  # the /notice composer
     notices,  # notice buttons (confirm, reply, remind), /notices
     leave,  # /leave, approvals, substitutes standing in
+    followups,  # findings cards: Read, Open as alert, Followed up; /followups
+    reports_view,  # /reports and opening any report of one's scope
+    unregistered,  # fresh invite links for people who never bound the bot
 )
 # Functions registering due work with the scheduler; every tick runs it in this order.
 DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
@@ -140,10 +147,18 @@ def build_application(
     return app
 
 
+async def record_username(deps: Deps, username: str) -> None:
+    """Keep the bot's username: invite links in the bot and in `roster import`/`invite`."""
+    deps.bot_username = username
+    if username:
+        async with deps.db.transaction() as tx:
+            await facts.set_fact(tx, facts.BOT_USERNAME, username)
+
+
 async def _post_init(app: Application) -> None:
     """Start-up: menus, outbox delivery, and an immediate tick to catch up on missed work."""
     deps: Deps = app.deps  # type: ignore[attr-defined]
-    deps.bot_username = app.bot.username or ""
+    await record_username(deps, app.bot.username or "")
     await set_default_menus(app.bot, deps.i18n)
     assert deps.delivery is not None and deps.scheduler is not None
     await deps.delivery.start()

@@ -101,3 +101,31 @@ async def send_evidence(
                 ref_kind=EVIDENCE,
                 lane=lane,
             )
+
+
+async def refresh_copies(
+    deps: Deps, tx: Tx, now: datetime, ref_kind: str, ref_id: int, render: Render
+) -> None:
+    """Bring every copy of a record's message to its current form: copies already delivered
+    are edited, copies still queued (an outage, quiet hours) are rewritten before they go."""
+    for sent in await deps.outbox.for_ref(ref_kind, ref_id, tx=tx):
+        if sent.person_id is None:
+            continue
+        person = await deps.people.get(sent.person_id, tx=tx)
+        if person is None:
+            continue
+        payload = render(deps.i18n.for_person(person), person)
+        payload = {"text": payload} if isinstance(payload, str) else payload
+        if sent.state == "pending":
+            await deps.outbox.rewrite_pending(tx, sent.outbox_id, payload)
+        elif sent.message_id is not None:
+            await enqueue(
+                tx,
+                now,
+                chat_id=sent.chat_id,
+                person_id=person.id,
+                method="editMessageText",
+                payload={"message_id": sent.message_id, **payload},
+                ref_kind=f"{ref_kind}_edit",
+                ref_id=ref_id,
+            )

@@ -23,6 +23,8 @@ COMMANDS: list[tuple[str, str, tuple[Role, ...]]] = [
     ("info", "cmd.info", _LIAISON),
     ("mine", "cmd.mine", _LIAISON),
     ("alerts", "cmd.alerts", _OVERSIGHT),
+    ("followups", "cmd.followups", _OVERSIGHT),
+    ("reports", "cmd.reports", _OVERSIGHT),
     ("overdue", "cmd.overdue", _OVERSIGHT),
     ("review", "cmd.review", (Role.COMMISSIONER, Role.LEADER)),
     ("stats", "cmd.stats", _OVERSIGHT),

@@ -10,7 +10,8 @@ from bot.domain import report as dom
 from bot.domain.calendar import due_at, week_number
 from bot.domain.people import Role
 from bot.domain.text import split_text
-from bot.handlers.common import answer, guard, may_act_on
+from bot.handlers import unregistered
+from bot.handlers.common import answer, button, guard, keyboard, may_act_on
 from bot.storage import reports as repo
 from bot.storage.leave import excused_in_week
 
@@ -68,8 +69,15 @@ async def overdue(update: Update, context: BotContext) -> None:
         for r in late:
             when = t.datetime(r.submitted_at) if r.submitted_at else ""
             lines.append(t("report.ov.late_line", village=r.village, at=when))
-    for part in split_text("\n".join(lines)):
+    # Every report of the week opens with one tap (bot/handlers/reports_view.py).
+    opened = [button(r.village, f"rv:{r.report_id}") for r in rows if r.report_id is not None]
+    parts = split_text("\n".join(lines))
+    for part in parts[:-1]:
         await answer(update, context, part)
+    await answer(
+        update, context, parts[-1], keyboard(*[opened[i : i + 3] for i in range(0, 90, 3)])
+    )
+    await unregistered.show(update, context, township)
 
 
 def get_handlers() -> list[BaseHandler]:

@@ -39,6 +39,7 @@ from bot.handlers.common import (
     safe_answer_query,
 )
 from bot.i18n import Translator
+from bot.reminders import findings
 from bot.reminders.weekly import REPORT_START
 from bot.storage import drafts as mirror
 from bot.storage import reports as repo
@@ -876,6 +877,10 @@ async def _submit(update: Update, context: BotContext, draft: dict[str, Any]) ->
                 )
             created = False
         await mirror.close_draft(tx, FORM, draft["token"], "submitted", now, report_id)
+        if stored:
+            # Findings go to the township's commissioners with the report (issue 9).
+            await findings.report_stored(deps, tx, report_id, now)
+    deps.wake_outbox()
     _drop_local(context)
     report = await repo.get_report(deps.db, report_id)
     assert report is not None

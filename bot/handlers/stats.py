@@ -11,6 +11,7 @@ from bot.context import BotContext
 from bot.domain.calendar import due_at, period_of, week_key
 from bot.domain.info import kinds_label
 from bot.domain.people import Role
+from bot.handlers import unregistered
 from bot.handlers.common import answer, guard, refuse
 from bot.i18n import Translator
 from bot.storage.alerts import alert_stats
@@ -118,6 +119,7 @@ async def stats(update: Update, context: BotContext) -> None:
                     quotas=quotas,
                 )
             )
+        await unregistered.show(update, context, None)
         await answer(update, context, "\n".join(lines))
         return
     if actor.township_id is None:
@@ -144,6 +146,8 @@ async def stats(update: Update, context: BotContext) -> None:
         text += "\n" + t("leave.stats_excused", n=s["excused"])
     if quota_lines:
         text += "\n" + t("stats.quotas_header") + "\n" + "\n".join(quota_lines)
+    # Who never bound the bot comes first, so the figures stay the last message on screen.
+    await unregistered.show(update, context, actor.township_id)
     await answer(update, context, text)
 
 

@@ -26,7 +26,7 @@ from bot.domain.calendar import end_of_quiet
 from bot.domain.people import Person
 from bot.domain.vocab import LEVEL_KEYS
 from bot.i18n import Translator
-from bot.notify import notify, send_evidence
+from bot.notify import notify, refresh_copies, send_evidence
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import alerts as repo
 from bot.storage.db import Tx, to_db_time
@@ -244,29 +244,9 @@ async def refresh_cards(deps: Deps, tx: Tx, alert_id: int, now: datetime) -> Non
     alert = await repo.get_alert(tx, alert_id)
     assert alert is not None
     evidence = view.evidence_of(alert, await repo.photos_of(tx, "alert", alert_id))
-    for sent in await deps.outbox.for_ref("alert", alert_id, tx=tx):
-        if sent.person_id is None:
-            continue
-        person = await deps.people.get(sent.person_id, tx=tx)
-        if person is None:
-            continue
-        t = deps.i18n.for_person(person)
-        payload = view.card_payload(t, alert, None, evidence)
-        if sent.state == "pending":
-            await deps.outbox.rewrite_pending(tx, sent.outbox_id, payload)
-            continue
-        if sent.message_id is None:
-            continue
-        await enqueue(
-            tx,
-            now,
-            chat_id=sent.chat_id,
-            person_id=person.id,
-            method="editMessageText",
-            payload={"message_id": sent.message_id, **payload},
-            ref_kind="alert_edit",
-            ref_id=alert_id,
-        )
+    await refresh_copies(
+        deps, tx, now, "alert", alert_id, lambda t, _p: view.card_payload(t, alert, None, evidence)
+    )
 
 
 async def tell(

@@ -102,6 +102,18 @@ class PeopleRepo:
         )
         return {r[0] for r in rows}
 
+    async def unbound(self, township_id: int | None) -> list[Person]:
+        """Return active people of a township (all when None) who never bound the bot."""
+        scope = "" if township_id is None else " AND p.township_id = ?"
+        rows = await self.db.fetchall(
+            SELECT_PEOPLE + " WHERE p.active = 1 AND p.telegram_id IS NULL"
+            " AND p.role IN ('liaison', 'commissioner', 'leader')"
+            + scope
+            + " ORDER BY t.name, p.role = 'liaison' DESC, v.name, p.name, p.id",
+            () if township_id is None else (township_id,),
+        )
+        return [person_from_row(r) for r in rows]
+
     async def with_role(self, role: Role, tx: Tx | None = None) -> list[Person]:
         """Return every active person of a role."""
         src = tx or self.db

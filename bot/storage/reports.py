@@ -169,7 +169,7 @@ async def village_reports(db: Database, village_id: int, since_week: str) -> dic
     return {r["week"]: _report(r) for r in rows}
 
 
-async def attachments(db: Database, report_id: int) -> list[Attachment]:
+async def attachments(db: Database | Tx, report_id: int) -> list[Attachment]:
     """Return the files and locations attached to a report."""
     rows = await db.fetchall(
         "SELECT kind, file_id, file_unique_id, meta FROM attachments"
@@ -291,7 +291,7 @@ async def update_report(
     return True
 
 
-async def history(db: Database, report_id: int) -> list[tuple[int, int, datetime, dict]]:
+async def history(db: Database | Tx, report_id: int) -> list[tuple[int, int, datetime, dict]]:
     """Return (version, person_id, at, snapshot) of every version of a report."""
     rows = await db.fetchall(
         "SELECT version, person_id, at, snapshot FROM weekly_report_history"

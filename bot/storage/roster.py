@@ -410,9 +410,14 @@ async def new_invite(db: Database, who: str, clock: Clock, days: int = 14) -> Im
         if len(found) > 1:
             raise AmbiguousPerson(who.strip(), found)
         person = found[0]
-        await _revoke_codes(tx, person.id, now)
-        code = await _issue_code(tx, person.id, now, days)
+        code = await reissue_invite(tx, person.id, now, days)
     return ImportedPerson(person.name, person.role, person.township, person.village, code)
+
+
+async def reissue_invite(tx: Tx, person_id: int, now: datetime, days: int = 14) -> str:
+    """Revoke a person's unused codes and issue a fresh one (inside the caller's transaction)."""
+    await _revoke_codes(tx, person_id, now)
+    return await _issue_code(tx, person_id, now, days)
 
 
 async def redeem_invite(db: Database, code: str, telegram_id: int, clock: Clock) -> RedeemResult:
