@@ -72,12 +72,13 @@ async def overdue(update: Update, context: BotContext) -> None:
     # Every report of the week opens with one tap (bot/handlers/reports_view.py).
     opened = [button(r.village, f"rv:{r.report_id}") for r in rows if r.report_id is not None]
     parts = split_text("\n".join(lines))
+    # Who never bound the bot comes first, so the list stays the last message on screen.
+    await unregistered.show(update, context, township)
     for part in parts[:-1]:
         await answer(update, context, part)
     await answer(
         update, context, parts[-1], keyboard(*[opened[i : i + 3] for i in range(0, 90, 3)])
     )
-    await unregistered.show(update, context, township)
 
 
 def get_handlers() -> list[BaseHandler]:
