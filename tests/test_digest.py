@@ -11,6 +11,7 @@ from bot.domain.digest import Digest, OpenAlertLine, QuotaLine, VillageLine, dur
 from bot.emulator import FakeGroup
 from bot.i18n import I18n
 from bot.storage.db import to_db_time
+from tests.conftest import ROSTER as ROSTER_PATH
 from tests.conftest import Env, make_env
 from tests.test_weekly import add_report, at, local
 
@@ -301,3 +302,22 @@ async def test_wednesday_digest_names_the_week_just_due_and_matches_the_overdue_
     assert (
         missing_in_digest == missing_in_list == {"高河村", "大朱村", "刘振屯村", "马庄村", "大黄村"}
     )
+
+
+async def test_a_village_counts_only_from_the_week_it_joined(env: Env, tmp_path: Path) -> None:
+    """Issue 9: a village added after week 48's deadline is not counted missing for week 48."""
+    group = await bound_group(env)
+    boss = env.users["冯兴敏"]
+    extended = tmp_path / "roster_more.csv"
+    extended.write_text(
+        Path(ROSTER_PATH).read_text(encoding="utf-8")
+        + "河口乡,新建村,钱多多,liaison,13900000001,\n",
+        encoding="utf-8",
+    )
+    env.clock.set(local(2026, 11, 25, 8, 0))  # after Tuesday's deadline
+    await env.seed(extended, ago=timedelta(0))
+    await at(env, local(2026, 11, 25, 9, 0))
+    [digest] = [t for t in env.api.texts(group.id) if "巡查第" in t]
+    [overdue] = [t for t in env.api.texts(boss.id) if "逾期名单" in t]
+    assert "0/6" in digest and "新建村" not in digest
+    assert "6/6" in overdue and "新建村" not in overdue

@@ -211,7 +211,11 @@ async def _create_alert(
             longitude=location.get("longitude") if location else None,
             description=fresh.findings or None,
             voice_file_id=next((a.file_id for a in files if a.kind == "voice"), None),
-            photos=[[a.file_id, a.file_unique_id or ""] for a in files if a.kind == "photo"],
+            photos=[
+                [a.file_id, a.file_unique_id or ""]
+                for a in files
+                if a.kind == "photo" and a.file_id
+            ],
             report_id=fresh.id,
         )
         alert_id = await alerts_repo.create_alert(

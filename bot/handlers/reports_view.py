@@ -3,7 +3,7 @@ evidence ("rv:<id>", also from /overdue and /followups); earlier weeks one tap a
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotContext
@@ -41,7 +41,7 @@ async def _week(update: Update, context: BotContext, week: str, *, edit: bool) -
     due = due_at(week, deps.policy, deps.tz)
     rows = await repo.week_status(deps.db, week, scope, due)
     lines = [t("reports.head", week=week_label(t, week), due=t.datetime(due))]
-    buttons = []
+    buttons: list[InlineKeyboardButton] = []
     township = None
     for r in rows:
         if scope is None and r.township != township:

@@ -3,7 +3,7 @@ chased; one button sends the presser a fresh invite link to forward to that pers
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import BotContext
@@ -30,7 +30,7 @@ async def show(update: Update, context: BotContext, township_id: int | None) -> 
     if not people:
         return
     lines = [t("unreg.head", n=len(people))]
-    rows = []
+    rows: list[list[InlineKeyboardButton]] = []
     for p in people:
         place = p.village or p.township or ""
         lines.append(

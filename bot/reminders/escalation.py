@@ -116,7 +116,7 @@ async def _next_level(
 ) -> tuple[int, list[Person], list[tuple[int, str]]]:
     """Return the first level above the alert's with someone new to tell, those people, and
     the levels skipped on the way with why ("nobody" reachable, or all "holding" it)."""
-    level, skipped = alert.level, []
+    level, skipped = alert.level, list[tuple[int, str]]()
     while level < TOP_LEVEL:
         level += 1
         people = await level_people(deps, tx, alert, level)
@@ -355,6 +355,7 @@ async def remind_followup(tick: Tick) -> None:
                 },
             }
 
+        follow_key: str = f"alert:{alert.id}:follow:{to_db_time(since)}:{n}"
         async with deps.db.transaction() as tx:
             person = await reachable(deps, tx, alert.acknowledged_by)
             if person is None:
@@ -365,7 +366,7 @@ async def remind_followup(tick: Tick) -> None:
                 tick.now,
                 [person],
                 render,
-                key=lambda _p, a=alert, s=since, n=n: f"alert:{a.id}:follow:{to_db_time(s)}:{n}",
+                key=lambda _p, k=follow_key: k,
                 not_before=end_of_quiet(max(due, tick.now), deps.policy.quiet_hours, deps.tz),
             )
             if sent:
