@@ -274,7 +274,10 @@ def test_demo_page_in_headless_chromium(demo: tuple[str, Path], tmp_path: Path) 
     finally:
         browser.quit()
     assert violations == ""
-    assert "spec violation" not in log.read_text()
+    bot_log = log.read_text()
+    assert "spec violation" not in bot_log
+    # The bot talked to the emulator on loopback, nothing else.
+    assert re.search(r"API http://127\.0\.0\.1:\d+\n", bot_log), bot_log
 
 
 # ---------------------------------------------------------------------- without a token

@@ -213,6 +213,9 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             # is written or read: wait for that tick itself.
             await beat.wait_ticks(bound_at, 1)
             # No tick saw the two liaisons bound before 16:00: only the 16:00 moment is theirs.
+            # The tick writes its heartbeat after its due work, so the delivered reminders can
+            # be seen before the heartbeat of the tick that queued them: wait for it.
+            await beat.wait_ticks(bound_at, 1)
             after_binding = tick_times(beat)[bound_at:]
             assert after_binding and all(at >= MOMENT for at in after_binding), after_binding
             # 吴芳 was bound at every tick: the 09:00 catch-up before 16:00 is skipped (16:00 is

@@ -232,7 +232,13 @@ function renderMessages() {
     const kb = keyboardNode(m);
     if (kb) list.appendChild(kb);
   }
-  if (atBottom || S.scrollDown) list.scrollTop = list.scrollHeight;
+  if (atBottom || S.scrollDown) {
+    list.scrollTop = list.scrollHeight;
+    // Pictures grow the list once loaded: stay at the newest message.
+    for (const img of list.querySelectorAll("img")) {
+      img.addEventListener("load", () => { list.scrollTop = list.scrollHeight; });
+    }
+  }
   S.scrollDown = false;
 }
 
