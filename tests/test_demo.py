@@ -143,8 +143,13 @@ class Page:
             what=f"{text!r} in the chat",
         )
 
-    def has_button(self, label: str) -> bool:
-        return bool(self.b.run(_FIND_BUTTON, label))
+    def text_matches(self, pattern: str, timeout: float = 20.0) -> None:
+        self.b.wait(
+            "return new RegExp(arguments[0]).test(document.querySelector('#messages').innerText)",
+            pattern,
+            timeout=timeout,
+            what=f"/{pattern}/ in the chat",
+        )
 
     def press(self, label: str) -> None:
         before = self.snapshot()
@@ -193,8 +198,6 @@ def file_normal_week(page: Page) -> None:
     first = page.first_of("本周一切正常", "报本周", "今天")
     if first == "本周一切正常":
         page.press(first)
-        if page.first_of("提交", "已提交") == "提交":
-            page.press("提交")
     else:
         if first == "报本周":
             page.press("报本周")
@@ -204,7 +207,7 @@ def file_normal_week(page: Page) -> None:
         page.send("7")
         page.press("一切正常")
         page.press("提交")
-    page.text_shown("已提交")
+    page.text_matches(r"W\d+-大朱村")  # the report's reference, e.g. W47-大朱村
 
 
 def raise_critical_alert(page: Page) -> None:

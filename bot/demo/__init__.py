@@ -71,7 +71,7 @@ class Demo:
             log.warning("%d Bot API spec violation(s) in this demo run", len(self.world.violations))
 
     async def _load_sample(self) -> None:
-        """Roster imported a week ago, and last week's reports of four of the six villages."""
+        """The roster as imported weeks ago, and the reports filed since (a short history)."""
         from bot.config import Policy
         from bot.domain.calendar import due_at, week_key
         from bot.domain.report import Outcome, ReportForm
@@ -82,18 +82,19 @@ class Demo:
         from bot.storage.roster import import_roster
 
         roster = self.world.roster()
-        start = self.clock.now()
-        monday = (start - timedelta(days=7)).astimezone(self.tz)
-        week = week_key(monday.date())
-        due = due_at(week, Policy(), self.tz)
+        this_monday = self.clock.now().astimezone(self.tz)
+        seeds = self.world.earlier_reports
+        joined = this_monday - timedelta(weeks=max(s["weeks_ago"] for s in seeds))
         liaisons = {row.village: row.telegram_id for row in roster.rows if row.village}
         async with Database(self.database_path) as db:
             await migrate(db)
-            await import_roster(db, roster, FakeClock(monday))
+            await import_roster(db, roster, FakeClock(joined))
             people = PeopleRepo(db)
-            for seed in self.world.last_week:
+            for seed in seeds:
                 person = await people.by_telegram_id(liaisons[seed["village"]])
                 assert person is not None
+                monday = this_monday - timedelta(weeks=seed["weeks_ago"])
+                week = week_key(monday.date())
                 hour, minute = (int(x) for x in seed["at"].split(":"))
                 at = (monday + timedelta(days=seed["day"])).replace(hour=hour, minute=minute)
                 form = ReportForm(
@@ -103,10 +104,9 @@ class Demo:
                     visited=seed["visited"],
                     outcome=Outcome.NORMAL,
                 )
+                late = at > due_at(week, Policy(), self.tz)
                 async with db.transaction() as tx:
-                    await create_report(
-                        tx, person=person, form=form, late=at > due, now=at, files=[]
-                    )
+                    await create_report(tx, person=person, form=form, late=late, now=at, files=[])
 
 
 def open_browser(url: str) -> bool:

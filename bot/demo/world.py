@@ -130,7 +130,7 @@ class DemoWorld:
         self._last_update = time.monotonic()
         sample = json.loads(package_file(SAMPLE_FILE).read_text(encoding="utf-8"))
         self.township: str = sample["township"]
-        self.last_week: list[dict[str, Any]] = sample["last_week"]
+        self.earlier_reports: list[dict[str, Any]] = sample["earlier_reports"]
         points = {name: (float(p[0]), float(p[1])) for name, p in sample["points"].items()}
         driver = QueueDriver(api)
         self.group = FakeGroup(api, driver, int(sample["group"]["id"]), sample["group"]["title"])
