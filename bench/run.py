@@ -178,8 +178,12 @@ async def conversation_run(kind: str, template: Path, folder: Path, opts: Option
             )
             words = "已提交"
         else:
+            profiler = ["-m", "cProfile", "-o", f"{opts.profile}.peer"] if opts.profile else []
             proc = await spawn(
-                [str(ROOT / "bench" / "peer.py")], server, log, PEER_PICKLE=str(folder / "peer.pkl")
+                [*profiler, str(ROOT / "bench" / "peer.py")],
+                server,
+                log,
+                PEER_PICKLE=str(folder / "peer.pkl"),
             )
             words = "已提交"
         try:
@@ -429,7 +433,9 @@ def parse(argv: list[str]) -> Options:
     )
     parser.add_argument("--runs", type=int, help="runs per figure (default 3, quick 1)")
     parser.add_argument(
-        "--profile", type=Path, help="profile the bot's conversations into this file (cProfile)"
+        "--profile",
+        type=Path,
+        help="profile the conversations into FILE (the bot) and FILE.peer (cProfile)",
     )
     args = parser.parse_args(argv)
     if args.quick:
