@@ -8,6 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TIMEZONE=Asia/Shanghai
 
 WORKDIR /app
+# A CJK font for the charts of /stats and the digest (without it they are text only).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 # Dependencies first (pinned by constraints.txt) so code changes reuse the layer.
 COPY pyproject.toml constraints.txt README.md ./
 COPY bot ./bot

@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench migrate clean lock
+.PHONY: run test test-fast lint bench migrate clean lock fonts
+# Charts (/stats, digest) need a CJK font; Debian's fonts-wqy-microhei is small and complete.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -15,7 +17,17 @@ $(STAMP): pyproject.toml constraints.txt
 		exit 1; }
 	$(BIN)/pip install --quiet --upgrade "pip>=23"
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	@test -e $(CJK_FONT) || $(MAKE) --no-print-directory fonts
 	touch $(STAMP)
+
+# Install the chart font with apt when we may (root, or sudo without a password); otherwise
+# say how. Without it the bot still runs: statistics are sent as text only.
+fonts:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "Charts need a CJK font: sudo apt-get install fonts-wqy-microhei"; exit 0; fi; \
+	command -v apt-get >/dev/null || { echo "Charts need a CJK font (WenQuanYi Micro Hei or Noto Sans CJK); set CHART_FONT=/path/to/font"; exit 0; }; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null \
+	|| echo "Could not install fonts-wqy-microhei; charts fall back to text"
 
 # Without a BOT_TOKEN (environment or .env) this runs the local demo instead, saying so.
 run: $(STAMP)

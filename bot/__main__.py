@@ -1,4 +1,4 @@
-"""Command line: run, migrate, roster import/invite, backup. Parses arguments and calls in."""
+"""Command line: run, migrate, roster, backup, export. Parses arguments and calls in."""
 
 from __future__ import annotations
 
@@ -324,6 +324,56 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("DEMO_OPEN_BROWSER", "1") != "0",
         help="do not open the page in a browser",
     )
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one scope and period as .xlsx, or as a .zip of one CSV per sheet."""
+    from datetime import date, timedelta
+
+    from bot.clock import clock_from_env
+    from bot.domain.periods import Span
+    from bot.export import collect, render
+    from bot.i18n import I18n
+    from bot.storage import office as store
+
+    settings = load_settings()
+    policy = load_policy(settings.policy_file)
+    try:
+        first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    except ValueError as exc:
+        raise CliError(f"dates must look like 2026-10-01: {exc}", EXIT_USAGE) from None
+    if last < first:
+        raise CliError("--to is before --from", EXIT_USAGE)
+    span = Span("range", first, last + timedelta(days=1))
+    if not settings.database_path.exists():
+        raise CliError(f"database {settings.database_path} does not exist")
+    t = I18n(settings.tz).get(args.lang)
+    clock = clock_from_env(os.environ.get("LIAISON_FAKE_NOW"))
+    out = Path(args.out)
+
+    async def go() -> tuple[bytes, int]:
+        db = await _open_db(settings)
+        try:
+            township_id = None
+            if args.township:
+                township_id = await store.township_by_name(db, args.township)
+                if township_id is None:
+                    raise CliError(f"no township named {args.township!r}")
+            now = clock.now()
+            data = await collect(
+                db, policy, settings.tz, span, now, township_id, args.township or ""
+            )
+            content = render(data, t, args.format)
+            async with db.transaction() as tx:
+                record = store.ExportRecord(None, "cli", township_id, span, args.format, data.rows)
+                await store.record_export(tx, now, record)
+            return content, data.rows
+        finally:
+            await db.close()
+
+    content, rows = asyncio.run(go())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    print(f"exported {rows} rows to {out}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -364,6 +414,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("who", metavar="NAME|PHONE", help="the person's name or phone number")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_roster_invite)
+
+    p = sub.add_parser(
+        "export",
+        help="write reports, alerts, submissions and a summary of a period to a workbook",
+        description="Write the period's patrol reports (one row per village and week), dispute "
+        "alerts, information submissions and a summary. xlsx: one workbook with four sheets; "
+        "csv: a .zip holding one UTF-8 CSV file per sheet. Every export is recorded in the "
+        "audit table.",
+    )
+    p.add_argument("--from", dest="date_from", required=True, metavar="DATE", help="first day")
+    p.add_argument("--to", dest="date_to", required=True, metavar="DATE", help="last day")
+    p.add_argument("--township", metavar="NAME", help="one township (default: all)")
+    p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="default xlsx")
+    p.add_argument(
+        "--lang",
+        choices=("zh_Hans", "zh_Hant", "en"),
+        default="zh_Hans",
+        help="language of headers and words (default zh_Hans)",
+    )
+    p.add_argument("out", metavar="OUT", help="file to write (.xlsx, or .zip for csv)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("backup", help="consistent online copy of the database")
     p.add_argument("dest", metavar="DEST", help="destination file (or folder)")

@@ -10,6 +10,7 @@ from typing import Any
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot import charts
 from bot.context import BotContext
 from bot.deps import Deps
 from bot.handlers import (
@@ -18,6 +19,7 @@ from bot.handlers import (
     digest,
     errors,
     followups,
+    export,
     info,
     leave,
     mine,
@@ -59,6 +61,7 @@ FEATURES: tuple[ModuleType, ...] = (
     followups,  # findings cards: Read, Open as alert, Followed up; /followups
     reports_view,  # /reports and opening any report of one's scope
     unregistered,  # fresh invite links for people who never bound the bot
+    export,  # /export, and a typed date range after /stats or /export
 )
 # Functions registering due work with the scheduler; every tick runs it in this order.
 DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
@@ -118,6 +121,8 @@ def build_application(
     app: LiaisonApplication = builder.build()
     app.deps = deps
     app.setup_inbox()
+    # Charts need a CJK font; without one, statistics are text only (one warning here).
+    deps.chart_font = charts.usable_font()
 
     # 1. Who is acting, in which language: every later handler relies on it.
     app.add_handler(common.actor_handler(), group=ACTOR_GROUP)

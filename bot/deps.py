@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,8 @@ class Deps:
     delivery: DeliveryWorker | None = None
     scheduler: Scheduler | None = None
     bot_username: str = ""
+    # CJK font for charts (bot/charts.py); None: statistics go out as text only.
+    chart_font: Path | None = None
 
     def __post_init__(self) -> None:
         self.people = PeopleRepo(self.db)

@@ -28,6 +28,7 @@ COMMANDS: list[tuple[str, str, tuple[Role, ...]]] = [
     ("overdue", "cmd.overdue", _OVERSIGHT),
     ("review", "cmd.review", (Role.COMMISSIONER, Role.LEADER)),
     ("stats", "cmd.stats", _OVERSIGHT),
+    ("export", "cmd.export", _OVERSIGHT),
     ("digest", "cmd.digest", _OVERSIGHT),
     ("notice", "cmd.notice", (Role.COMMISSIONER, Role.COUNTY)),
     ("notices", "cmd.notices", (Role.LIAISON, *_OVERSIGHT)),

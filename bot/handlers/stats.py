@@ -1,156 +1,131 @@
-"""/stats: this week's reporting, alerts and quota progress for oversight roles."""
+"""/stats: figures of a period for oversight roles, with a chart.
+
+A commissioner or leader sees their township, one line per village; a county officer sees one
+line per township and taps a township to see its villages. Six period buttons (this month …
+last year) or a typed range ("/stats 2026-10-01 2026-12-31"). Scope is checked on every press:
+the township in a button is honoured only for the county.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import logging
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot import charts
 from bot.context import BotContext
-from bot.domain.calendar import due_at, period_of, week_key
-from bot.domain.info import kinds_label
+from bot.domain.office import Overview
 from bot.domain.people import Role
+from bot.domain.periods import CHOICES, Span, choose
+from bot.domain.summary import chart_data, stats_text
+from bot.domain.text import split_text
 from bot.handlers import unregistered
-from bot.handlers.common import answer, guard, refuse
-from bot.i18n import Translator
-from bot.storage.alerts import alert_stats
-from bot.storage.leave import excused_in_week
-from bot.storage.reports import week_status
-from bot.storage.submissions import quota_progress
+from bot.handlers.common import answer, button, guard, parse_callback, refuse
+from bot.handlers.period_menu import OVERSIGHT, period_rows, remember, span_of, today, typed_span
+from bot.storage import office as store
 
-OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
-
-
-async def _township_stats(context: BotContext, township_id: int) -> dict[str, Any]:
-    deps = context.deps
-    now = context.deps.clock.now()
-    today = now.astimezone(deps.tz).date()
-    week = week_key(today)
-    statuses = await week_status(deps.db, week, township_id, due_at(week, deps.policy, deps.tz))
-    # A village excused by leave counts in no rate (it is neither reported nor missing).
-    excused = await excused_in_week(deps.db, deps.policy, deps.tz, week, township_id)
-    statuses = [s for s in statuses if s.report_id is not None or s.village_id not in excused]
-    total = len(statuses)
-    reported = sum(1 for s in statuses if s.report_id is not None)
-    on_time = sum(1 for s in statuses if s.report_id is not None and not s.late)
-    period = period_of("week", today)
-    alerts = await alert_stats(
-        deps.db, period.start_at(deps.tz), period.end_at(deps.tz), now, township_id
-    )
-    quotas = await quota_progress(deps.db, deps.policy, township_id, today, deps.tz)
-    return {
-        "total": total,
-        "reported": reported,
-        "on_time": on_time,
-        "alerts": alerts,
-        "quotas": quotas,
-        "today": today,
-        "week": week,
-        "excused": len(excused),
-    }
+log = logging.getLogger(__name__)
+PREFIX = "st"
+TOWNSHIP_BUTTONS_PER_ROW = 3
 
 
-def _quota_lines(t: Translator, quotas: list, today: Any) -> list[str]:
-    lines: list[str] = []
-    seen: set[int] = set()
-    for q in quotas:
-        if q.scope == "village":
-            if q.rule_index in seen:
-                continue
-            seen.add(q.rule_index)
-            rows = [r for r in quotas if r.rule_index == q.rule_index]
-            lines.append(
-                t(
-                    "stats.quota_village",
-                    kinds=kinds_label(t, q.kinds),
-                    met=sum(1 for r in rows if r.met),
-                    villages=len(rows),
-                    min=q.min,
-                    days=q.period.days_left(today),
-                )
-            )
-        else:
-            lines.append(
-                t(
-                    "stats.quota",
-                    kinds=kinds_label(t, q.kinds),
-                    n=q.count,
-                    min=q.min,
-                    days=q.period.days_left(today),
-                )
-            )
-    return lines
+async def _township_name(context: BotContext, township_id: int) -> str | None:
+    township = await context.deps.people.township(township_id)
+    return township.name if township else None
 
 
-def _median_text(t: Translator, seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    return t("stats.minutes", n=t.number(round(seconds / 60)))
+def _markup(context: BotContext, ov: Overview, township_id: int | None) -> InlineKeyboardMarkup:
+    """Period buttons (keeping the township in view) and, for the county, one per township."""
+    t = context.t
+    rows = period_rows(t, PREFIX, str(township_id or 0))
+    if township_id is None and len(ov.townships) > 1:
+        towns = [button(u.name, f"{PREFIX}:{ov.span.code}:{u.id}") for u in ov.townships]
+        step = TOWNSHIP_BUTTONS_PER_ROW
+        rows += [towns[i : i + step] for i in range(0, len(towns), step)]
+    return InlineKeyboardMarkup(rows)
+
+
+async def show(
+    update: Update, context: BotContext, span: Span, township_id: int | None, *, edit: bool
+) -> None:
+    """Send (or put in place of the pressed message) a scope's figures, then its chart."""
+    deps, t, actor = context.deps, context.t, context.actor
+    assert actor is not None
+    if actor.role is not Role.COUNTY:
+        township_id = actor.township_id
+        if township_id is None:
+            await refuse(update, context, "common.not_allowed")
+            return
+    scope = t("office.scope.county")
+    if township_id is not None:
+        name = await _township_name(context, township_id)
+        if name is None:
+            await refuse(update, context, "common.not_allowed")
+            return
+        scope = name
+    ov = await store.overview(deps.db, deps.policy, deps.tz, span, deps.clock.now(), township_id)
+    by_township = township_id is None
+    text = stats_text(t, ov, scope, by_township=by_township)
+    markup = _markup(context, ov, township_id)
+    parts = split_text(text)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        await answer(update, context, part, markup if last else None, edit=edit and i == 0)
+    await send_chart(update, context, chart_data(t, ov, scope, by_township=by_township))
+
+
+async def send_chart(update: Update, context: BotContext, data: charts.ChartData) -> None:
+    """Draw a chart in a worker thread and send it; nothing when no CJK font is installed."""
+    font = context.deps.chart_font
+    chat = update.effective_chat
+    if font is None or chat is None or not data.rows:
+        return
+    png = await asyncio.to_thread(charts.render, data, font)
+    await context.bot.send_photo(chat.id, photo=png, caption=data.title[:1024])
 
 
 @guard(*OVERSIGHT)
 async def stats(update: Update, context: BotContext) -> None:
-    """Show this week's reporting, alerts and the quotas (county: one line per township)."""
+    """Show this month's figures (or a typed range) with the period buttons."""
+    typed, span = typed_span(context)
+    if typed and span is None:
+        await answer(update, context, context.t("office.range_bad"))
+        return
+    remember(context, "stats")
     actor = context.actor
     assert actor is not None
-    t = context.t
-    if actor.role is Role.COUNTY:
-        lines = [
-            t(
-                "stats.county_header",
-                week=week_key(context.deps.clock.now().astimezone(context.deps.tz).date()),
-            )
-        ]
-        for township in await context.deps.people.townships():
-            s = await _township_stats(context, township.id)
-            quotas = "; ".join(_quota_lines(t, s["quotas"], s["today"]))
-            lines.append(
-                t(
-                    "stats.county_line",
-                    township=township.name,
-                    reported=s["reported"],
-                    total=s["total"],
-                    rate=t.percent(s["reported"], s["total"]),
-                    on_time=t.percent(s["on_time"], s["total"]),
-                    opened=s["alerts"].opened,
-                    acked=s["alerts"].acknowledged,
-                    resolved=s["alerts"].resolved,
-                    quotas=quotas,
-                )
-            )
-        await unregistered.show(update, context, None)
-        await answer(update, context, "\n".join(lines))
+    # Who never bound the bot comes first, so the figures stay the last message on screen.
+    await unregistered.show(
+        update, context, None if actor.role is Role.COUNTY else actor.township_id
+    )
+    await show(update, context, span or choose("this_month", today(context)), None, edit=False)
+
+
+@guard(*OVERSIGHT)
+async def on_button(update: Update, context: BotContext) -> None:
+    """Switch the period, or (county) open one township's villages."""
+    data = update.callback_query.data if update.callback_query else None
+    fields = parse_callback(data, PREFIX, 2)
+    span = span_of(fields[0], context) if fields else None
+    if fields is None or span is None or not fields[1].isdigit():
+        await refuse(update, context, "common.stale")
         return
-    if actor.township_id is None:
+    township_id = int(fields[1]) or None
+    actor = context.actor
+    assert actor is not None
+    if township_id not in (None, actor.township_id) and actor.role is not Role.COUNTY:
         await refuse(update, context, "common.not_allowed")
         return
-    s = await _township_stats(context, actor.township_id)
-    a = s["alerts"]
-    text = t(
-        "stats.township",
-        township=actor.township or "",
-        week=s["week"],
-        reported=s["reported"],
-        total=s["total"],
-        rate=t.percent(s["reported"], s["total"]),
-        on_time_n=s["on_time"],
-        on_time=t.percent(s["on_time"], s["total"]),
-        opened=a.opened,
-        acked=a.acknowledged,
-        resolved=a.resolved,
-        median=_median_text(t, a.median_ack_seconds),
-    )
-    quota_lines = _quota_lines(t, s["quotas"], s["today"])
-    if s["excused"]:
-        text += "\n" + t("leave.stats_excused", n=s["excused"])
-    if quota_lines:
-        text += "\n" + t("stats.quotas_header") + "\n" + "\n".join(quota_lines)
-    # Who never bound the bot comes first, so the figures stay the last message on screen.
-    await unregistered.show(update, context, actor.township_id)
-    await answer(update, context, text)
+    # A township tap (a fixed period code) opens a new message; a period press replaces the
+    # message pressed.
+    await show(update, context, span, township_id, edit=fields[0] in CHOICES)
 
 
 def get_handlers() -> list[BaseHandler]:
-    """Return the /stats command."""
-    return [CommandHandler("stats", stats)]  # type: ignore[arg-type]
+    """Return the /stats command and its buttons."""
+    return [
+        CommandHandler("stats", stats),  # type: ignore[arg-type]
+        CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"),  # type: ignore[arg-type]
+    ]
