@@ -21,8 +21,11 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Policy
 from bot.domain import office as dom
+from bot.domain import vocab
 from bot.domain.calendar import week_monday
+from bot.domain.info import STATE_KEYS
 from bot.domain.periods import Span
+from bot.domain.report import PLACES
 from bot.domain.summary import CATEGORY_KEYS, KIND_KEYS, LEVEL_KEYS, SEVERITY_KEYS, period_label
 from bot.i18n import Translator
 from bot.storage import office as store
@@ -35,25 +38,9 @@ STATUS_KEYS = {
     dom.MISSING: "office.status.missing",
     dom.EXCUSED: "office.status.excused",
 }
-PLACE_KEYS = {
-    "religious": "report.place.religious",
-    "folk": "report.place.folk",
-    "minority": "report.place.minority",
-    "enterprise": "report.place.enterprise",
-    "overseas": "report.place.overseas",
-    "other": "report.place.other",
-}
-ALERT_STATE_KEYS = {
-    "open": "alert.state.open",
-    "acknowledged": "alert.state.acknowledged",
-    "resolved": "alert.state.resolved",
-}
-SUB_STATE_KEYS = {
-    "pending": "info.state.pending",
-    "returned": "info.state.returned",
-    "adopted": "info.state.adopted",
-}
-LEVEL_ROLE_KEYS = {1: "role.commissioner", 2: "role.leader", 3: "role.county"}
+PLACE_KEYS = {place: f"report.place.{place}" for place in PLACES}
+ALERT_STATE_KEYS = vocab.ALERT_STATE_KEYS
+LEVEL_ROLE_KEYS = vocab.LEVEL_KEYS
 PATROL_HEADERS = (
     "office.h.township",
     "office.h.village",
@@ -280,7 +267,7 @@ def _submission_rows(data: ExportData, t: Translator) -> Iterable[list[Any]]:
             s["village"],
             t(KIND_KEYS.get(s["kind"], "info.kind.work_update")),
             s["title"],
-            t(SUB_STATE_KEYS.get(s["state"], "info.state.pending")),
+            t(STATE_KEYS.get(s["state"], "info.state.pending")),
             s["version"],
             s["person"],
             s["phone"],

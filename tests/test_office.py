@@ -300,6 +300,32 @@ async def test_export_quarter_for_a_commissioner(env: Env) -> None:
     assert row["via"] == "bot" and row["rows"] == 21 + 4 + 6
 
 
+async def test_leave_excuses_missing_weeks(env: Env) -> None:
+    ids = await known_data(env)
+    # 张伟 (大朱村) was on approved leave over the due days of weeks 42 and 43.
+    async with env.db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO leaves (person_id, township_id, village_id, start_date, end_date, state,"
+            " requested_by, requested_at) VALUES (?, ?, ?, '2026-10-12', '2026-10-25',"
+            " 'approved', ?, ?)",
+            (
+                ids["张伟"],
+                ids["河口乡"],
+                ids["大朱村"],
+                ids["冯兴敏"],
+                to_db_time(_at("2026-10-09")),
+            ),
+        )
+    boss = await env.bind("冯兴敏")
+    await boss.command("/stats")
+    calls = await boss.press("本季度")
+    text = next(c.text for c in calls if c.method == "editMessageText")
+    assert "本季度应开展巡查19次，实际上报14次" in text and "联络员请假2周，未计入。" in text
+    _, wb = await _export_file(env, boss)
+    rows = {(r[1], r[2]): r for r in wb["巡查报告"].iter_rows(min_row=2, values_only=True)}
+    assert rows[("大朱村", "第42周")][5] == "请假" and rows[("大朱村", "第44周")][5] == "未报"
+
+
 async def test_export_typed_range_english_headers_and_the_county_scope(env: Env) -> None:
     await known_data(env)
     county = await env.bind("孙丽", language_code="en")

@@ -8,38 +8,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from bot.domain import vocab
 from bot.domain.digest import duration
 from bot.domain.office import SETTLED_LEVELS, SEVERITIES, Figures, Overview, QuotaResult, Unit
 from bot.domain.periods import Span
 from bot.i18n import Translator
 
-SEVERITY_KEYS = {
-    "critical": "alert.sev.critical",
-    "high": "alert.sev.high",
-    "medium": "alert.sev.medium",
-    "low": "alert.sev.low",
-}
-CATEGORY_KEYS = {
-    "land": "alert.cat.land",
-    "neighbours": "alert.cat.neighbours",
-    "ethnic": "alert.cat.ethnic",
-    "religious": "alert.cat.religious",
-    "wages": "alert.cat.wages",
-    "relocation": "alert.cat.relocation",
-    "other": "alert.cat.other",
-}
-LEVEL_KEYS = {
-    "village": "alert.rlevel.village",
-    "township": "alert.rlevel.township",
-    "county": "alert.rlevel.county",
-}
-KIND_KEYS = {
-    "work_update": "info.kind.work_update",
-    "experience_summary": "info.kind.experience_summary",
-    "highlight": "info.kind.highlight",
-    "public_opinion": "info.kind.public_opinion",
-}
-QUARTER_KEYS = {1: "office.q1", 2: "office.q2", 3: "office.q3", 4: "office.q4"}
+# One vocabulary with the alert form, the digest and the cards (bot/domain/vocab.py).
+SEVERITY_KEYS = vocab.SEVERITY_KEYS
+CATEGORY_KEYS = vocab.CATEGORY_KEYS
+LEVEL_KEYS = vocab.RESOLUTION_KEYS
+KIND_KEYS = vocab.KIND_KEYS
 THIS_KEYS = {
     "month": "office.this.month",
     "quarter": "office.this.quarter",
@@ -64,10 +43,10 @@ class ChartData:
 def period_label(t: Translator, span: Span) -> str:
     """Return "2026年11月", "2026年第四季度", "2026年" or "2026年10月1日至12月31日"."""
     if span.kind == "month":
-        return t.date(span.start, t("office.fmt.month"))
+        return vocab.period_label(t, "month", f"{span.start:%Y-%m}")
     if span.kind == "quarter":
         q = (span.start.month - 1) // 3 + 1
-        return t("office.period.quarter", year=span.start.year, quarter=t(QUARTER_KEYS[q]))
+        return vocab.period_label(t, "quarter", f"{span.start.year}-Q{q}")
     if span.kind == "year":
         return t("office.period.year", year=span.start.year)
     return t("office.period.range", start=t.date(span.start, "long"), end=t.date(span.last, "long"))

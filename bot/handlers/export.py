@@ -20,8 +20,9 @@ from bot.deps import Deps
 from bot.domain.people import Person, Role
 from bot.domain.periods import Span
 from bot.domain.summary import period_label
+from bot.forms import codec
 from bot.handlers import stats
-from bot.handlers.common import answer, guard, parse_callback, refuse
+from bot.handlers.common import answer, guard, refuse
 from bot.handlers.period_menu import (
     OVERSIGHT,
     RANGE_PATTERN,
@@ -60,7 +61,7 @@ async def export_command(update: Update, context: BotContext) -> None:
 async def on_button(update: Update, context: BotContext) -> None:
     """Export the period pressed."""
     data = update.callback_query.data if update.callback_query else None
-    fields = parse_callback(data, PREFIX, 1)
+    fields = codec.split(data, PREFIX, 1)
     span = span_of(fields[0], context) if fields else None
     if span is None:
         await refuse(update, context, "common.stale")

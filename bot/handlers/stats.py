@@ -21,8 +21,9 @@ from bot.domain.people import Role
 from bot.domain.periods import CHOICES, Span, choose
 from bot.domain.summary import chart_data, stats_text
 from bot.domain.text import split_text
+from bot.forms import codec
 from bot.handlers import unregistered
-from bot.handlers.common import answer, button, guard, parse_callback, refuse
+from bot.handlers.common import answer, button, guard, refuse
 from bot.handlers.period_menu import OVERSIGHT, period_rows, remember, span_of, today, typed_span
 from bot.storage import office as store
 
@@ -107,12 +108,13 @@ async def stats(update: Update, context: BotContext) -> None:
 async def on_button(update: Update, context: BotContext) -> None:
     """Switch the period, or (county) open one township's villages."""
     data = update.callback_query.data if update.callback_query else None
-    fields = parse_callback(data, PREFIX, 2)
+    fields = codec.split(data, PREFIX, 2)
     span = span_of(fields[0], context) if fields else None
-    if fields is None or span is None or not fields[1].isdigit():
+    number = codec.parse_int(fields[1]) if fields else None
+    if fields is None or span is None or number is None:
         await refuse(update, context, "common.stale")
         return
-    township_id = int(fields[1]) or None
+    township_id = number or None
     actor = context.actor
     assert actor is not None
     if township_id not in (None, actor.township_id) and actor.role is not Role.COUNTY:

@@ -81,12 +81,12 @@ async def report_lateness(
 async def excused_weeks(
     db: Database, weeks: list[dom.WeekDue], township_id: int | None, tz: ZoneInfo
 ) -> set[tuple[int, str]]:
-    """Return the village-weeks excused by approved leave.
+    """Return the village-weeks excused by approved leave (the approved_leaves view, 0220).
 
-    This is where leave (issue 13) plugs in: a week is excused when its due day falls within
-    an approved leave of the village's liaison. Until the leave tables exist, nothing is.
+    A week is excused when its due day falls within an approved leave of the village's
+    liaison; a report sent anyway still counts as sent.
     """
-    if not weeks or not await _exists(db, "approved_leaves"):
+    if not weeks:
         return set()
     first = weeks[0].due.astimezone(tz).date().isoformat()
     last = weeks[-1].due.astimezone(tz).date().isoformat()
@@ -103,14 +103,6 @@ async def excused_weeks(
             if r["start_date"] <= day <= r["end_date"]:
                 found.add((r["village_id"], w.week))
     return found
-
-
-async def _exists(db: Database, name: str) -> bool:
-    return bool(
-        await db.fetchval(
-            "SELECT 1 FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')", (name,)
-        )
-    )
 
 
 async def alert_rows(
