@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from bot import xlsx
 from bot.config import Policy
 from bot.domain import office as dom
 from bot.domain import vocab
@@ -29,7 +30,7 @@ from bot.domain.report import PLACES
 from bot.domain.summary import CATEGORY_KEYS, KIND_KEYS, LEVEL_KEYS, SEVERITY_KEYS, period_label
 from bot.i18n import Translator
 from bot.storage import office as store
-from bot.storage.db import Database, from_db_time
+from bot.storage.db import Database
 
 FORMATS = ("xlsx", "csv")
 STATUS_KEYS = {
@@ -122,8 +123,7 @@ SUMMARY_HEADERS = (
 )
 
 
-class Pct(float):
-    """A share 0..1, written with a percent format."""
+Pct = xlsx.Percent
 
 
 @dataclass
@@ -182,8 +182,11 @@ async def collect(
 
 def _local(value: str | datetime | None, tz: ZoneInfo) -> datetime | None:
     """Return a stored instant as a naive local datetime (what Excel shows)."""
-    when = from_db_time(value) if isinstance(value, str) else value
-    return when.astimezone(tz).replace(tzinfo=None) if when else None
+    if not value:
+        return None
+    # fromisoformat reads the stored "…Z" form and is ten times faster than strptime.
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.astimezone(tz).replace(tzinfo=None)
 
 
 def _yes_no(t: Translator, value: Any) -> str:
@@ -193,6 +196,10 @@ def _yes_no(t: Translator, value: Any) -> str:
 
 
 def _patrol_rows(data: ExportData, t: Translator) -> Iterable[list[Any]]:
+    due = {w.week: _local(w.due, data.tz) for w in data.overview.weeks}
+    monday = {w.week: week_monday(w.week) for w in data.overview.weeks}
+    label = {w.week: t("office.week_no", n=int(w.week.split("-W")[1])) for w in data.overview.weeks}
+    words = {state: t(key) for state, key in STATUS_KEYS.items()}
     for place in data.places:
         for w in data.overview.weeks:
             if not dom.owes(place, w.due):
@@ -204,10 +211,10 @@ def _patrol_rows(data: ExportData, t: Translator) -> Iterable[list[Any]]:
             head = [
                 place.township,
                 place.village,
-                t("office.week_no", n=int(w.week.split("-W")[1])),
-                week_monday(w.week),
-                _local(w.due, data.tz),
-                t(STATUS_KEYS[state]),
+                label[w.week],
+                monday[w.week],
+                due[w.week],
+                words[state],
             ]
             if r is None:
                 contacts = data.contacts.get(place.village_id, [])
@@ -371,39 +378,15 @@ def _width(value: Any) -> int:
 
 def write_xlsx(book: list[Sheet], out: IO[bytes] | Path) -> None:
     """Write the sheets as one workbook: frozen header row, fitted widths, real dates."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
+    tables = []
     for sheet in book:
-        ws = wb.create_sheet(sheet.title[:31])
-        ws.freeze_panes = "A2"
         widths = [_width(h) for h in sheet.headers]
         for row in sheet.rows[:300]:
             for i, value in enumerate(row):
                 widths[i] = max(widths[i], _width(value))
-        for i, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = min(max(w + 2, 8), 50)
-        bold = Font(bold=True)
-        head = []
-        for h in sheet.headers:
-            cell = WriteOnlyCell(ws, h)
-            cell.font = bold
-            head.append(cell)
-        ws.append(head)
-        for row in sheet.rows:
-            out_row: list[Any] = []
-            for value in row:
-                if isinstance(value, Pct):
-                    cell = WriteOnlyCell(ws, float(value))
-                    cell.number_format = "0%"
-                    out_row.append(cell)
-                else:
-                    out_row.append(value)
-            ws.append(out_row)
-    wb.save(out)
+        fitted = [min(max(w + 2, 8), 50) for w in widths]
+        tables.append(xlsx.Table(sheet.title, sheet.headers, sheet.rows, fitted))
+    xlsx.write(tables, out)
 
 
 def _csv_value(value: Any) -> Any:

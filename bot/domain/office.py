@@ -262,20 +262,23 @@ def build_overview(
     for place in places:
         f = Figures()
         weekly = []
+        # Most villages joined before the period: then every week is owed, no check needed.
+        always = not weeks or owes(place, weeks[0].due)
+        vid = place.village_id
         for w in weeks:
-            if not owes(place, w.due):
+            if not always and not owes(place, w.due):
                 weekly.append((0, 0))
                 continue
-            late = reports.get((place.village_id, w.week))
-            state = week_state(late, (place.village_id, w.week) in excused)
-            if state == EXCUSED:
+            late = reports.get((vid, w.week))
+            if late is None and (vid, w.week) in excused:
                 f.excused += 1
                 weekly.append((0, 0))
                 continue
             f.owed += 1
-            f.reported += state != MISSING
-            f.on_time += state == ON_TIME
-            weekly.append((1, int(state != MISSING)))
+            if late is not None:
+                f.reported += 1
+                f.on_time += not late
+            weekly.append((1, int(late is not None)))
         unit = Unit(place.village_id, place.village, f, weekly=weekly)
         by_village[place.village_id] = unit
         town = townships.get(place.township_id)

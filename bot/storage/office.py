@@ -136,9 +136,9 @@ async def submission_rows(
     ]
 
 
-def _local_day(text: str, tz: ZoneInfo, default: date) -> date:
-    when = from_db_time(text)
-    return when.astimezone(tz).date() if when else default
+def _local_day(text: str | None, tz: ZoneInfo, default: date) -> date:
+    # fromisoformat reads the stored "…Z" form, many times faster than strptime.
+    return datetime.fromisoformat(text).astimezone(tz).date() if text else default
 
 
 async def overview(
