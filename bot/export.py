@@ -174,7 +174,7 @@ async def collect(
         places=await store.places(db, township_id),
         reports=await store.report_details(db, ov.weeks, township_id),
         contacts=await store.liaison_contacts(db, township_id),
-        excused=await store.excused_weeks(db, ov.weeks, township_id, tz),
+        excused=await store.excused_weeks(db, policy, tz, ov.weeks, township_id),
         alerts=await store.alert_details(db, span, tz, township_id),
         submissions=await store.submission_details(db, span, tz, township_id),
     )

@@ -15,6 +15,7 @@ from bot.config import Policy
 from bot.domain import office as dom
 from bot.domain.calendar import due_at
 from bot.domain.periods import Span
+from bot.storage import leave as leave_store
 from bot.storage.db import Database, Tx, from_db_time, to_db_time
 
 JOINED = (
@@ -79,30 +80,17 @@ async def report_lateness(
 
 
 async def excused_weeks(
-    db: Database, weeks: list[dom.WeekDue], township_id: int | None, tz: ZoneInfo
+    db: Database, policy: Policy, tz: ZoneInfo, weeks: list[dom.WeekDue], township_id: int | None
 ) -> set[tuple[int, str]]:
-    """Return the village-weeks excused by approved leave (the approved_leaves view, 0220).
+    """Return the village-weeks excused by approved leave (bot/storage/leave.py decides).
 
     A week is excused when its due day falls within an approved leave of the village's
-    liaison; a report sent anyway still counts as sent.
+    liaison; a report sent anyway still counts as sent (build_overview checks reports first).
     """
     if not weeks:
         return set()
-    first = weeks[0].due.astimezone(tz).date().isoformat()
-    last = weeks[-1].due.astimezone(tz).date().isoformat()
-    where, params = _scope("township_id", township_id)
-    rows = await db.fetchall(
-        "SELECT village_id, start_date, end_date FROM approved_leaves"
-        " WHERE village_id IS NOT NULL AND end_date >= ? AND start_date <= ?" + where,
-        (first, last, *params),
-    )
-    found = set()
-    for r in rows:
-        for w in weeks:
-            day = w.due.astimezone(tz).date().isoformat()
-            if r["start_date"] <= day <= r["end_date"]:
-                found.add((r["village_id"], w.week))
-    return found
+    found = await leave_store.excused_weeks(db, policy, tz, [w.week for w in weeks], township_id)
+    return set(found)
 
 
 async def alert_rows(
@@ -156,7 +144,7 @@ async def overview(
         weeks,
         await places(db, township_id),
         await report_lateness(db, weeks, township_id),
-        await excused_weeks(db, weeks, township_id, tz),
+        await excused_weeks(db, policy, tz, weeks, township_id),
         await alert_rows(db, span, tz, township_id),
         await submission_rows(db, span, tz, township_id),
         list(policy.quotas),
