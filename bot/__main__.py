@@ -324,6 +324,8 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("DEMO_OPEN_BROWSER", "1") != "0",
         help="do not open the page in a browser",
     )
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Write one scope and period as .xlsx, or as a .zip of one CSV per sheet."""
     from datetime import date, timedelta
