@@ -368,3 +368,16 @@ def test_time_controls_go_to_the_next_such_moment() -> None:
     assert next_moment(monday, tz, 2, 9, 0) == datetime(2026, 11, 18, 9, 0, tzinfo=tz)
     wednesday_nine = datetime(2026, 11, 18, 9, 0, tzinfo=tz)
     assert next_moment(wednesday_nine, tz, 2, 9, 0) == datetime(2026, 11, 25, 9, 0, tzinfo=tz)
+
+
+def test_demo_never_uses_the_bots_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "bot.sqlite3"))
+    assert main(["demo", "--no-browser", "--db", str(tmp_path / "bot.sqlite3")]) == 1
+    assert "would overwrite the bot's database" in capsys.readouterr().err
+    assert not (tmp_path / "bot.sqlite3").exists()

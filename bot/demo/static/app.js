@@ -144,7 +144,7 @@ function renderHeader() {
   const person = personById(S.viewer);
   $("#chattitle").textContent = inGroup ? group.title : `${t("demo.bot_name")} · ${person.name}`;
   $("#chatsub").textContent = inGroup
-    ? group.title
+    ? t("demo.group_label")
     : [t(`role.${person.role}`), person.township, person.village].filter(Boolean).join(" · ");
   $("#speakerbox").hidden = !inGroup;
   $("#speaker").value = String(S.viewer);
