@@ -304,16 +304,18 @@ async def test_wednesday_digest_names_the_week_just_due_and_matches_the_overdue_
     )
 
 
+def roster_with_new_village(tmp_path: Path) -> Path:
+    extended = tmp_path / "roster_more.csv"
+    rows = ROSTER_PATH.read_text(encoding="utf-8") + "河口乡,新建村,钱多多,liaison,13900000001,\n"
+    extended.write_text(rows, encoding="utf-8")
+    return extended
+
+
 async def test_a_village_counts_only_from_the_week_it_joined(env: Env, tmp_path: Path) -> None:
     """Issue 9: a village added after week 48's deadline is not counted missing for week 48."""
     group = await bound_group(env)
     boss = env.users["冯兴敏"]
-    extended = tmp_path / "roster_more.csv"
-    extended.write_text(
-        Path(ROSTER_PATH).read_text(encoding="utf-8")
-        + "河口乡,新建村,钱多多,liaison,13900000001,\n",
-        encoding="utf-8",
-    )
+    extended = roster_with_new_village(tmp_path)
     env.clock.set(local(2026, 11, 25, 8, 0))  # after Tuesday's deadline
     await env.seed(extended, ago=timedelta(0))
     await at(env, local(2026, 11, 25, 9, 0))

@@ -144,3 +144,19 @@ async def test_unregistered_liaison_shows_up_in_overdue_with_an_invite_link(env:
     row = _with_link({"invite_code": "ABCD2345"}, username)
     assert _invite_text(row) == f"invite link https://t.me/{username}?start=ABCD2345"
     assert _invite_text(_with_link({"invite_code": "ABCD2345"}, None)) == "invite code ABCD2345"
+
+
+async def test_findings_without_a_bound_commissioner_go_to_the_leader(env: Env) -> None:
+    liaison = await env.bind("王建国")
+    leader = await env.bind("赵志强")
+    county = await env.bind("孙丽", language_code="en")
+    await report_with_findings(liaison)
+    await env.deliver()
+    assert "巡查发现问题" in card(env, leader)["text"]
+    assert not any("patrol found" in t for t in county.texts())
+    # The county reads any township's reports.
+    calls = await county.command("/reports")
+    assert "[河口乡]" in calls[-1].text and "[金汇镇]" in calls[-1].text
+    await county.press("方庄村")
+    await env.deliver()
+    assert any("patrol found problems" in t for t in county.texts())

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from bot.domain.vocab import KIND_KEYS
+from bot.domain.vocab import KIND_KEYS, SUBMISSION_STATE_KEYS
 from bot.i18n import Translator
 
 __all__ = ["KIND_KEYS"]
 
 KINDS = ("work_update", "experience_summary", "highlight", "public_opinion")
 
-STATE_KEYS = {
-    "pending": "info.state.pending",
-    "returned": "info.state.returned",
-    "adopted": "info.state.adopted",
-}
+STATE_KEYS = SUBMISSION_STATE_KEYS
 
 MAX_TITLE = 60
 MAX_BODY = 4000

@@ -43,6 +43,19 @@ ROLE_KEYS = {
     "county": "role.county",
     "admin": "role.admin",
 }
+# A village's weekly report for one week.
+REPORT_STATE_KEYS = {
+    "on_time": "report.state.on_time",
+    "late": "report.state.late",
+    "missing": "report.state.missing",
+    "pending": "report.state.pending",
+}
+# Information submissions under review.
+SUBMISSION_STATE_KEYS = {
+    "pending": "info.state.pending",
+    "returned": "info.state.returned",
+    "adopted": "info.state.adopted",
+}
 # Who an alert level reaches: 1 commissioners, 2 leaders, 3 the county.
 LEVEL_KEYS = {1: "role.commissioner", 2: "role.leader", 3: "role.county"}
 KIND_KEYS = {

@@ -11,6 +11,7 @@ from bot.domain import report as dom
 from bot.domain.calendar import due_at, shift_week
 from bot.domain.people import Role
 from bot.domain.text import split_text
+from bot.domain.vocab import REPORT_STATE_KEYS as STATE_KEYS
 from bot.domain.vocab import week_label
 from bot.handlers.common import answer, button, guard, keyboard, may_act_on, refuse
 from bot.notify import notify, send_evidence
@@ -18,12 +19,6 @@ from bot.reminders import findings
 from bot.storage import reports as repo
 
 OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
-STATE_KEYS = {
-    "on_time": "reports.state.on_time",
-    "late": "reports.state.late",
-    "missing": "reports.state.missing",
-    "pending": "reports.state.pending",
-}
 WEEKS_BACK = 26
 MAX_BUTTONS = 90
 

@@ -78,10 +78,17 @@ async def load(deps: Deps, src: Any, report_id: int) -> Loaded | None:
     )
 
 
-async def commissioners(deps: Deps, tx: Tx, township_id: int) -> list[Person]:
-    """Return the township's commissioners the bot can write to."""
-    people = await deps.people.in_township(township_id, (Role.COMMISSIONER,), tx=tx)
-    return [p for p in people if p.telegram_id]
+async def recipients(deps: Deps, tx: Tx, township_id: int) -> list[Person]:
+    """Return the township's commissioners the bot can reach; with none, the leaders, then
+    the county (like an alert's levels, findings never go to nobody)."""
+    for role in (Role.COMMISSIONER, Role.LEADER, Role.COUNTY):
+        people = [
+            p for p in await deps.people.in_township(township_id, (role,), tx=tx) if p.telegram_id
+        ]
+        blocked = await deps.people.blocked([p.id for p in people], tx=tx)
+        if reachable := [p for p in people if p.id not in blocked]:
+            return reachable
+    return []
 
 
 async def report_stored(deps: Deps, tx: Tx, report_id: int, now: datetime) -> None:
@@ -97,7 +104,7 @@ async def report_stored(deps: Deps, tx: Tx, report_id: int, now: datetime) -> No
         deps,
         tx,
         now,
-        await commissioners(deps, tx, loaded.report.township_id),
+        await recipients(deps, tx, loaded.report.township_id),
         lambda t, _p: loaded.payload(t),
         key=lambda p: f"report:{report_id}:card:{p.id}",
         ref_kind=REF_KIND,
