@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -52,24 +53,24 @@ class ShiftedClock:
     Used by the end-to-end tests (LIAISON_FAKE_NOW) and by the demo's time controls.
     """
 
-    def __init__(self, start: datetime, monotonic: object = None) -> None:
+    def __init__(self, start: datetime, monotonic: Callable[[], float] | None = None) -> None:
         import time as _time
 
         self._mono = monotonic or _time.monotonic
         # (start, monotonic reading at start), replaced as one value so readers on other
         # threads never see half of a jump.
-        self._origin = (start.astimezone(UTC), self._mono())  # type: ignore[operator]
+        self._origin = (start.astimezone(UTC), self._mono())
 
     def now(self) -> datetime:
         """Return the shifted instant: start plus real time elapsed since then."""
         start, t0 = self._origin
-        return start + timedelta(seconds=self._mono() - t0)  # type: ignore[operator]
+        return start + timedelta(seconds=self._mono() - t0)
 
     def jump_to(self, when: datetime) -> datetime:
         """Continue from ``when`` (time keeps flowing from there); return it."""
         if when.tzinfo is None:
             raise ValueError("jump_to needs an aware datetime")
-        self._origin = (when.astimezone(UTC), self._mono())  # type: ignore[operator]
+        self._origin = (when.astimezone(UTC), self._mono())
         return self._origin[0]
 
     def advance(self, delta: timedelta) -> datetime:

@@ -121,6 +121,10 @@ def _parse_moment(value: object) -> object:
         return value
     if not isinstance(value, str):
         raise ValueError('expected a string like "TUE 18:00"')
+    return _moment(value)
+
+
+def _moment(value: str) -> WeeklyMoment:
     parts = value.split()
     if len(parts) != 2 or parts[0].upper() not in WEEKDAYS:
         raise ValueError(f'{value!r} is not a weekday and time like "TUE 18:00"')
@@ -144,15 +148,15 @@ class _Strict(BaseModel):
 
 
 class WeeklyReportPolicy(_Strict):
-    due: Moment = Field(default_factory=lambda: _parse_moment("TUE 18:00"))
+    due: Moment = Field(default_factory=lambda: _moment("TUE 18:00"))
     reminders: list[Moment] = Field(
-        default_factory=lambda: [_parse_moment("TUE 09:00"), _parse_moment("TUE 16:00")]
+        default_factory=lambda: [_moment("TUE 09:00"), _moment("TUE 16:00")]
     )
-    overdue: Moment = Field(default_factory=lambda: _parse_moment("WED 09:00"))
+    overdue: Moment = Field(default_factory=lambda: _moment("WED 09:00"))
 
 
 class DigestPolicy(_Strict):
-    post: Moment = Field(default_factory=lambda: _parse_moment("WED 09:00"))
+    post: Moment = Field(default_factory=lambda: _moment("WED 09:00"))
 
 
 Severity = Literal["critical", "high", "medium", "low"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+# A module alias: Translator has methods named date, time and datetime, which would shadow the
+# types in its own annotations.
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -64,8 +66,11 @@ def load_catalogues(directory: Path | None = None) -> dict[str, dict[str, str]]:
 class PersonLanguage(Protocol):
     """What for_person needs of a person (bot.domain.people.Person has it)."""
 
-    language: str | None
-    tg_language: str | None
+    # Read-only: Person is a frozen dataclass.
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def tg_language(self) -> str | None: ...
 
 
 _BABEL_LOCALES = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "en": "en_GB"}
@@ -93,22 +98,22 @@ class Translator:
             return key
         return text.format(**values) if values else text
 
-    def date(self, value: date | datetime, fmt: str = "medium") -> str:
+    def date(self, value: dt.date | dt.datetime, fmt: str = "medium") -> str:
         """Format a date (an instant is first put in the bot's zone)."""
-        if isinstance(value, datetime):
+        if isinstance(value, dt.datetime):
             value = value.astimezone(self.tz).date()
         return format_date(value, format=fmt, locale=self.locale)
 
-    def time(self, value: datetime) -> str:
+    def time(self, value: dt.datetime) -> str:
         """Format a local clock time HH:MM."""
         return format_time(value.astimezone(self.tz), format="HH:mm", locale=self.locale)
 
-    def datetime(self, value: datetime) -> str:
+    def datetime(self, value: dt.datetime) -> str:
         """Format a local date and time, short."""
         local = value.astimezone(self.tz)
         return format_datetime(local, format=self("fmt.datetime"), locale=self.locale)
 
-    def weekly(self, weekday: int, at: time) -> str:
+    def weekly(self, weekday: int, at: dt.time) -> str:
         """Format a weekly moment, e.g. "星期二 18:00" / "Tuesday 18:00" (weekday 0 = Monday)."""
         return f"{get_day_names('wide', locale=self.locale)[weekday]} {at:%H:%M}"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -65,15 +65,22 @@ def progress(
     for index, rule in enumerate(rules):
         period = rule_period(rule, today)
         inside = [c for c in items if c.kind in rule.kinds and period.start <= c.day < period.end]
-        common = dict(
-            rule_index=index, kinds=list(rule.kinds), scope=rule.scope, period=period, min=rule.min
+        whole = QuotaProgress(
+            rule_index=index,
+            kinds=list(rule.kinds),
+            scope=rule.scope,
+            period=period,
+            count=len(inside),
+            min=rule.min,
+            village_id=None,
+            village=None,
         )
         if rule.scope == "village":
             for vid, vname in village_list:
                 n = sum(1 for c in inside if c.village_id == vid)
-                result.append(QuotaProgress(count=n, village_id=vid, village=vname, **common))
+                result.append(replace(whole, count=n, village_id=vid, village=vname))
         else:
-            result.append(QuotaProgress(count=len(inside), village_id=None, village=None, **common))
+            result.append(whole)
     return result
 
 

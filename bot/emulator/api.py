@@ -832,12 +832,12 @@ class FakeBotAPI:
                     return known
         raise ApiError(400, CHAT_NOT_FOUND)
 
-    def _known_chat(self, chat_id: Any) -> int | None:
+    def _known_chat(self, chat_id: Any) -> int:
         """Resolve a chat id for inspection helpers, which should not raise API errors."""
         try:
             return self._resolve_chat(chat_id)
         except ApiError:
-            return None
+            return 0  # no chat has id 0: the helpers find nothing
 
     def _chat(self, chat_id: Any) -> dict[str, Any]:
         """Return the Chat JSON for a chat, inventing one unless strict_chats is on."""
@@ -907,7 +907,7 @@ class FakeBotAPI:
             )
         else:
             return None
-        stored = self._history.get(chat_id, {}).get(target)
+        stored = self._history.get(chat_id, {}).get(target) if target is not None else None
         if stored is None:
             if lenient:
                 return None

@@ -158,8 +158,8 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
             continue
         match = _START_TAG.match(text, i)
         if not match:
-            name = re.match(r"<([^\s>]*)", text[i:])
-            shown = name.group(1) if name else ""
+            bad = re.match(r"<([^\s>]*)", text[i:])
+            shown = bad.group(1) if bad else ""
             raise EntityParseError(f'Unsupported start tag "{shown}" at byte offset {offset}')
         name = match.group(1).lower()
         if name not in _HTML_KINDS:

@@ -9,7 +9,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote
 
 from .api import FakeBotAPI, NetworkFailure, UploadedFile
@@ -35,7 +35,7 @@ class FakeBotServer:
         """Return the server root, e.g. http://127.0.0.1:43121 (what BOT_API_URL points at)."""
         if self._httpd is None:
             raise RuntimeError("FakeBotServer is not running; call start() first")
-        host, port = self._httpd.server_address[:2]
+        host, port = self._httpd.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     @property
@@ -171,7 +171,8 @@ def _handler_for(api: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
             return api.wait_for_updates(offset, timeout)
 
         def _root(self) -> str:
-            host, port = self.server.server_address[:2]
+            # An AF_INET server: (host, port); typeshed allows any socket address here.
+            host, port = cast("tuple[str, int]", self.server.server_address)[:2]
             return f"http://{host}:{port}"
 
         def _reply(

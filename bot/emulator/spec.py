@@ -135,8 +135,8 @@ class SpecChecker:
         values = self.decode(method, params)
         fields = self.fields(method)
         found: list[Violation] = []
-        for name, spec in fields.items():
-            if spec["required"] and name not in values and name not in files:
+        for name, declared in fields.items():
+            if declared["required"] and name not in values and name not in files:
                 found.append(
                     Violation(method, f"missing required field {name!r}", _empty_error(name))
                 )
@@ -205,8 +205,8 @@ class SpecChecker:
             return [(True, f"{path} must be a {type_name} object, got {_kind(value)}")]
         fields = self._type_fields[type_name]
         problems = []
-        for name, field_spec in fields.items():
-            if field_spec["required"] and name not in value:
+        for name, declared in fields.items():
+            if declared["required"] and name not in value:
                 problems.append((True, f"{path}.{name} is required in {type_name}"))
         if spec.get("subtype_of"):
             problems.extend(self._discriminator(value, type_name, path))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.storage.outbox import enqueue
 END = ConversationHandler.END
 ACTIVE = "form"  # the one conversation state: the step itself lives in the draft row
 SUMMARY, EDIT = "summary", "edit"
-Entry = Callable[[Update, BotContext], Awaitable[object]]
+Entry = Callable[[Update, BotContext], Coroutine[Any, Any, object]]
 
 
 @dataclass(kw_only=True)
@@ -160,10 +160,10 @@ class Form:
         current = self.step(step or "")
         result = current.press(context, draft, press.action, press.value) if current else False
         if result is False:
-            await safe_answer_query(update.callback_query, context.t(self.keys["old_button"]))  # type: ignore[arg-type]
+            await safe_answer_query(update.callback_query, context.t(self.keys["old_button"]))
             return None
         if isinstance(result, Stay) and result.popup:
-            await safe_answer_query(update.callback_query, result.note, alert=True)  # type: ignore[arg-type]
+            await safe_answer_query(update.callback_query, result.note, alert=True)
             return None
         if isinstance(result, Stay):
             return await self._move(

@@ -140,12 +140,11 @@ class Multi(Step):
 
     def rows(self, context: BotContext, draft: Any) -> list[Row]:
         chosen = getattr(draft, self.name) or []
-        pairs = [
-            (v, ("✅ " if v in chosen else "") + label) for v, label in self.options(context, draft)
-        ]  # type: ignore[misc]
+        options = self.options(context, draft) if self.options else []
+        pairs = [(v, ("✅ " if v in chosen else "") + label) for v, label in options]
         quick = list(self.quick(context, draft)) if self.quick and not chosen else []
-        done = [("ok", "", context.t(self.done_label))]
-        return _rows(quick, "q", 1) + _rows(pairs, "t", self.columns) + [done]
+        done: Row = [("ok", "", context.t(self.done_label))]
+        return [*_rows(quick, "q", 1), *_rows(pairs, "t", self.columns), done]
 
     def press(self, context: BotContext, draft: Any, action: str, value: str) -> Result | bool:
         chosen = list(getattr(draft, self.name) or [])

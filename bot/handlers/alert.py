@@ -124,7 +124,9 @@ def _limit(limit: int) -> Callable[[str], str | Invalid]:
 
 def _people(text: str) -> int | Invalid:
     value, error = parse_people(text)
-    return Invalid(PEOPLE_ERRORS[error]) if error or value is None else value
+    if value is None:
+        return Invalid(PEOPLE_ERRORS[error or "not_a_number"])
+    return value
 
 
 def _location(context: BotContext, form: AlertDraft, message: Message) -> None:
@@ -600,7 +602,7 @@ async def start_escalate(update: Update, context: BotContext) -> int:
     if alert.state == "resolved" or alert.level >= TOP_LEVEL:
         await safe_answer_query(
             update.callback_query,
-            t("alert.cannot_escalate", ref=alert.ref),  # type: ignore[arg-type]
+            t("alert.cannot_escalate", ref=alert.ref),
             alert=True,
         )
         return END
@@ -648,7 +650,9 @@ async def on_reason(update: Update, context: BotContext) -> int:
     deps.wake_outbox()
     if done:
         events = await repo.events(deps.db, alert.id)
-        told = next((e.detail.get("to", []) for e in reversed(events) if e.kind == "delivered"), [])
+        told: list[Any] = next(
+            (e.detail.get("to", []) for e in reversed(events) if e.kind == "delivered"), []
+        )
         await answer(
             update,
             context,
@@ -749,7 +753,7 @@ async def start_update(update: Update, context: BotContext) -> int:
     if alert.state == "resolved":
         await safe_answer_query(
             update.callback_query,
-            t("alert.update_closed", ref=alert.ref),  # type: ignore[arg-type]
+            t("alert.update_closed", ref=alert.ref),
             alert=True,
         )
         return END
@@ -763,7 +767,7 @@ async def start_update(update: Update, context: BotContext) -> int:
     return UPDATE
 
 
-def _update_markup(t: Translator) -> InlineKeyboardMarkup:
+def _update_markup(t: Translator) -> InlineKeyboardMarkup | None:
     return keyboard([button(t("alert.btn.send_update"), "alu:send")], _cancel_row(t, "alu:cancel"))
 
 

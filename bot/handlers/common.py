@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -28,7 +28,8 @@ from bot.storage import leave as leave_store
 
 log = logging.getLogger(__name__)
 
-Callback = Callable[[Update, BotContext], Awaitable[Any]]
+# PTB's handlers take coroutine functions (they schedule the coroutine), not any awaitable.
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 
 
 def choose_language(person: Person | None, telegram_code: str | None) -> str:
@@ -82,12 +83,12 @@ async def edited_message(update: Update, context: BotContext) -> None:
 
 def edited_message_handler() -> MessageHandler:
     """Return the handler that stops edited messages before any feature sees them."""
-    return MessageHandler(filters.UpdateType.EDITED, edited_message)  # type: ignore[arg-type]
+    return MessageHandler(filters.UpdateType.EDITED, edited_message)
 
 
 def actor_handler() -> TypeHandler:
     """Return the handler that runs load_actor before any feature handler."""
-    return TypeHandler(Update, load_actor)  # type: ignore[arg-type]
+    return TypeHandler(Update, load_actor)
 
 
 async def answer(
@@ -117,9 +118,11 @@ async def answer(
 
 
 async def safe_answer_query(
-    query: CallbackQuery, text: str | None = None, alert: bool = False
+    query: CallbackQuery | None, text: str | None = None, alert: bool = False
 ) -> None:
     """Answer a button press once; a second answer or a stale query is harmless."""
+    if query is None:  # not a button press: nothing to answer
+        return
     try:
         await query.answer(text=text, show_alert=alert)
     except BadRequest as exc:

@@ -391,7 +391,7 @@ async def _submission_in_scope(
 async def _already_reviewed(update: Update, context: BotContext) -> None:
     await safe_answer_query(
         update.callback_query,
-        context.t("info.review.already"),  # type: ignore[arg-type]
+        context.t("info.review.already"),
         alert=True,
     )
 
@@ -482,7 +482,7 @@ async def on_adopt(update: Update, context: BotContext) -> None:
     )
 
 
-def _return_cancel_markup(t: Translator) -> InlineKeyboardMarkup:
+def _return_cancel_markup(t: Translator) -> InlineKeyboardMarkup | None:
     return keyboard([button(t("info.btn.cancel"), "info:rc")])
 
 
@@ -600,7 +600,7 @@ async def review_open(update: Update, context: BotContext) -> None:
     sub = await _submission_in_scope(update, context, _args(update, "o", 1))
     if sub is None:
         return
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query)
     files = await _repo(context).attachments(sub.id)
     text = _review_text(t, sub, len(files))
     if sub.state != "pending":
@@ -707,7 +707,7 @@ async def start_revise(update: Update, context: BotContext) -> object:
     if sub.state != "returned":
         await refuse(update, context, "info.revise_not_possible")
         return END
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query)
     draft = InfoDraft(
         kind=sub.kind,
         title=sub.title,
@@ -728,7 +728,7 @@ _TEXT = filters.TEXT & ~filters.COMMAND
 def _conversation(
     name: str,
     entry_points: list[BaseHandler],
-    states: dict[str, list[BaseHandler]],
+    states: dict[object, list[BaseHandler]],
     fallbacks: list[BaseHandler],
 ) -> ConversationHandler:
     """Build a conversation that survives restarts and can be started again at any step."""

@@ -294,10 +294,10 @@ async def _decide(update: Update, context: BotContext, state: LeaveState, tag: s
             await tell_decision(deps, tx, leave, actor, now)
     if not decided:
         text = t("leave.already", state=t(STATE_KEYS[leave.state]))
-        await safe_answer_query(update.callback_query, text, alert=True)  # type: ignore[arg-type]
+        await safe_answer_query(update.callback_query, text, alert=True)
         return
     deps.wake_outbox()
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query)
 
 
 @guard(Role.COMMISSIONER)
@@ -329,7 +329,7 @@ async def on_withdraw(update: Update, context: BotContext) -> None:
     async with deps.db.transaction() as tx:
         done = await store.cancel(tx, leave.id, actor.id, deps.clock.now())
     key = "leave.withdrawn" if done else "leave.nothing_to_withdraw"
-    await safe_answer_query(update.callback_query, t(key), alert=True)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query, t(key), alert=True)
 
 
 @guard()
@@ -343,7 +343,7 @@ async def on_stand_in(update: Update, context: BotContext) -> None:
         await refuse(update, context, "common.not_allowed")
         return
     context.user_data[STAND_IN] = leave.id  # type: ignore[index]
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query)
     # The report form's own entry button; from now on the actor is the village's stand-in
     # (common.load_actor) until the report is filed or the leave ends.
     markup = keyboard(
@@ -357,7 +357,7 @@ async def on_stand_in(update: Update, context: BotContext) -> None:
 async def on_stand_in_end(update: Update, context: BotContext) -> None:
     """Stop acting for the village."""
     context.user_data.pop(STAND_IN, None)  # type: ignore[union-attr]
-    await safe_answer_query(update.callback_query, context.t("leave.stand_in_ended"))  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query, context.t("leave.stand_in_ended"))
 
 
 def leave_lines(context: BotContext, leaves: list[Leave]) -> list[str]:

@@ -83,4 +83,4 @@ async def overdue(update: Update, context: BotContext) -> None:
 
 def get_handlers() -> list[BaseHandler]:
     """Return the /overdue command."""
-    return [CommandHandler("overdue", overdue)]  # type: ignore[arg-type]
+    return [CommandHandler("overdue", overdue)]

@@ -379,8 +379,8 @@ async def _render(
         rows.append([button(t("report.btn.done"), _cb(draft, "pld"))])
     elif step == "visited":
         text = t("report.ask_visited")
-        quick = [draft["last_visited"]] if draft.get("last_visited") is not None else []
-        quick += [n for n in QUICK_VISITED if n not in quick]
+        counts = [draft["last_visited"]] if draft.get("last_visited") is not None else []
+        counts += [n for n in QUICK_VISITED if n not in counts]
         rows = [
             [
                 button(
@@ -389,7 +389,7 @@ async def _render(
                     else str(n),
                     _cb(draft, "vn", str(n)),
                 )
-                for i, n in enumerate(quick)
+                for i, n in enumerate(counts)
             ]
         ]
     elif step == "outcome":
@@ -576,7 +576,8 @@ async def on_button(update: Update, context: BotContext) -> str | int | None:
         return None
     token, action, arg = parsed
     if draft is None or draft["token"] != token:
-        return await _foreign_or_stale(update, context, token)
+        await _foreign_or_stale(update, context, token)
+        return None
     if not await _still_open(update, context, draft):
         return END
     step = draft.get("step")
@@ -753,9 +754,9 @@ async def on_visited(update: Update, context: BotContext) -> str | int | None:
 async def on_findings(update: Update, context: BotContext) -> str | int | None:
     """Take what was found."""
     draft = await _typed_guard(update, context)
-    if draft is None:
+    if draft is None or update.effective_message is None:
         return END
-    value = dom.check_findings(update.effective_message.text)  # type: ignore[union-attr]
+    value = dom.check_findings(update.effective_message.text)
     if isinstance(value, Err):
         return await _render(
             update,
@@ -764,7 +765,7 @@ async def on_findings(update: Update, context: BotContext) -> str | int | None:
             "findings",
             error=context.t(
                 ERR_KEYS[value], max=dom.MAX_FINDINGS, n=len(update.effective_message.text or "")
-            ),  # type: ignore[union-attr]
+            ),
             edit=False,
         )
     draft["findings"] = value

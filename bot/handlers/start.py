@@ -163,10 +163,10 @@ def get_handlers() -> list[BaseHandler]:
     """Return onboarding handlers, in the order they must be tried."""
     private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("start", start),  # type: ignore[arg-type]
-        CommandHandler("help", help_command, filters=private),  # type: ignore[arg-type]
-        CommandHandler("lang", lang_command, filters=private),  # type: ignore[arg-type]
-        CallbackQueryHandler(lang_chosen, pattern=r"^lang:"),  # type: ignore[arg-type]
+        CommandHandler("start", start),
+        CommandHandler("help", help_command, filters=private),
+        CommandHandler("lang", lang_command, filters=private),
+        CallbackQueryHandler(lang_chosen, pattern=r"^lang:"),
     ]
 
 
@@ -179,7 +179,7 @@ async def unknown_button(update: Update, context: BotContext) -> None:
 def get_fallback_handlers() -> list[BaseHandler]:
     """Return the last-resort handlers (registered after every feature)."""
     return [
-        CallbackQueryHandler(unknown_button),  # type: ignore[arg-type]
-        CommandHandler("cancel", nothing_to_cancel, filters=filters.ChatType.PRIVATE),  # type: ignore[arg-type]
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, stranger),  # type: ignore[arg-type]
+        CallbackQueryHandler(unknown_button),
+        CommandHandler("cancel", nothing_to_cancel, filters=filters.ChatType.PRIVATE),
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, stranger),
     ]

@@ -263,14 +263,11 @@ class DeliveryWorker:
             await self.repo.mark_failed(tx, item.id, now, f"{type(exc).__name__}: {exc.message}")
             if person is None or item.ref_kind == FAILURE_NOTICE or person.township_id is None:
                 return
-            commissioners = [
-                p
-                for p in await self.people.in_township(
-                    person.township_id, (Role.COMMISSIONER,), tx=tx
-                )
-                if p.id != person.id and p.telegram_id
-            ]
-            for boss in commissioners:
+            for boss in await self.people.in_township(
+                person.township_id, (Role.COMMISSIONER,), tx=tx
+            ):
+                if boss.id == person.id or boss.telegram_id is None:
+                    continue
                 t = self.i18n.for_person(boss)
                 reason = t(
                     "delivery.blocked" if isinstance(exc, Forbidden) else "delivery.not_found"

@@ -13,7 +13,7 @@ from bot.domain.digest import DIGEST_WINDOW, Digest, OpenAlertLine, QuotaLine, V
 from bot.domain.info import KIND_KEYS
 from bot.domain.people import Person
 from bot.storage.alerts import alert_stats
-from bot.storage.db import Database, Tx, to_db_time
+from bot.storage.db import Database, Row, Tx, to_db_time
 from bot.storage.leave import excused_in_week
 from bot.storage.people import SELECT_PEOPLE, person_from_row
 from bot.storage.reports import week_status
@@ -164,14 +164,14 @@ _GROUPS = (
 )
 
 
-def _group(r: object) -> DigestGroup:
+def _group(r: Row) -> DigestGroup:
     return DigestGroup(
         r["id"],
         r["name"],
         r["digest_chat_id"],
-        r["digest_language"],  # type: ignore[index]
+        r["digest_language"],
         r["digest_bound_by"],
-    )  # type: ignore[index]
+    )
 
 
 async def groups_of_chat(src: Database | Tx, chat_id: int) -> list[DigestGroup]:

@@ -152,7 +152,7 @@ class PeopleRepo:
             "SELECT v.id, v.name, v.township_id, t.name AS township FROM villages v"
             " JOIN townships t ON t.id = v.township_id"
         )
-        params: tuple = ()
+        params: tuple[int, ...] = ()
         if township_id is not None:
             sql += " WHERE v.township_id = ?"
             params = (township_id,)

@@ -14,6 +14,9 @@ from bot.storage.jsontext import dump_json
 # A pending write: (table, key) -> the row's JSON text, or None to delete the row.
 Writes = dict[tuple[str, str, str], str | None]
 
+# user_data and chat_data: JSON objects (bot_data is not persisted).
+Data = dict[str, Any]
+
 _UPSERT = {
     "ptb_user_data": (
         "INSERT INTO ptb_user_data (user_id, data) VALUES (?, ?)"
@@ -35,7 +38,7 @@ def _dump(value: Any) -> str:
     return dump_json(value, sort_keys=True)
 
 
-class SQLitePersistence(BasePersistence[dict, dict, dict]):
+class SQLitePersistence(BasePersistence[Data, Data, Data]):
     """Store what PTB persists in tables of the bot's own database.
 
     PTB's update calls only collect writes; the application commits them with `write` in one
@@ -56,19 +59,19 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
 
     # ------------------------------------------------------------------ loading
 
-    async def get_user_data(self) -> dict[int, dict]:
+    async def get_user_data(self) -> dict[int, Data]:
         rows = await self.db.fetchall("SELECT user_id, data FROM ptb_user_data")
         for r in rows:
             self._stored[("ptb_user_data", "", str(r[0]))] = r[1]
         return {r[0]: json.loads(r[1]) for r in rows}
 
-    async def get_chat_data(self) -> dict[int, dict]:
+    async def get_chat_data(self) -> dict[int, Data]:
         rows = await self.db.fetchall("SELECT chat_id, data FROM ptb_chat_data")
         for r in rows:
             self._stored[("ptb_chat_data", "", str(r[0]))] = r[1]
         return {r[0]: json.loads(r[1]) for r in rows}
 
-    async def get_bot_data(self) -> dict:
+    async def get_bot_data(self) -> Data:
         return {}
 
     async def get_callback_data(self) -> CDCData | None:
@@ -96,10 +99,10 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         slot = ("ptb_conversations", name, json.dumps(list(key)))
         self._note(slot, None if new_state is None else _dump(new_state))
 
-    async def update_user_data(self, user_id: int, data: dict) -> None:
+    async def update_user_data(self, user_id: int, data: Data) -> None:
         self._note(("ptb_user_data", "", str(user_id)), _dump(data) if data else None)
 
-    async def update_chat_data(self, chat_id: int, data: dict) -> None:
+    async def update_chat_data(self, chat_id: int, data: Data) -> None:
         self._note(("ptb_chat_data", "", str(chat_id)), _dump(data) if data else None)
 
     async def drop_chat_data(self, chat_id: int) -> None:
@@ -154,19 +157,19 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
 
     # ------------------------------------------------------------------ unused parts
 
-    async def update_bot_data(self, data: dict) -> None:
+    async def update_bot_data(self, data: Data) -> None:
         return None
 
     async def update_callback_data(self, data: CDCData) -> None:
         return None
 
-    async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
+    async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
         return None
 
-    async def refresh_chat_data(self, chat_id: int, chat_data: dict) -> None:
+    async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
         return None
 
-    async def refresh_bot_data(self, bot_data: dict) -> None:
+    async def refresh_bot_data(self, bot_data: Data) -> None:
         return None
 
     async def flush(self) -> None:

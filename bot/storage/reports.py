@@ -291,7 +291,9 @@ async def update_report(
     return True
 
 
-async def history(db: Database | Tx, report_id: int) -> list[tuple[int, int, datetime, dict]]:
+async def history(
+    db: Database | Tx, report_id: int
+) -> list[tuple[int, int, datetime, dict[str, Any]]]:
     """Return (version, person_id, at, snapshot) of every version of a report."""
     rows = await db.fetchall(
         "SELECT version, person_id, at, snapshot FROM weekly_report_history"

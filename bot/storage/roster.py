@@ -355,11 +355,12 @@ async def _update_person(
 
 async def _valid_code(tx: Tx, person_id: int, now: datetime) -> str | None:
     """Return the newest unused, unexpired code of a person."""
-    return await tx.fetchval(
+    code: str | None = await tx.fetchval(
         "SELECT code FROM invites WHERE person_id = ? AND used_at IS NULL AND expires_at > ?"
         " ORDER BY created_at DESC, rowid DESC LIMIT 1",
         (person_id, to_db_time(now)),
     )
+    return code
 
 
 async def _issue_code(tx: Tx, person_id: int, now: datetime, days: int) -> str:
@@ -487,10 +488,11 @@ async def failed_starts_since(db: Database, telegram_id: int, since: datetime) -
 
     Strict, like wait_seconds: a failure exactly `window` old has left the window.
     """
-    return await db.fetchval(
+    count: int = await db.fetchval(
         "SELECT count(*) FROM start_attempts WHERE telegram_id = ? AND at > ?",
         (telegram_id, to_db_time(since)),
     )
+    return count
 
 
 async def wait_seconds(
@@ -513,6 +515,5 @@ async def wait_seconds(
     )
     if len(rows) < limit:
         return 0
-    oldest = from_db_time(rows[-1]["at"])
-    assert oldest is not None
+    oldest: datetime = from_db_time(rows[-1]["at"])
     return max(0, math.ceil((oldest + window - now).total_seconds()))

@@ -66,8 +66,8 @@ def _submission(r: Row) -> Submission:
         body=r["body"],
         state=r["state"],
         version=r["version"],
-        submitted_at=from_db_time(r["submitted_at"]),  # type: ignore[arg-type]
-        updated_at=from_db_time(r["updated_at"]),  # type: ignore[arg-type]
+        submitted_at=from_db_time(r["submitted_at"]),
+        updated_at=from_db_time(r["updated_at"]),
         reviewed_at=from_db_time(r["reviewed_at"]),
         reviewed_by=r["reviewed_by"],
         review_comment=r["review_comment"],
@@ -170,7 +170,7 @@ class SubmissionRepo:
     async def pending(self, township_id: int | None) -> list[Submission]:
         """Return submissions waiting for review (one township, or all), oldest first."""
         sql = _SELECT + " WHERE s.state = 'pending'"
-        params: tuple = ()
+        params: tuple[int, ...] = ()
         if township_id is not None:
             sql += " AND s.township_id = ?"
             params = (township_id,)
@@ -184,7 +184,7 @@ class SubmissionRepo:
             " ORDER BY version",
             (submission_id,),
         )
-        return [(r["version"], r["title"], r["body"], from_db_time(r["at"])) for r in rows]  # type: ignore[misc]
+        return [(r["version"], r["title"], r["body"], from_db_time(r["at"])) for r in rows]
 
     async def review(
         self,
@@ -226,7 +226,7 @@ class SubmissionRepo:
         )
         if row is None:
             return None
-        version = row["version"] + 1
+        version: int = row["version"] + 1
         at = to_db_time(now)
         await tx.execute(
             "UPDATE submissions SET title = ?, body = ?, state = 'pending', version = ?,"
