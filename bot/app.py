@@ -137,7 +137,7 @@ def build_application(
     for handler in start.get_fallback_handlers():
         app.add_handler(handler, group=FEATURE_GROUP)
     # 4. One error handler for everything.
-    app.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    app.add_error_handler(errors.on_error)
 
     deps.delivery = DeliveryWorker(
         deps.db,

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 StoreHook = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
 
 
-class InboxBot(ExtBot):  # type: ignore[type-arg]
+class InboxBot(ExtBot):
     """ExtBot whose getUpdates results pass through the inbox before anyone sees them."""
 
     __slots__ = ("_store_hook",)
@@ -95,7 +95,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         return None
 
 
-class LiaisonApplication(Application):  # type: ignore[misc]
+class LiaisonApplication(Application):
     """Application that processes each update once and commits its effects in one go."""
 
     deps: Deps

@@ -134,7 +134,7 @@ async def on_confirmed(update: Update, context: BotContext) -> None:
         if confirmed_at
         else t("notice.not_confirmed", ref=n.ref)
     )
-    await safe_answer_query(update.callback_query, text)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query, text)
 
 
 @guard()
@@ -177,8 +177,8 @@ async def on_remind(update: Update, context: BotContext) -> None:
             tx,
             n,
             now,
-            by=context.actor.id,
-            key=f"notice-rem:{n.id}:{now.timestamp():.0f}",  # type: ignore[union-attr]
+            by=n.sender_id,  # _as_sender: the actor is the sender
+            key=f"notice-rem:{n.id}:{now.timestamp():.0f}",
         )
         await store.set_reminded(tx, n.id, now)
     deps.wake_outbox()
@@ -218,7 +218,7 @@ async def on_timeline(update: Update, context: BotContext) -> None:
         lines.append(t("notice.copy.count", n=n.confirmed, total=n.total))
     else:
         markup = _markup(context, delivery.card_markup(t, n, confirmed_at))
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query)
     await _answer_long(update, context, "\n".join(lines), markup)
 
 
@@ -346,7 +346,7 @@ async def start_reply(update: Update, context: BotContext) -> object:
     if not n.replies:
         await refuse(update, context, "common.not_allowed")
         return END
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query)
     return await REPLY.begin(update, context, ReplyDraft(notice_id=n.id, ref=n.ref))
 
 

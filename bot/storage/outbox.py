@@ -169,9 +169,10 @@ class OutboxRepo:
 
     async def next_due_at(self) -> datetime | None:
         """Return when the earliest pending row falls due."""
-        return from_db_time(
-            await self.db.fetchval("SELECT MIN(not_before) FROM outbox WHERE state = 'pending'")
+        earliest: str | None = await self.db.fetchval(
+            "SELECT MIN(not_before) FROM outbox WHERE state = 'pending'"
         )
+        return from_db_time(earliest)
 
     async def claim(self, item_id: int) -> bool:
         """Mark a row as being sent, just before its request; False when it is not pending."""
