@@ -1,20 +1,18 @@
 """The real `liaison-bot` process around a reminder moment: nothing is sent twice.
 
-Issue 6: the process is started at Tuesday 15:59:56 (Asia/Shanghai, week 2026-W48), two
-liaisons and the commissioner bind, the 16:00 reminder goes out at the first tick after the
-moment; then the process is restarted after the moment (SIGTERM), and again after a kill -9.
-Each start-up tick runs the due work again: the outbox dedup key remind:{person}:{week}:{i}
-must keep every reminder to exactly one message.
+Issue 6: around the Tuesday 16:00 reminder (Asia/Shanghai, week 2026-W48) the process is
+started four times on one database; each start-up tick runs the due work again, and the
+outbox dedup key remind:{person}:{week}:{i} must keep every reminder to exactly one message.
 
-The liaisons bind only after the first periodic tick (1 s after start-up, still before
-16:00) so that no tick ever sees them bound while 09:00 is the latest passed moment: by the
-design (bot/domain/digest.py due_reminders) the 16:00 reminder is then the only one they get,
-and the 09:00 one, missed while they were not bound, is superseded, never sent late. The tick
-interval is TICK_SECONDS = 4 here: the tick after the first periodic one comes 5 s after
-start-up, so after 16:00 however late the process starts, and the test waits 4 s, not 20.
-吴芳 (bound by the roster) is seen by the start-up tick at 15:59:56, when 09:00 is the latest
-passed moment; that catch-up is skipped because 16:00 is seconds away (CATCH_UP_GAP), so she
-too gets only the 16:00 reminder, once.
+Run 1 (15:59:00): two liaisons and the commissioner bind. The 09:00 reminder, missed while
+they were not bound, is superseded, never sent late (bot/domain/digest.py due_reminders: the
+16:00 one is less than CATCH_UP_GAP away); the run stops before 16:00 having sent nothing.
+Run 2 (15:59:58): the first tick after 16:00 makes the moment's one pass and sends the 16:00
+reminder to both and to 吴芳 (bound by the roster). Binding happens in an earlier run on
+purpose: a person bound after a moment's pass is not reminded at that moment, so binding
+must not race the pass. Run 3 (16:00:30) stops with SIGTERM after its start-up tick redid
+the due work; run 4 (16:01:00) starts after a kill -9 and does the same.
+TICK_SECONDS = 4 here, so no run waits on the 20 s production tick.
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ import asyncio
 import signal
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,7 +40,8 @@ pytestmark = pytest.mark.process
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEEK = "2026-W48"
-BEFORE = "2026-11-24T15:59:56+08:00"  # Tuesday, 4 s before the 16:00 reminder
+BIND = "2026-11-24T15:59:00+08:00"  # Tuesday, a minute before the 16:00 reminder
+BEFORE = "2026-11-24T15:59:58+08:00"
 AFTER = "2026-11-24T16:00:30+08:00"
 LATER = "2026-11-24T16:01:00+08:00"
 LIAISONS = {"王建国": (610001, "方庄村"), "李秀英": (610002, "高河村")}
@@ -106,12 +106,14 @@ def reminders_to(api: FakeBotAPI, chat_id: int, village: str) -> list[int]:
     ]
 
 
-async def wait_until(check: object, timeout: float, what: str) -> None:
-    """Poll `check()` until it is true."""
+async def wait_until(
+    check: Callable[[], object], timeout: float, what: str, why: Callable[[], str] = str
+) -> None:
+    """Poll `check()` until it is true; on time-out, say `why()` too."""
     deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{why()}")
         await asyncio.sleep(0.1)
 
 
@@ -181,16 +183,14 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
     with FakeBotServer(api) as server, Heartbeat(db_path.with_name("heartbeat")) as beat:
         runs = [
             BotProcess(db_path, server, log, LIAISON_FAKE_NOW=at, TICK_SECONDS=str(TICK))
-            for at in (BEFORE, AFTER, LATER)
+            for at in (BIND, BEFORE, AFTER, LATER)
         ]
         try:
             driver = ServerDriver(server, timeout=15)
-            # --- run 1: just before 16:00.
+            # --- run 1: a minute before 16:00, everyone binds; nothing is due.
             bot = runs[0]
             mark = len(beat.writes)
             await bot.start()
-            # The start-up tick and the first periodic tick (1 s later) ran, nobody bound yet.
-            await beat.wait_ticks(mark, 2)
             users = {}
             for name, (chat_id, _village) in LIAISONS.items():
                 users[name] = FakeUser(
@@ -202,37 +202,29 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             for name, user in users.items():
                 calls = await user.command("/start", codes[name])
                 assert any("绑定成功" in (c.text or "") for c in calls), bot.log()
-            bound_at = len(beat.writes)
-            # The next tick (TICK seconds later, after 16:00) sends the 16:00 reminder.
+            # A whole tick ran after the last binding (the first seen may have begun before).
+            await beat.wait_ticks(len(beat.writes), 2)
+            await wait_quiet(api, 1.0)
+            assert await bot.stop(signal.SIGTERM) == 0, bot.log()
+            assert all(at < MOMENT for at in tick_times(beat)[mark:]), beat.writes
+            assert not [c for c in api.sent(method="sendMessage") if "⏰" in (c.text or "")]
+
+            # --- run 2: two seconds before 16:00; the first tick after it reminds all three.
+            bot = runs[1]
+            await bot.start()
             await wait_until(
-                lambda: all(reminders_to(api, c, v) for c, v in LIAISONS.values()),
+                lambda: all(reminders_to(api, c, v) for c, v in REMINDED.values()),
                 4 * TICK,
                 "the 16:00 reminders",
+                lambda: f"ticks seen: {beat.writes}\n{bot.log()}",
             )
-            # The outbox sends as soon as the tick's rows commit, maybe before its heartbeat
-            # is written or read: wait for that tick itself.
-            await beat.wait_ticks(bound_at, 1)
-            # No tick saw the two liaisons bound before 16:00: only the 16:00 moment is theirs.
-            # The tick writes its heartbeat after its due work, so the delivered reminders can
-            # be seen before the heartbeat of the tick that queued them: wait for it.
-            await beat.wait_ticks(bound_at, 1)
-            after_binding = tick_times(beat)[bound_at:]
-            assert after_binding and all(at >= MOMENT for at in after_binding), after_binding
-            # 吴芳 was bound at every tick: the 09:00 catch-up before 16:00 is skipped (16:00 is
-            # seconds away); the first tick after 16:00 sends her the 16:00 one, exactly once.
-            expected = {name: {1} for name in LIAISONS}
-            expected["吴芳"] = {1}
-            await wait_until(
-                lambda: len(reminders_to(api, *PREBOUND["吴芳"])) == len(expected["吴芳"]),
-                10,
-                "吴芳's reminders",
-            )
+            expected = {name: {1} for name in REMINDED}
             await wait_quiet(api, 1.0)
             check_once(api, db_path, expected)
             assert await bot.stop(signal.SIGTERM) == 0, bot.log()
 
-            # --- run 2: after the moment; the start-up tick redoes the due work; then kill -9.
-            bot = runs[1]
+            # --- run 3: after the moment; the start-up tick redoes the due work; then kill -9.
+            bot = runs[2]
             mark = len(beat.writes)
             await bot.start()
             await beat.wait_ticks(mark, 2)
@@ -240,8 +232,8 @@ async def test_reminder_sent_once_across_restarts(tmp_path: Path) -> None:
             check_once(api, db_path, expected)
             await bot.kill9()
 
-            # --- run 3: after the kill, the same again; a clean stop at the end.
-            bot = runs[2]
+            # --- run 4: after the kill, the same again; a clean stop at the end.
+            bot = runs[3]
             mark = len(beat.writes)
             await bot.start()
             await beat.wait_ticks(mark, 2)

@@ -38,7 +38,7 @@ async def reads(src: Database | Tx, report_id: int) -> list[Mark]:
         " WHERE r.report_id = ? ORDER BY r.at, p.id",
         (report_id,),
     )
-    return [Mark(r[0], r[1], from_db_time(r[2])) for r in rows]  # type: ignore[arg-type]
+    return [Mark(r[0], r[1], from_db_time(r[2])) for r in rows]
 
 
 async def mark_followed_up(
@@ -62,7 +62,7 @@ async def followup(src: Database | Tx, report_id: int) -> Mark | None:
         " JOIN people p ON p.id = f.person_id WHERE f.report_id = ?",
         (report_id,),
     )
-    return Mark(row[0], row[1], from_db_time(row[2]), row[3]) if row else None  # type: ignore[arg-type]
+    return Mark(row[0], row[1], from_db_time(row[2]), row[3]) if row else None
 
 
 async def open_followups(src: Database | Tx, township_id: int | None) -> list[Report]:

@@ -301,7 +301,7 @@ async def history(
         (report_id,),
     )
     return [
-        (r["version"], r["person_id"], from_db_time(r["at"]), json.loads(r["snapshot"]))  # type: ignore[misc]
+        (r["version"], r["person_id"], from_db_time(r["at"]), json.loads(r["snapshot"]))
         for r in rows
     ]
 
