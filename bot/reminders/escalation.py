@@ -81,6 +81,11 @@ async def holders(deps: Deps, tx: Tx, alert_id: int) -> set[int]:
     }
 
 
+def _same_key(key: str) -> Callable[[Person], str]:
+    """Return an idempotency key function giving every person the same key."""
+    return lambda _person: key
+
+
 def _who(people: Sequence[Person]) -> list[dict[str, str]]:
     return [{"name": p.name, "role": p.role.value} for p in people]
 
@@ -366,7 +371,7 @@ async def remind_followup(tick: Tick) -> None:
                 tick.now,
                 [person],
                 render,
-                key=lambda _p, k=follow_key: k,
+                key=_same_key(follow_key),
                 not_before=end_of_quiet(max(due, tick.now), deps.policy.quiet_hours, deps.tz),
             )
             if sent:

@@ -308,9 +308,8 @@ async def history(
 
 async def village_joined(db: Database, village_id: int) -> datetime | None:
     """Return when the village's first liaison was put on the roster."""
-    return from_db_time(
-        await db.fetchval(
-            "SELECT MIN(created_at) FROM people WHERE village_id = ? AND role = 'liaison'",
-            (village_id,),
-        )
+    first: str | None = await db.fetchval(
+        "SELECT MIN(created_at) FROM people WHERE village_id = ? AND role = 'liaison'",
+        (village_id,),
     )
+    return from_db_time(first)
