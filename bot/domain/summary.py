@@ -56,7 +56,7 @@ def _counts(
     t: Translator,
     keys: dict[str, str],
     counter: Counter[str],
-    order: tuple,
+    order: tuple[str, ...],
     key: str = "office.count",
 ) -> str:
     parts = [t(key, word=t(keys[k]), n=counter[k]) for k in order if counter.get(k, 0) > 0]
@@ -90,7 +90,7 @@ def quota_sentences(t: Translator, quotas: list[QuotaResult]) -> list[str]:
     """Return one sentence per township rule, and one per village rule (villages met)."""
     # A rule whose period did not start within the span (a quarter rule in a month) is left out.
     lines = [_quota_sentence(t, q) for q in quotas if q.village is None and q.counts]
-    village_rules: dict[tuple, list[QuotaResult]] = {}
+    village_rules: dict[tuple[tuple[str, ...], str, int], list[QuotaResult]] = {}
     for q in quotas:
         if q.village is not None:
             village_rules.setdefault((tuple(q.kinds), q.period, q.min), []).append(q)

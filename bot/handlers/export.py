@@ -145,10 +145,10 @@ async def _build_and_send(
 def get_handlers() -> list[BaseHandler]:
     """Return /export, its buttons, and the typed-range message (for /stats and /export)."""
     return [
-        CommandHandler("export", export_command),  # type: ignore[arg-type]
-        CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"),  # type: ignore[arg-type]
+        CommandHandler("export", export_command),
+        CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"),
         MessageHandler(
             filters.ChatType.PRIVATE & filters.Regex(RANGE_PATTERN),
-            on_range,  # type: ignore[arg-type]
+            on_range,
         ),
     ]

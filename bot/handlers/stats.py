@@ -128,6 +128,6 @@ async def on_button(update: Update, context: BotContext) -> None:
 def get_handlers() -> list[BaseHandler]:
     """Return the /stats command and its buttons."""
     return [
-        CommandHandler("stats", stats),  # type: ignore[arg-type]
-        CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"),  # type: ignore[arg-type]
+        CommandHandler("stats", stats),
+        CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"),
     ]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import aiosqlite
 
@@ -23,6 +23,12 @@ def to_db_time(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@overload
+def from_db_time(text: str) -> datetime: ...
+@overload
+def from_db_time(text: None) -> None: ...
+@overload
+def from_db_time(text: str | None) -> datetime | None: ...
 def from_db_time(text: str | None) -> datetime | None:
     """Read an instant stored by to_db_time."""
     if text is None:

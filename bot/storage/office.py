@@ -261,4 +261,5 @@ async def record_export(tx: Tx, now: datetime, record: ExportRecord) -> int:
 
 async def township_by_name(db: Database, name: str) -> int | None:
     """Return a township's id by its name."""
-    return await db.fetchval("SELECT id FROM townships WHERE name = ?", (name,))
+    township_id: int | None = await db.fetchval("SELECT id FROM townships WHERE name = ?", (name,))
+    return township_id
