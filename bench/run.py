@@ -167,10 +167,11 @@ async def conversation_run(kind: str, template: Path, folder: Path, opts: Option
     try:
         if kind == "bot":
             db = fresh_db(template, folder, f"conv-{kind}")
-            # --profile: the bot runs under cProfile; the top of the profile is printed after.
-            profiler = ["-m", "cProfile", "-o", str(opts.profile)] if opts.profile else []
+            command = ["-m", "bot", "run"]
+            if opts.profile:  # CPU time, not wall time (bench/profiled.py says why)
+                command = [str(ROOT / "bench" / "profiled.py"), str(opts.profile), "run"]
             proc = await spawn(
-                [*profiler, "-m", "bot", "run"],
+                command,
                 server,
                 log,
                 DATABASE_PATH=str(db),
@@ -178,9 +179,11 @@ async def conversation_run(kind: str, template: Path, folder: Path, opts: Option
             )
             words = "已提交"
         else:
-            profiler = ["-m", "cProfile", "-o", f"{opts.profile}.peer"] if opts.profile else []
+            peer = [str(ROOT / "bench" / "peer.py")]
+            if opts.profile:
+                peer = ["-m", "cProfile", "-o", f"{opts.profile}.peer", *peer]
             proc = await spawn(
-                [*profiler, str(ROOT / "bench" / "peer.py")],
+                peer,
                 server,
                 log,
                 PEER_PICKLE=str(folder / "peer.pkl"),
@@ -239,17 +242,20 @@ async def fanout_run(template: Path, folder: Path, opts: Options, run: int) -> d
         window = opts.window
         stop_at = first + (window if window is not None else 1200)
         probe_latencies: list[float] = []
+        probe_times: list[tuple[float, float]] = []  # (latency, seconds into the fan-out)
         probe_lost = 0
         alert_delay: float | None = None
 
         async def probing() -> None:
             nonlocal probe_lost
             while time.monotonic() < stop_at - 2:
+                asked = time.monotonic() - first
                 got = await probe.step("send", "/help", lambda _u: True, within=10)
                 if got is None:
                     probe_lost += 1
                 else:
                     probe_latencies.append(got[0])
+                    probe_times.append((got[0], asked))
                 await asyncio.sleep(1.2)  # within one message per second to this chat
 
         async def alerting() -> None:
@@ -259,6 +265,9 @@ async def fanout_run(template: Path, folder: Path, opts: Options, run: int) -> d
             for action, arg, done in steps[:-1]:
                 if await raiser.step(action, arg, done, within=30) is None:
                     return
+                # A person takes a moment per step (and Telegram allows about one message
+                # per second into one chat: faster replies would be 429s of our making).
+                await asyncio.sleep(1.0)
             mark = len(commissioner.events)
             at = raiser.push(*steps[-1][:2])
             while time.monotonic() < stop_at + 60:
@@ -285,8 +294,12 @@ async def fanout_run(template: Path, folder: Path, opts: Options, run: int) -> d
             "rate": (len(ok) - 1) / span if span == span and span > 0 else float("nan"),
             "sent": len(ok),
             "429": api.status_counts.get(429, 0),
+            "429_bulk": sum(
+                1 for _, c, s in api.sends if s == 429 and c >= FIRST_ID and c != raiser.id
+            ),
             "probe_p95": 1000 * percentile(probe_latencies, 0.95),
             "probe_lost": probe_lost,
+            "probe_worst": sorted(probe_times, reverse=True)[:3],
             "rss_after": proc.rss_mb(),
         }
     finally:
@@ -383,8 +396,11 @@ async def main(opts: Options) -> None:
             rss_after.values.append(got["rss_after"])
             print(
                 f"  fan-out run {run + 1}: {got['sent']} sent at {got['rate']:.1f}/s, "
-                f"{got['429']} × 429, alert {got['alert_s']:.2f} s, probe p95 "
-                f"{got['probe_p95']:.0f} ms ({got['probe_lost']} unanswered)",
+                f"{got['429']} × 429 ({got['429_bulk']} in the bulk), "
+                f"alert {got['alert_s']:.2f} s, probe p95 {got['probe_p95']:.0f} ms "
+                f"({got['probe_lost']} unanswered; slowest "
+                + ", ".join(f"{1000 * d:.0f} ms at +{t:.0f} s" for d, t in got["probe_worst"])
+                + ")",
                 flush=True,
             )
         for run in range(opts.runs if "startup" in opts.parts else 0):
@@ -457,4 +473,4 @@ if __name__ == "__main__":
     if "county" in options.parts:
         county_bench()
     if options.profile and options.profile.exists():
-        pstats.Stats(str(options.profile)).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(str(options.profile)).sort_stats("tottime").print_stats(40)

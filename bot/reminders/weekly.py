@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 REPORT_START = "rpstart"
 # Reminders are queued this many per transaction: a fan-out to 10,000 liaisons never holds the
 # write lock long enough to stall replies or the outbox.
-ENQUEUE_CHUNK = 200
+ENQUEUE_CHUNK = 50
 
 
 def report_button(t: Translator) -> dict[str, Any]:
