@@ -260,15 +260,6 @@ async def test_wrong_inputs_reprompt_and_keep_answers(env):
     assert "已取消" in liaison.texts()[-1]
 
 
-async def test_draft_dropped_after_a_day(env):
-    liaison, *_ = await bind_all(env)
-    await liaison.command("/alert")
-    await liaison.press("宗教")
-    env.clock.advance(hours=25)
-    await liaison.press("一般")
-    assert "超过24小时" in liaison.texts()[-1]
-
-
 async def test_from_weekly_report_links_both_records(env):
     from bot.storage.db import to_db_time
 

@@ -1,4 +1,4 @@
-"""The 24 h idle drop as due work, for every form: /alert and /info like /report."""
+"""The 24 h idle drop as due work (the runtime's rules per form: tests/test_form_rules.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from bot.storage.migrations import discover, migrate
 from tests.conftest import Env
 
 ALERT_DROPPED = "上次没填完的预警已超过24小时"
-INFO_DROPPED = "这份信息草稿超过24小时未完成"
 
 
 def _count(user, needle: str) -> int:
     return sum(needle in t for t in user.texts())
-
-
-def _popups(calls: list) -> str:
-    return " ".join(c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery")
 
 
 async def _states(env: Env, form: str) -> list[str]:
@@ -28,53 +23,6 @@ async def _states(env: Env, form: str) -> list[str]:
 
 
 # --- /alert ---------------------------------------------------------------------------------
-
-
-async def test_alert_draft_dropped_by_tick_once_then_starts_clean(env: Env) -> None:
-    user = await env.bind("王建国")
-    await user.command("/alert")
-    await user.press("宗教")
-    env.clock.advance(hours=23)
-    await env.tick()
-    assert _count(user, ALERT_DROPPED) == 0
-    env.clock.advance(hours=2)
-    await env.tick()
-    await env.tick()
-    assert _count(user, ALERT_DROPPED) == 1
-    assert await _states(env, "alert") == ["dropped"]
-    # The next message: no second notice, a clean form.
-    calls = await user.send("12")
-    assert _count(user, ALERT_DROPPED) == 1
-    assert "请选择纠纷类别" in calls[-1].text
-    assert await _states(env, "alert") == ["dropped", "open"]  # a new, empty form
-    calls = await user.command("/alert")
-    assert "请选择纠纷类别" in calls[-1].text
-    assert _count(user, ALERT_DROPPED) == 1
-
-
-async def test_alert_old_button_after_drop_is_refused_without_notice(env: Env) -> None:
-    user = await env.bind("王建国")
-    await user.command("/alert")
-    await user.press("宗教")
-    env.clock.advance(hours=25)
-    await env.tick()
-    calls = await user.press("一般")
-    assert "已过期" in _popups(calls)
-    assert _count(user, ALERT_DROPPED) == 1
-    calls = await user.command("/alert")
-    assert "请选择纠纷类别" in calls[-1].text and _count(user, ALERT_DROPPED) == 1
-
-
-async def test_alert_dropped_on_interaction_is_not_announced_again_by_tick(env: Env) -> None:
-    user = await env.bind("王建国")
-    await user.command("/alert")
-    await user.press("宗教")
-    env.clock.advance(hours=25)
-    await user.press("一般")
-    assert _count(user, ALERT_DROPPED) == 1
-    await env.tick()
-    assert _count(user, ALERT_DROPPED) == 1
-    assert await _states(env, "alert") == ["dropped"]
 
 
 async def test_alert_submitted_or_cancelled_draft_is_never_dropped(env: Env) -> None:
@@ -96,39 +44,6 @@ async def test_alert_submitted_or_cancelled_draft_is_never_dropped(env: Env) -> 
 
 
 # --- /info ----------------------------------------------------------------------------------
-
-
-async def test_info_draft_dropped_by_tick_once_then_starts_clean(env: Env) -> None:
-    user = await env.bind("王建国")
-    await user.command("/info")
-    await user.press("工作动态")
-    await user.send("标题")
-    env.clock.advance(hours=25)
-    await env.tick()
-    await env.tick()
-    assert _count(user, INFO_DROPPED) == 1
-    assert await _states(env, "info") == ["dropped"]
-    calls = await user.send("正文")
-    assert _count(user, INFO_DROPPED) == 1
-    assert "类别" in calls[-1].text
-    assert not any("已收到" in (c.text or "") for c in calls)
-    calls = await user.command("/info")
-    assert "类别" in calls[-1].text and _count(user, INFO_DROPPED) == 1
-    await user.command("/cancel")
-    env.clock.advance(hours=25)
-    await env.tick()
-    assert _count(user, INFO_DROPPED) == 1
-
-
-async def test_info_dropped_on_interaction_is_not_announced_again_by_tick(env: Env) -> None:
-    user = await env.bind("王建国")
-    await user.command("/info")
-    await user.press("工作动态")
-    env.clock.advance(hours=25)
-    await user.send("标题")
-    assert _count(user, INFO_DROPPED) == 1
-    await env.tick()
-    assert _count(user, INFO_DROPPED) == 1
 
 
 async def test_info_notice_in_the_users_language(env: Env) -> None:

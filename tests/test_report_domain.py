@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Policy
 from bot.domain import report as dom
+from bot.domain.forms import is_idle
 from bot.domain.report import Err
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -41,8 +42,6 @@ def test_form_validation_codes() -> None:
     assert dom.form_from_draft({**base, "date": "2026-11-30"}) is Err.BAD_DATE
     assert dom.form_from_draft({**base, "places": ["church"]}) is Err.BAD_PLACE
     assert dom.form_from_draft({**base, "outcome": "issues"}) is Err.MISSING
-    assert dom.first_missing({**base, "outcome": "issues"}) == "findings"
-    assert dom.first_missing(base) is None
 
 
 def test_late_and_offer() -> None:
@@ -73,5 +72,6 @@ def test_days_reference_states_stale() -> None:
     ]
     assert dom.reference("2026-W08", "方庄村") == "W08-方庄村"
     assert [dom.report_state(x) for x in (None, True, False)] == ["missing", "late", "on_time"]
-    assert dom.is_stale((MONDAY - timedelta(hours=24)).isoformat(), MONDAY)
-    assert not dom.is_stale((MONDAY - timedelta(hours=23)).isoformat(), MONDAY)
+    # The one idle rule of every form's draft (sweep and runtime alike).
+    assert is_idle(MONDAY - timedelta(hours=24), MONDAY)
+    assert not is_idle(MONDAY - timedelta(hours=23, minutes=59), MONDAY)

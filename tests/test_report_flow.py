@@ -238,19 +238,6 @@ async def test_second_liaison_of_village_sees_who_reported(env: Env) -> None:
     assert "王建国" in calls[-1].text and "已由" in calls[-1].text
 
 
-async def test_foreign_form_button_is_refused(env: Env) -> None:
-    wang = await env.bind("王建国")
-    li = await env.bind("李秀英")
-    await wang.command("/report")
-    data = next(d for t, d in _buttons(env, wang) if "本周" in t)
-    await li.command("/report")
-    calls = await li.press_data(data, env.api.last_message(li.chat_id))
-    assert "不是您的表单" in _popup(calls)
-    # Wang's form is untouched and still works.
-    await wang.press("报本周（第48周）")
-    assert "哪天" in wang.texts()[-1]
-
-
 async def test_kill_9_mid_report_then_finish(tmp_path: Path) -> None:
     env, _driver = await make_env(tmp_path)
     user = await env.bind("王建国")
@@ -316,36 +303,6 @@ async def test_previous_week_not_offered_after_due(env: Env) -> None:
     user = await env.bind("王建国")
     calls = await user.command("/report")
     assert "哪天" in calls[-1].text
-
-
-async def test_idle_draft_dropped_with_notice(env: Env) -> None:
-    user = await env.bind("王建国")
-    await user.command("/report")
-    await user.press("报本周（第48周）")
-    env.clock.advance(timedelta(hours=23))
-    await env.tick()
-    assert "24小时" not in " ".join(user.texts())
-    from bot.reminders.drafts import drop_stale_drafts
-    from bot.reminders.scheduler import Tick
-
-    env.clock.advance(timedelta(hours=1, minutes=1))
-    await drop_stale_drafts(Tick(env.clock.now(), env.deps))
-    await drop_stale_drafts(Tick(env.clock.now(), env.deps))  # idempotent
-    await env.deliver()
-    assert sum("24小时" in t for t in user.texts()) == 1
-    calls = await user.press("今天")
-    assert "24小时" in calls[-1].text or "24小时" in _popup(calls)
-    calls = await user.command("/report")
-    assert "哪天" in calls[-1].text or "上周" in calls[-1].text
-
-
-async def test_idle_draft_dropped_on_next_interaction(env: Env) -> None:
-    user = await env.bind("王建国")
-    await report_to_visited(user)
-    env.clock.advance(timedelta(hours=25))
-    calls = await user.send("5")
-    assert "24小时" in calls[-1].text
-    assert await _count(env, "SELECT COUNT(*) FROM weekly_reports") == 0
 
 
 async def test_dispute_button_reaches_the_alert_form(env: Env) -> None:

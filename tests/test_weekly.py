@@ -179,14 +179,17 @@ async def test_english_liaison_gets_english_reminder(env: Env) -> None:
     await at(env, local(2026, 11, 24, 9, 0))
     msg = last_with(env, user.id, "Reminder")
     assert "Reminder" in msg["text"] and "方庄村" in msg["text"]
-    assert msg["reply_markup"]["inline_keyboard"][0][0]["text"] == "📝 Report now"
+    # No earlier report: the form, and the button says why.
+    assert (
+        msg["reply_markup"]["inline_keyboard"][0][0]["text"] == "📝 First time: fill in the report"
+    )
 
 
 async def test_reminder_button_starts_the_report(env: Env) -> None:
     user = await env.bind("王建国")
     await at(env, local(2026, 11, 24, 9, 0))
     msg = last_with(env, user.id, "巡查情况还没有上报")
-    calls = await user.press("现在上报", msg)
+    calls = await user.press("首次请填写报告", msg)
     assert any(c.method == "answerCallbackQuery" for c in calls)
     # The report form opens at its first step (the patrol date, or last week's offer).
     assert any(c.method == "sendMessage" and c.buttons for c in calls)

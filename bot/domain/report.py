@@ -19,8 +19,6 @@ PLACES: tuple[str, ...] = ("religious", "folk", "minority", "enterprise", "overs
 MAX_FINDINGS = 2000
 MAX_VISITED = 999
 MAX_PHOTOS = 5
-# A draft untouched this long is dropped with a notice (PRODUCT.md §5).
-DRAFT_IDLE = timedelta(hours=24)
 
 
 class Outcome(StrEnum):
@@ -126,27 +124,6 @@ def form_from_draft(draft: dict[str, Any]) -> ReportForm | Err:
         return Err.MISSING
 
 
-def first_missing(draft: dict[str, Any]) -> str | None:
-    """Return the first field still to be asked, or None when the draft is complete."""
-    if not draft.get("date"):
-        return "date"
-    if not draft.get("places"):
-        return "places"
-    if draft.get("visited") is None:
-        return "visited"
-    if draft.get("outcome") is None:
-        return "outcome"
-    if draft["outcome"] == Outcome.ISSUES:
-        if not draft.get("findings"):
-            return "findings"
-        for f in ("unstable", "follow_up", "dispute"):
-            if draft.get(f) is None:
-                return f
-        if not draft.get("evidence_done"):
-            return "evidence"
-    return None
-
-
 @dataclass(frozen=True)
 class Report:
     """A stored weekly patrol report."""
@@ -232,17 +209,6 @@ def report_state(report_late: bool | None) -> str:
     if report_late is None:
         return "missing"
     return "late" if report_late else "on_time"
-
-
-def is_stale(updated_at: str | None, now: datetime) -> bool:
-    """Return whether a draft last touched at `updated_at` (ISO) is idle beyond 24 h."""
-    if not updated_at:
-        return False
-    try:
-        touched = datetime.fromisoformat(updated_at)
-    except ValueError:
-        return True
-    return now - touched >= DRAFT_IDLE
 
 
 def snapshot(form: ReportForm) -> dict[str, Any]:

@@ -31,7 +31,7 @@ ConversationHandler; and the Mermaid diagram (``Form.mermaid()``).
 
 from bot.forms import codec
 from bot.forms.codec import Press, decode, parse_int
-from bot.forms.runtime import ACTIVE, END, Form
+from bot.forms.runtime import ACTIVE, EDIT, END, SUMMARY, Form
 from bot.forms.steps import (
     Choice,
     Collect,
@@ -47,7 +47,9 @@ from bot.forms.steps import (
 
 __all__ = [
     "ACTIVE",
+    "EDIT",
     "END",
+    "SUMMARY",
     "Choice",
     "Collect",
     "Done",

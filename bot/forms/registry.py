@@ -9,7 +9,7 @@ from bot.forms.runtime import Form
 
 def all_forms() -> list[tuple[ModuleType, Form]]:
     """Return (module, form) for each form built on the runtime."""
-    from bot.handlers import alert, info, leave, notice, notices
+    from bot.handlers import alert, info, leave, notice, notices, report
 
     return [
         (alert, alert.ALERT),
@@ -17,4 +17,5 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
         (notice, notice.NOTICE),
         (notices, notices.REPLY),
         (leave, leave.LEAVE),
+        (report, report.REPORT),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.storage.outbox import enqueue
 END = ConversationHandler.END
 ACTIVE = "form"  # the one conversation state: the step itself lives in the draft row
 SUMMARY, EDIT = "summary", "edit"
-Entry = Callable[[Update, BotContext], Coroutine[Any, Any, object]]
+Entry = Callable[[Update, BotContext], Awaitable[object]]
 
 
 @dataclass(kw_only=True)
@@ -44,7 +44,9 @@ class Form:
     steps: Sequence[Step]
     summary: Summary
     submit: Submit
-    keys: dict[str, str]  # cancelled, dropped, submit, edit, cancel, ask_edit, use_buttons
+    # cancelled, dropped, submit, edit, cancel, ask_edit, use_buttons; optional: old_button,
+    # not_yours
+    keys: dict[str, str]
     roles: tuple[Role, ...] = (Role.LIAISON,)
     already: Callable[[BotContext, int], Awaitable[str]] | None = None  # a submitted draft's button
     restart: Entry | None = field(default=None, repr=False)  # what a message after a sweep starts
@@ -66,12 +68,17 @@ class Form:
     # --- entry --------------------------------------------------------------------------
 
     async def begin(
-        self, update: Update, context: BotContext, draft: BaseModel, note: str | None = None
+        self,
+        update: Update,
+        context: BotContext,
+        draft: BaseModel,
+        note: str | None = None,
+        step: str | None = None,
     ) -> object:
         """Open a new draft (closing the person's other one) and ask its first question."""
         actor, chat = context.actor, update.effective_chat
         assert actor is not None and chat is not None
-        row_step = self.next_step(draft)
+        row_step = step or self.next_step(draft)
         token = secrets.token_hex(4)
         async with context.deps.db.transaction() as tx:
             payload = draft.model_dump(mode="json")
@@ -125,7 +132,9 @@ class Form:
         if press.action == "x":
             return await self.cancel(update, context)
         if press.step != row.step:
-            await safe_answer_query(query, context.t(self.keys["old_button"]))
+            await safe_answer_query(
+                query, context.t(self.keys.get("old_button", "forms.old_button"))
+            )
             return None
         draft = self.model.model_validate(row.payload)
         return await self._on_step_press(update, context, row, draft, press)
@@ -135,7 +144,9 @@ class Form:
         old = await store.get_draft(context.deps.db, self.name, press.token) if press else None
         text = context.t("common.stale")
         if old is not None and old.person_id != context.actor.id:
-            text = context.t("common.not_allowed")
+            text = context.t(self.keys.get("not_yours", "common.not_allowed"))
+        elif old is not None and old.state == "dropped":  # swept while away: say why, once
+            text = context.t(self.keys["dropped"])
         elif old is not None and old.state == "submitted" and old.record_id and self.already:
             text = await self.already(context, old.record_id)
         await safe_answer_query(update.callback_query, text, alert=True)
@@ -159,11 +170,15 @@ class Form:
             return await self._move(update, context, row, draft, target.name, True)
         current = self.step(step or "")
         result = current.press(context, draft, press.action, press.value) if current else False
+        query = update.callback_query
+        assert query is not None
         if result is False:
-            await safe_answer_query(update.callback_query, context.t(self.keys["old_button"]))
+            await safe_answer_query(
+                query, context.t(self.keys.get("old_button", "forms.old_button"))
+            )
             return None
         if isinstance(result, Stay) and result.popup:
-            await safe_answer_query(update.callback_query, result.note, alert=True)
+            await safe_answer_query(query, result.note, alert=True)
             return None
         if isinstance(result, Stay):
             return await self._move(
@@ -265,15 +280,8 @@ class Form:
             assert current is not None
             text, rows = say(current.ask, context, draft), current.rows(context, draft)
         rows.append([("x", "", t(self.keys["cancel"]))])
-        markup = keyboard(
-            *[
-                [
-                    button(label, Press(row.token, step, a, v).encode(self.prefix))
-                    for a, v, label in r
-                ]
-                for r in rows
-            ]
-        )
+        data = lambda a, v: v if a == "@" else Press(row.token, step, a, v).encode(self.prefix)  # noqa: E731
+        markup = keyboard(*[[button(label, data(a, v)) for a, v, label in r] for r in rows])
         text = f"{note}\n\n{text}" if note else text
         await answer(update, context, text, markup, edit=edit and update.callback_query is not None)
 
@@ -320,7 +328,9 @@ class Form:
 
     def conversation(self, entry_points: list[BaseHandler]) -> ConversationHandler:
         """Return the form's persistent ConversationHandler (its buttons also re-enter it)."""
-        buttons = CallbackQueryHandler(self.guarded(self.on_press), pattern=f"^{self.prefix}:")
+        buttons: CallbackQueryHandler[BotContext, object] = CallbackQueryHandler(
+            self.guarded(self.on_press), pattern=f"^{self.prefix}:"
+        )
         return ConversationHandler(
             entry_points=[*entry_points, buttons],
             states={
@@ -337,13 +347,16 @@ class Form:
         flow = [s.name for s in self.steps if s.flow] + [SUMMARY]
         lines = ["stateDiagram-v2", f"    %% {self.name}: generated by Form.mermaid(), do not edit"]
         for i, name in enumerate(["[*]", *flow[:-1]]):
+            own, entered = getattr(self.step(name), "when", None), []
             for later in flow[i:]:  # on to the next step that applies
-                step = self.step(later)
-                lines.append(
-                    f"    {name} --> {later}" + (": if it applies" if step and step.when else "")
-                )
-                if step is None or step.when is None:
+                when = getattr(self.step(later), "when", None)
+                if when in entered:
+                    continue  # a step of a group already entered (same condition)
+                gated = when is not None and when is not own
+                lines.append(f"    {name} --> {later}" + (": if it applies" if gated else ""))
+                if not gated:
                     break
+                entered.append(when)
         for _, name in self.summary.extras:
             lines += [f"    {SUMMARY} --> {name}", f"    {name} --> {SUMMARY}: Done"]
         lines.append(f"    {SUMMARY} --> {EDIT}: Edit")

@@ -80,6 +80,7 @@ class Step:
     reset: Callable[[Any], None] | None = None  # run when opened from the Edit menu
     columns: int = 1
     accept: dict[str, Handler] = field(default_factory=dict)  # message kind → handler
+    links: Options | None = None  # (label, callback data) buttons to handlers outside the form
 
     def applies(self, draft: Any) -> bool:
         return self.when is None or self.when(draft)
@@ -88,8 +89,11 @@ class Step:
         return self.done(draft) if self.done else getattr(draft, self.name, None) is not None
 
     def rows(self, context: BotContext, draft: Any) -> list[Row]:
+        links = (
+            [("@", data, label) for label, data in self.links(context, draft)] if self.links else []
+        )
         pairs = list(self.options(context, draft)) if self.options else []
-        return _rows(pairs, "v", self.columns)
+        return [[link] for link in links] + _rows(pairs, "v", self.columns)
 
     def press(self, context: BotContext, draft: Any, action: str, value: str) -> Result | bool:
         """Apply a button of this step; False when it is not one of its buttons now."""
@@ -151,7 +155,8 @@ class Multi(Step):
         if action == "q" and self.quick and value in [v for v, _ in self.quick(context, draft)]:
             assert self.apply is not None
             return self.apply(context, draft, value)
-        if action == "t" and value in [v for v, _ in self.options(context, draft)]:  # type: ignore[misc]
+        options = self.options(context, draft) if self.options else []
+        if action == "t" and value in [v for v, _ in options]:
             chosen.remove(value) if value in chosen else chosen.append(value)
             setattr(draft, self.name, chosen)
             return Stay()

@@ -249,7 +249,6 @@ ALERT = Form(
         "cancel": "alert.btn.cancel",
         "ask_edit": "alert.ask_edit",
         "use_buttons": "alert.err.use_buttons",
-        "old_button": "forms.old_button",
     },
 )
 

@@ -278,7 +278,6 @@ INFO = Form(
         "cancel": "info.btn.cancel",
         "ask_edit": "info.edit_what",
         "use_buttons": "info.err.use_buttons",
-        "old_button": "forms.old_button",
     },
 )
 

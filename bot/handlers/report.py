@@ -1,86 +1,49 @@
-"""/report: the weekly patrol report conversation; /overdue: who has not reported this week.
+"""/report: the weekly patrol report, declared on the form runtime (bot/forms/), and the
+one-tap normal week ("✅ 本周一切正常") offered by the reminder, the overdue notice and /report.
 
-Every button carries the draft's own token ("rp:<token>:<action>:<arg>") and is checked
-against the pressing user's draft, so a stale or someone else's button is refused. The
-draft lives in user_data (persisted after every update) and is mirrored in form_drafts
-(form "report") so the 24 h idle drop can run as due work (bot/reminders/drafts.py).
-Diagram: report.mmd.
+Buttons outside the form: "rpn:<week>" files a normal week in one tap, "rpf:<week>" opens the
+form for a week, "rpo:<id>" edits a stored report, "rpw:<id>" withdraws one, "rpc" closes the
+view of a stored report. Diagram of the form: report.mmd (generated).
 """
 
 from __future__ import annotations
 
-import logging
-import secrets
 from datetime import date, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from pydantic import BaseModel, Field
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext, drafts
+from bot.context import BotContext
 from bot.domain import report as dom
 from bot.domain.calendar import due_at, shift_week, week_monday, week_number
-from bot.domain.people import Person, Role
+from bot.domain.people import Person
 from bot.domain.report import PLACES, Err, Outcome, Report
-from bot.handlers.common import (
-    answer,
-    button,
-    guard,
-    keyboard,
-    may_act_on,
-    refuse,
-    safe_answer_query,
+from bot.forms import (
+    EDIT,
+    END,
+    Choice,
+    Collect,
+    Done,
+    Form,
+    Invalid,
+    Multi,
+    Stay,
+    Summary,
+    Text,
+    codec,
+    fixed,
 )
+from bot.handlers.common import answer, button, keyboard, may_act_on, refuse, safe_answer_query
 from bot.i18n import Translator
 from bot.reminders import findings
+from bot.reminders import findings
 from bot.reminders.weekly import REPORT_START
-from bot.storage import drafts as mirror
+from bot.storage import drafts as store
 from bot.storage import reports as repo
-
-log = logging.getLogger(__name__)
-
-END = ConversationHandler.END
-FORM = "report"  # this form's name in form_drafts
-# Named states; the draft's "step" says which question is on screen.
-WEEK, DATE, PLACES_, VISITED, OUTCOME, FINDINGS = (
-    "WEEK",
-    "DATE",
-    "PLACES",
-    "VISITED",
-    "OUTCOME",
-    "FINDINGS",
-)
-UNSTABLE, FOLLOW_UP, DISPUTE, EVIDENCE, SUMMARY, EDIT, EXISTING = (
-    "UNSTABLE",
-    "FOLLOW_UP",
-    "DISPUTE",
-    "EVIDENCE",
-    "SUMMARY",
-    "EDIT",
-    "EXISTING",
-)
-STEP_STATE = {
-    "week": WEEK,
-    "date": DATE,
-    "places": PLACES_,
-    "visited": VISITED,
-    "outcome": OUTCOME,
-    "findings": FINDINGS,
-    "unstable": UNSTABLE,
-    "follow_up": FOLLOW_UP,
-    "dispute": DISPUTE,
-    "evidence": EVIDENCE,
-    "summary": SUMMARY,
-    "edit": EDIT,
-    "existing": EXISTING,
-}
+from bot.storage.db import Tx
+from bot.storage.outbox import enqueue
 
 PLACE_KEYS = {
     "religious": "report.place.religious",
@@ -107,99 +70,86 @@ STATE_KEYS = {
     "missing": "report.state.missing",
     "pending": "report.state.pending",
 }
-# Fields the Edit menu offers, with their button labels.
-EDIT_FIELDS = {
-    "date": "report.f.date",
-    "places": "report.f.places",
-    "visited": "report.f.visited",
-    "outcome": "report.f.outcome",
-    "findings": "report.f.findings",
-    "unstable": "report.f.unstable",
-    "follow_up": "report.f.follow_up",
-    "dispute": "report.f.dispute",
-    "evidence": "report.f.evidence",
-}
-YES_NO_STEPS = {
-    "unstable": "report.ask_unstable",
-    "follow_up": "report.ask_follow_up",
-    "dispute": "report.ask_dispute",
-}
+YES_NO = {"1": "report.yes", "0": "report.no"}
 QUICK_VISITED = (0, 5, 10, 20)
 
 
-# --- the draft ----------------------------------------------------------------------------
+class ReportDraft(BaseModel):
+    """What a liaison has answered so far (and what the form needs to ask it)."""
+
+    week: str | None = None
+    weeks: list[str] = Field(default_factory=list)  # the weeks offered at the start
+    normal_weeks: list[str] = Field(default_factory=list)  # weeks a one-tap normal fits
+    date: str | None = None
+    more_days: bool = False
+    places: list[str] | None = None
+    last_places: list[str] | None = None
+    visited: int | None = None
+    last_visited: int | None = None
+    outcome: str | None = None
+    findings: str | None = None
+    unstable: bool | None = None
+    follow_up: bool | None = None
+    dispute: bool | None = None
+    photos: list[dict[str, Any]] = Field(default_factory=list)
+    voice: dict[str, Any] | None = None
+    location: dict[str, Any] | None = None
+    evidence_done: bool = False
+    report_id: int | None = None  # editing this stored report
+    base_version: int | None = None
+
+    @classmethod
+    def of(cls, report: Report, files: list[repo.Attachment]) -> ReportDraft:
+        """Return a stored report as a draft (to show or edit it)."""
+        photos = [
+            {"file_id": a.file_id, "file_unique_id": a.file_unique_id}
+            for a in files
+            if a.kind == "photo"
+        ]
+        voice = next(
+            (
+                {"file_id": a.file_id, "file_unique_id": a.file_unique_id, "meta": a.meta}
+                for a in files
+                if a.kind == "voice"
+            ),
+            None,
+        )
+        return cls(
+            week=report.week,
+            date=report.patrol_date.isoformat(),
+            places=report.places,
+            visited=report.visited,
+            outcome=report.outcome.value,
+            findings=report.findings,
+            unstable=report.unstable,
+            follow_up=report.follow_up,
+            dispute=report.dispute,
+            photos=photos,
+            voice=voice,
+            location=next((a.meta for a in files if a.kind == "location"), None),
+            evidence_done=True,
+            report_id=report.id,
+            base_version=report.version,
+        )
+
+    def files(self) -> list[repo.Attachment]:
+        """Return the evidence to store with the report."""
+        if self.outcome != Outcome.ISSUES:
+            return []
+        files = [
+            repo.Attachment("photo", p["file_id"], p["file_unique_id"], {}) for p in self.photos
+        ]
+        if self.voice:
+            v = self.voice
+            files.append(
+                repo.Attachment("voice", v["file_id"], v["file_unique_id"], v.get("meta") or {})
+            )
+        if self.location:
+            files.append(repo.Attachment("location", None, None, self.location))
+        return files
 
 
-def _draft(context: BotContext) -> dict[str, Any] | None:
-    return drafts(context).get("report")
-
-
-def _drop_local(context: BotContext) -> None:
-    drafts(context).pop("report", None)
-
-
-async def _new_draft(context: BotContext, **fields: Any) -> dict[str, Any]:
-    old = _draft(context)
-    if old is not None:  # one form at a time: the one it replaces is closed
-        async with context.deps.db.transaction() as tx:
-            await mirror.close_draft(tx, FORM, old["token"], "cancelled", context.deps.clock.now())
-    draft: dict[str, Any] = {
-        "token": secrets.token_hex(4),
-        "photos": [],
-        "voice": None,
-        "location": None,
-        "evidence_done": False,
-        **fields,
-    }
-    drafts(context)["report"] = draft
-    return draft
-
-
-async def _touch(update: Update, context: BotContext, draft: dict[str, Any]) -> None:
-    now = context.deps.clock.now()
-    draft["updated_at"] = now.isoformat()
-    assert context.actor is not None and update.effective_chat is not None
-    await mirror.touch_draft(
-        context.deps.db, FORM, draft["token"], context.actor.id, update.effective_chat.id, now
-    )
-
-
-async def _still_open(update: Update, context: BotContext, draft: dict[str, Any] | None) -> bool:
-    """Drop a draft idle for 24 h (or dropped by due work) and tell the user; False then."""
-    if draft is None:
-        return False
-    now = context.deps.clock.now()
-    row = await mirror.get_draft(context.deps.db, FORM, draft["token"])
-    dropped = row is not None and row.state != "open"
-    if not dropped and not dom.is_stale(draft.get("updated_at"), now):
-        return True
-    if row is not None and row.state == "open":
-        async with context.deps.db.transaction() as tx:
-            await mirror.close_draft(tx, FORM, draft["token"], "dropped", now)
-    _drop_local(context)
-    if update.callback_query is not None:
-        await safe_answer_query(update.callback_query)
-    await answer(update, context, context.t("report.draft_dropped"))
-    return False
-
-
-def _data(context: BotContext, update: Update) -> tuple[str, str, str] | None:
-    query = update.callback_query
-    parts = (query.data or "").split(":") if query else []
-    if len(parts) != 4 or parts[0] != "rp" or any(len(p) > 40 for p in parts):
-        return None
-    return parts[1], parts[2], parts[3]
-
-
-def _cb(draft: dict[str, Any], action: str, arg: str = "-") -> str:
-    return f"rp:{draft['token']}:{action}:{arg}"
-
-
-# --- rendering ----------------------------------------------------------------------------
-
-
-def _cancel_row(t: Translator, draft: dict[str, Any]) -> list[InlineKeyboardButton]:
-    return [button(t("report.btn.cancel"), _cb(draft, "cancel"))]
+# --- texts --------------------------------------------------------------------------------
 
 
 def _places_text(t: Translator, places: list[str]) -> str:
@@ -207,18 +157,16 @@ def _places_text(t: Translator, places: list[str]) -> str:
 
 
 def _yes_no(t: Translator, value: bool | None) -> str:
-    if value is None:
-        return "—"
-    return t("report.yes") if value else t("report.no")
+    return "—" if value is None else t(YES_NO["1" if value else "0"])
 
 
-def _evidence_text(t: Translator, draft: dict[str, Any]) -> str:
+def _evidence_text(t: Translator, draft: ReportDraft) -> str:
     parts = []
-    if draft.get("photos"):
-        parts.append(t("report.ev.photos", n=len(draft["photos"])))
-    if draft.get("voice"):
+    if draft.photos:
+        parts.append(t("report.ev.photos", n=len(draft.photos)))
+    if draft.voice:
         parts.append(t("report.ev.voice"))
-    if draft.get("location"):
+    if draft.location:
         parts.append(t("report.ev.location"))
     return t("common.list_sep").join(parts) or t("report.ev.none")
 
@@ -233,74 +181,35 @@ def _week_label(t: Translator, week: str) -> str:
     )
 
 
-def summary_text(t: Translator, draft: dict[str, Any], *, village: str) -> str:
+def summary_text(t: Translator, draft: ReportDraft, *, village: str) -> str:
     """Return the summary of a draft (or of a stored report turned into a draft)."""
+    week = draft.week or ""
+    outcome = (
+        "report.outcome.issues" if draft.outcome == Outcome.ISSUES else "report.outcome.normal"
+    )
+    day = t.date(date.fromisoformat(draft.date)) if draft.date else "—"
     lines = [
-        t("report.summary_title", ref=dom.reference(draft["week"], village)),
-        t("report.s.week", value=_week_label(t, draft["week"])),
-        t(
-            "report.s.date",
-            value=t.date(date.fromisoformat(draft["date"])) if draft.get("date") else "—",
-        ),
-        t("report.s.places", value=_places_text(t, draft.get("places") or [])),
-        t(
-            "report.s.visited",
-            value=draft.get("visited") if draft.get("visited") is not None else "—",
-        ),
-        t(
-            "report.s.outcome",
-            value=t("report.outcome.issues")
-            if draft.get("outcome") == Outcome.ISSUES
-            else t("report.outcome.normal"),
-        ),
+        t("report.summary_title", ref=dom.reference(week, village)),
+        t("report.s.week", value=_week_label(t, week)),
+        t("report.s.date", value=day),
+        t("report.s.places", value=_places_text(t, draft.places or [])),
+        t("report.s.visited", value=draft.visited if draft.visited is not None else "—"),
+        t("report.s.outcome", value=t(outcome)),
     ]
-    if draft.get("outcome") == Outcome.ISSUES:
+    if draft.outcome == Outcome.ISSUES:
         lines += [
-            t("report.s.findings", value=draft.get("findings") or "—"),
-            t("report.s.unstable", value=_yes_no(t, draft.get("unstable"))),
-            t("report.s.follow_up", value=_yes_no(t, draft.get("follow_up"))),
-            t("report.s.dispute", value=_yes_no(t, draft.get("dispute"))),
+            t("report.s.findings", value=draft.findings or "—"),
+            t("report.s.unstable", value=_yes_no(t, draft.unstable)),
+            t("report.s.follow_up", value=_yes_no(t, draft.follow_up)),
+            t("report.s.dispute", value=_yes_no(t, draft.dispute)),
             t("report.s.evidence", value=_evidence_text(t, draft)),
         ]
     return "\n".join(lines)
 
 
-def draft_from_report(report: Report, files: list[repo.Attachment]) -> dict[str, Any]:
-    """Return the JSON draft fields of a stored report (to show or edit it)."""
-    photos = [
-        {"file_id": a.file_id, "file_unique_id": a.file_unique_id}
-        for a in files
-        if a.kind == "photo"
-    ]
-    voice = next(
-        (
-            {"file_id": a.file_id, "file_unique_id": a.file_unique_id, "meta": a.meta}
-            for a in files
-            if a.kind == "voice"
-        ),
-        None,
-    )
-    location = next((a.meta for a in files if a.kind == "location"), None)
-    return {
-        "week": report.week,
-        "date": report.patrol_date.isoformat(),
-        "places": report.places,
-        "visited": report.visited,
-        "outcome": report.outcome.value,
-        "findings": report.findings,
-        "unstable": report.unstable,
-        "follow_up": report.follow_up,
-        "dispute": report.dispute,
-        "photos": photos,
-        "voice": voice,
-        "location": location,
-        "evidence_done": True,
-    }
-
-
 def report_text(t: Translator, report: Report, files: list[repo.Attachment]) -> str:
     """Return a stored report for reading, with who submitted it and when."""
-    head = summary_text(t, draft_from_report(report, files), village=report.village)
+    head = summary_text(t, ReportDraft.of(report, files), village=report.village)
     by = t("report.by", name=report.person, at=t.datetime(report.submitted_at))
     if report.late:
         by += " " + t("report.late_mark")
@@ -309,677 +218,564 @@ def report_text(t: Translator, report: Report, files: list[repo.Attachment]) -> 
     return f"{head}\n{by}"
 
 
-async def _render(
-    update: Update,
-    context: BotContext,
-    draft: dict[str, Any],
-    step: str,
-    *,
-    error: str | None = None,
-    edit: bool = True,
-) -> str:
-    """Show the question for `step` (with an error line first) and return its state."""
-    t = context.t
-    draft["step"] = step
-    cancel = _cancel_row(t, draft)
-    rows: list[list[InlineKeyboardButton]] = []
-    text = ""
-    if step == "week":
-        current = dom.current_week(context.deps.clock.now(), context.deps.tz)
-        previous = shift_week(current, -1)
-        text = t(
-            "report.ask_week", due=t.datetime(due_at(current, context.deps.policy, context.deps.tz))
-        )
-        rows = [
-            [
-                button(
-                    t("report.btn.prev_week", n=week_number(previous)), _cb(draft, "wk", previous)
-                )
-            ],
-            [button(t("report.btn.this_week", n=week_number(current)), _cb(draft, "wk", current))],
-        ]
-    elif step == "date":
-        today = context.deps.clock.now().astimezone(context.deps.tz).date()
-        days = dom.patrol_days(draft["week"], today)
-        text = t("report.ask_date", week=_week_label(t, draft["week"]))
-        if today in days and not draft.get("more_days"):
-            quick = [button(t("report.btn.today"), _cb(draft, "dt", today.isoformat()))]
-            if today - timedelta(days=1) in days:
-                quick.append(
-                    button(
-                        t("report.btn.yesterday"),
-                        _cb(draft, "dt", (today - timedelta(days=1)).isoformat()),
-                    )
-                )
-            rows = [quick]
-            if len(days) > len(quick):
-                rows.append([button(t("report.btn.other_day"), _cb(draft, "days"))])
-        else:
-            # The Babel date pattern of a day button is itself localized.
-            rows = [
-                [
-                    button(t.date(d, t("report.day_button")), _cb(draft, "dt", d.isoformat()))
-                    for d in days[i : i + 3]
-                ]
-                for i in range(0, len(days), 3)
-            ]
-    elif step == "places":
-        chosen = draft.get("places") or []
-        text = t("report.ask_places")
-        rows = [
-            [
-                button(("✅ " if p in chosen else "") + t(PLACE_KEYS[p]), _cb(draft, "pl", p))
-                for p in PLACES[i : i + 2]
-            ]
-            for i in range(0, len(PLACES), 2)
-        ]
-        last = draft.get("last_places")
-        if last and not chosen:
-            rows.insert(0, [button(t("report.btn.same_places"), _cb(draft, "same"))])
-        rows.append([button(t("report.btn.done"), _cb(draft, "pld"))])
-    elif step == "visited":
-        text = t("report.ask_visited")
-        counts = [draft["last_visited"]] if draft.get("last_visited") is not None else []
-        counts += [n for n in QUICK_VISITED if n not in counts]
-        rows = [
-            [
-                button(
-                    t("report.btn.same_visited", n=n)
-                    if i == 0 and draft.get("last_visited") is not None
-                    else str(n),
-                    _cb(draft, "vn", str(n)),
-                )
-                for i, n in enumerate(counts)
-            ]
-        ]
-    elif step == "outcome":
-        text = t("report.ask_outcome")
-        rows = [
-            [button(t("report.btn.normal"), _cb(draft, "oc", "normal"))],
-            [button(t("report.btn.issues"), _cb(draft, "oc", "issues"))],
-        ]
-    elif step == "findings":
-        text = t("report.ask_findings", max=dom.MAX_FINDINGS)
-    elif step in YES_NO_STEPS:
-        text = t(YES_NO_STEPS[step])
-        rows = [
-            [
-                button(t("report.yes"), _cb(draft, step, "1")),
-                button(t("report.no"), _cb(draft, step, "0")),
-            ]
-        ]
-    elif step == "evidence":
-        text = t("report.ask_evidence", max=dom.MAX_PHOTOS, have=_evidence_text(t, draft))
-        has_any = draft.get("photos") or draft.get("voice") or draft.get("location")
-        rows = [
-            [button(t("report.btn.done") if has_any else t("report.btn.skip"), _cb(draft, "evd"))]
-        ]
-    elif step == "summary":
-        village = context.actor.village if context.actor else ""
-        text = summary_text(t, draft, village=village or "")
-        if draft.get("report_id") is None and dom.is_late(
-            draft["week"], context.deps.clock.now(), context.deps.policy, context.deps.tz
-        ):
-            text += "\n" + t("report.will_be_late")
-        text += "\n\n" + t("report.confirm")
-        rows = [
-            [button(t("report.btn.submit"), _cb(draft, "submit"))],
-            [button(t("report.btn.edit"), _cb(draft, "edit"))],
-        ]
-    elif step == "edit":
-        text = t("report.ask_edit")
-        fields = [
-            f
-            for f in EDIT_FIELDS
-            if f in ("date", "places", "visited", "outcome")
-            or draft.get("outcome") == Outcome.ISSUES
-        ]
-        rows = [
-            [button(t(EDIT_FIELDS[f]), _cb(draft, "ed", f)) for f in fields[i : i + 3]]
-            for i in range(0, len(fields), 3)
-        ]
-        rows.append([button(t("report.btn.back"), _cb(draft, "ed", "back"))])
-    rows.append(cancel)
-    if error:
-        text = f"{error}\n\n{text}"
-    await answer(update, context, text, keyboard(*rows), edit=edit)
-    await _touch(update, context, draft)
-    return STEP_STATE[step]
+# --- the steps ----------------------------------------------------------------------------
 
 
-async def _advance(
-    update: Update, context: BotContext, draft: dict[str, Any], *, edit: bool = True
-) -> str:
-    """Go to the first unanswered question, or to the summary."""
-    draft.pop("ask", None)
-    step = dom.first_missing(draft) or "summary"
-    return await _render(update, context, draft, step, edit=edit)
+def _today(context: BotContext) -> date:
+    return context.deps.clock.now().astimezone(context.deps.tz).date()
 
 
-# --- entry: /report and opening a stored report -----------------------------------------
+def _normal_label(t: Translator, week: str, current: str) -> str:
+    if week == current:
+        return t("forms.report.normal_this_week")
+    return t("forms.report.normal_week", n=week_number(week))
 
 
-@guard(Role.LIAISON, end_conversation=True)
-async def start(update: Update, context: BotContext) -> str | int:
-    """Start (or resume) this week's report; offer last week before the due time."""
-    actor = context.actor
-    assert actor is not None
-    draft = _draft(context)
-    if (
-        draft is not None
-        and draft.get("step") not in (None, "existing")
-        and await _still_open(update, context, draft)
-    ):
-        # A half-filled form (even across a restart): continue where it stopped.
-        return await _render(update, context, draft, draft["step"], edit=False)
+def _one_taps(context: BotContext, draft: ReportDraft, weeks: list[str]) -> list[tuple[str, str]]:
+    """Return the one-tap normal-week buttons for these weeks (links out of the form)."""
+    current = dom.current_week(context.deps.clock.now(), context.deps.tz)
+    return [
+        (_normal_label(context.t, w, current), f"rpn:{w}") for w in weeks if w in draft.normal_weeks
+    ]
+
+
+def _ask_week(context: BotContext, draft: ReportDraft) -> str:
     deps = context.deps
+    current = dom.current_week(deps.clock.now(), deps.tz)
+    return context.t(
+        "report.ask_week", due=context.t.datetime(due_at(current, deps.policy, deps.tz))
+    )
+
+
+def _week_options(context: BotContext, draft: ReportDraft) -> list[tuple[str, str]]:
+    current = dom.current_week(context.deps.clock.now(), context.deps.tz)
+    key = {True: "report.btn.this_week", False: "report.btn.prev_week"}
+    return [(w, context.t(key[w == current], n=week_number(w))) for w in draft.weeks]
+
+
+def _date_options(context: BotContext, draft: ReportDraft) -> list[tuple[str, str]]:
+    t, today = context.t, _today(context)
+    days = dom.patrol_days(draft.week or "", today)
+    if today not in days or draft.more_days:
+        # The Babel date pattern of a day button is itself localized.
+        return [(d.isoformat(), t.date(d, t("report.day_button"))) for d in days]
+    quick = [(today.isoformat(), t("report.btn.today"))]
+    if today - timedelta(days=1) in days:
+        quick.append(((today - timedelta(days=1)).isoformat(), t("report.btn.yesterday")))
+    return quick + ([("more", t("report.btn.other_day"))] if len(days) > len(quick) else [])
+
+
+def _choose_date(context: BotContext, draft: ReportDraft, value: str) -> Stay | None:
+    if value == "more":
+        draft.more_days = True
+        return Stay()
+    draft.date, draft.more_days = value, False
+    return None
+
+
+def _same_places(context: BotContext, draft: ReportDraft) -> list[tuple[str, str]]:
+    return [("same", context.t("report.btn.same_places"))] if draft.last_places else []
+
+
+def _copy_places(context: BotContext, draft: ReportDraft, value: str) -> None:
+    draft.places = list(draft.last_places or [])
+
+
+def _visited_options(context: BotContext, draft: ReportDraft) -> list[tuple[str, str]]:
+    last = draft.last_visited
+    quick = ([last] if last is not None else []) + [n for n in QUICK_VISITED if n != last]
+    label = lambda n: context.t("report.btn.same_visited", n=n) if n == last else str(n)  # noqa: E731
+    return [(str(n), label(n)) for n in quick]
+
+
+def _visited(text: str) -> int | Invalid:
+    value = dom.parse_visited(text)
+    return Invalid(ERR_KEYS[value], {"max": dom.MAX_VISITED}) if isinstance(value, Err) else value
+
+
+def _findings(text: str) -> str | Invalid:
+    value = dom.check_findings(text)
+    if isinstance(value, Err):
+        return Invalid(ERR_KEYS[value], {"max": dom.MAX_FINDINGS, "n": len(text)})
+    return value
+
+
+def _choose_outcome(context: BotContext, draft: ReportDraft, value: str) -> None:
+    if value == Outcome.NORMAL:
+        draft.findings = draft.unstable = draft.follow_up = draft.dispute = None
+        draft.photos, draft.voice, draft.location, draft.evidence_done = [], None, None, False
+    draft.outcome = value
+
+
+def _evidence(context: BotContext, draft: ReportDraft, message: Message) -> Stay:
+    t = context.t
+    if message.photo:
+        if len(draft.photos) >= dom.MAX_PHOTOS:
+            return Stay(t(ERR_KEYS[Err.TOO_MANY_PHOTOS], max=dom.MAX_PHOTOS))
+        big = message.photo[-1]
+        draft.photos.append({"file_id": big.file_id, "file_unique_id": big.file_unique_id})
+    elif message.voice:
+        v = message.voice
+        meta = {"duration": v.duration}
+        draft.voice = {"file_id": v.file_id, "file_unique_id": v.file_unique_id, "meta": meta}
+    elif message.location:
+        loc = message.location
+        draft.location = {"latitude": loc.latitude, "longitude": loc.longitude}
+    return Stay(t("report.ev.got"))
+
+
+def _evidence_done(context: BotContext, draft: ReportDraft) -> None:
+    draft.evidence_done = True
+
+
+def _issues(draft: ReportDraft) -> bool:
+    return draft.outcome == Outcome.ISSUES
+
+
+def _yes_no_step(name: str, ask: str, label: str) -> Any:
+    return Choice(
+        name,
+        ask,
+        fixed(("1", "0"), YES_NO),
+        convert=lambda v: v == "1",
+        when=_issues,
+        columns=2,
+        label=label,
+    )
+
+
+def _summary(context: BotContext, draft: ReportDraft) -> str:
+    deps, t = context.deps, context.t
+    village = context.actor.village if context.actor else ""
+    text = summary_text(t, draft, village=village or "")
+    if draft.report_id is None and dom.is_late(
+        draft.week or "", deps.clock.now(), deps.policy, deps.tz
+    ):
+        text += "\n" + t("report.will_be_late")
+    return text + "\n\n" + t("report.confirm")
+
+
+async def _submit(context: BotContext, draft: ReportDraft, tx: Tx) -> Done | Stay:
+    """Store the report (or the edit of a stored one); the runtime closes the draft."""
+    deps, actor, t = context.deps, context.actor, context.t
+    assert actor is not None
+    form = dom.form_from_draft(draft.model_dump(mode="json"))
+    if isinstance(form, Err):
+        return Stay(t(ERR_KEYS[form]))
+    now = deps.clock.now()
+    if draft.report_id is None:
+        late = dom.is_late(form.week, now, deps.policy, deps.tz)
+        report_id, stored = await repo.create_report(
+            tx, person=actor, form=form, late=late, now=now, files=draft.files()
+        )
+    else:
+        report_id = draft.report_id
+        old = await repo.get_report(tx, report_id)
+        stored = (
+            old is not None
+            and may_act_on(actor, old.township_id, old.village_id)
+            and _changeable(context, old)
+            and await repo.update_report(
+                tx,
+                report_id=report_id,
+                base_version=draft.base_version or 0,
+                person=actor,
+                form=form,
+                now=now,
+                files=draft.files(),
+            )
+        )
+    report = await repo.get_report(tx, report_id)
+    assert report is not None
+    if not stored and draft.report_id is None:  # someone of the village was quicker
+        at = t.datetime(report.submitted_at)
+        return Done(None, t("report.already_by", name=report.person, at=at))
+    if not stored:
+        return Done(None, t("report.not_saved"))
+    # Findings go to the township's commissioners with the report (issue 9).
+    await findings.report_stored(deps, tx, report_id, now)
+    text = t(
+        "report.submitted" if draft.report_id is None else "report.updated", ref=report.reference
+    )
+    if report.late and draft.report_id is None:
+        text += "\n" + t("report.stored_late")
+    markup = None
+    if report.dispute and report.alert_id is None:
+        text += "\n" + t("report.dispute_hint")
+        alert = {
+            "text": t("report.btn.raise_alert"),
+            "callback_data": f"alert:fromreport:{report.id}",
+        }
+        markup = {"inline_keyboard": [[alert]]}
+    return Done(report.id, text, markup)
+
+
+async def _already(context: BotContext, report_id: int) -> str:
+    report = await repo.get_report(context.deps.db, report_id)
+    return context.t("report.already_submitted", ref=report.reference if report else "")
+
+
+REPORT = Form(
+    name="report",
+    prefix="rp",
+    model=ReportDraft,
+    steps=[
+        Choice(
+            "week",
+            _ask_week,
+            _week_options,
+            when=lambda d: len(d.weeks) > 1,  # last week is still offered (late)
+            links=lambda c, d: _one_taps(c, d, d.weeks),
+        ),
+        Choice(
+            "date",
+            lambda c, d: c.t("report.ask_date", week=_week_label(c.t, d.week or "")),
+            _date_options,
+            apply=_choose_date,
+            columns=3,
+            links=lambda c, d: _one_taps(c, d, [d.week or ""]) if d.report_id is None else [],
+            label="report.f.date",
+        ),
+        Multi(
+            name="places",
+            ask="report.ask_places",
+            options=fixed(PLACES, PLACE_KEYS),
+            quick=_same_places,
+            apply=_copy_places,
+            columns=2,
+            done_label="report.btn.done",
+            empty="report.err.no_places",
+            label="report.f.places",
+        ),
+        Text(
+            "visited",
+            "report.ask_visited",
+            _visited,
+            options=_visited_options,
+            convert=int,
+            columns=5,
+            wrong="report.err.number_expected",
+            label="report.f.visited",
+        ),
+        Choice(
+            "outcome",
+            "report.ask_outcome",
+            lambda c, d: [
+                ("normal", c.t("report.btn.normal")),
+                ("issues", c.t("report.btn.issues")),
+            ],
+            apply=_choose_outcome,
+            label="report.f.outcome",
+        ),
+        Text(
+            "findings",
+            lambda c, d: c.t("report.ask_findings", max=dom.MAX_FINDINGS),
+            _findings,
+            when=_issues,
+            wrong="report.err.text_expected",
+            label="report.f.findings",
+        ),
+        _yes_no_step("unstable", "report.ask_unstable", "report.f.unstable"),
+        _yes_no_step("follow_up", "report.ask_follow_up", "report.f.follow_up"),
+        _yes_no_step("dispute", "report.ask_dispute", "report.f.dispute"),
+        Collect(
+            name="evidence",
+            ask=lambda c, d: c.t(
+                "report.ask_evidence", max=dom.MAX_PHOTOS, have=_evidence_text(c.t, d)
+            ),
+            accept={"photo": _evidence, "voice": _evidence, "location": _evidence},
+            done_label=lambda c, d: c.t(
+                "report.btn.done" if d.photos or d.voice or d.location else "report.btn.skip"
+            ),
+            finish=_evidence_done,
+            done=lambda d: d.evidence_done,
+            when=_issues,
+            wrong="report.err.evidence_expected",
+            label="report.f.evidence",
+        ),
+    ],
+    summary=Summary(
+        render=_summary,
+        edit=(
+            "date",
+            "places",
+            "visited",
+            "outcome",
+            "findings",
+            "unstable",
+            "follow_up",
+            "dispute",
+            "evidence",
+        ),
+        back="report.btn.back",
+    ),
+    submit=_submit,
+    already=_already,
+    keys={
+        "cancelled": "report.cancelled",
+        "dropped": "report.draft_dropped",
+        "submit": "report.btn.submit",
+        "edit": "report.btn.edit",
+        "cancel": "report.btn.cancel",
+        "ask_edit": "report.ask_edit",
+        "use_buttons": "report.err.use_buttons",
+        "not_yours": "report.not_yours",
+    },
+)
+
+
+# --- which weeks, and whether a normal week fits in one tap -----------------------------
+
+
+async def _offered(context: BotContext, actor: Person) -> tuple[str, str | None]:
+    """Return this week and the previous week when it is still offered (late), else None."""
+    deps, village = context.deps, actor.village_id or 0
     now = deps.clock.now()
     week = dom.current_week(now, deps.tz)
     previous = shift_week(week, -1)
-    prev_done = await repo.report_for(deps.db, actor.village_id or 0, previous) is not None
-    existing = await repo.report_for(deps.db, actor.village_id or 0, week)
-    joined = await repo.village_joined(deps.db, actor.village_id or 0)
+    reported = await repo.report_for(deps.db, village, previous) is not None
+    joined = await repo.village_joined(deps.db, village)
     offer = dom.offer_previous(
-        now, deps.policy, deps.tz, previous_reported=prev_done, joined_at=joined
+        now, deps.policy, deps.tz, previous_reported=reported, joined_at=joined
     )
-    if existing is not None:
-        return await _show_existing(update, context, existing, offer=offer, edit=False)
-    draft = await _fresh(context, actor)
-    if offer:
-        return await _render(update, context, draft, "week", edit=False)
-    draft["week"] = week
-    return await _render(update, context, draft, "date", edit=False)
+    return week, offer
 
 
-async def _fresh(context: BotContext, actor: Person) -> dict[str, Any]:
+async def _fresh(context: BotContext, actor: Person, weeks: list[str]) -> ReportDraft:
+    """Return a new draft with last time's answers as shortcuts and the one-tap weeks."""
     last = await repo.latest_before(context.deps.db, actor.village_id or 0, "9999-W99")
-    return await _new_draft(
-        context,
+    normal = [w for w in weeks if await _last_was_normal(context, actor, w)]
+    return ReportDraft(
+        week=weeks[0] if len(weeks) == 1 else None,
+        weeks=weeks,
+        normal_weeks=normal,
         last_places=last.places if last else None,
         last_visited=last.visited if last else None,
     )
 
 
-async def _show_existing(
-    update: Update,
-    context: BotContext,
-    report: Report,
-    *,
-    offer: str | None = None,
-    edit: bool = True,
-) -> str | int:
-    """Show a stored report with Edit (while its week lasts) instead of a duplicate."""
-    t = context.t
+async def _last_was_normal(context: BotContext, actor: Person, week: str) -> bool:
+    last = await repo.latest_before(context.deps.db, actor.village_id or 0, week)
+    return last is not None and last.outcome == Outcome.NORMAL
+
+
+def _changeable(context: BotContext, report: Report) -> bool:
+    """Return whether a stored report may still be edited or withdrawn."""
+    deps = context.deps
+    now = deps.clock.now()
+    filed_this_week = dom.current_week(report.submitted_at, deps.tz) == dom.current_week(
+        now, deps.tz
+    )
+    return dom.week_is_open(report.week, now, deps.tz) or (report.late and filed_this_week)
+
+
+def _stored_rows(t: Translator, context: BotContext, report: Report) -> list[list[Any]]:
+    if not _changeable(context, report):
+        return []
+    edit = button(t("report.btn.edit"), f"rpo:{report.id}")
+    if report.alert_id is not None:
+        return [[edit]]
+    return [[edit, button(t("forms.report.btn.withdraw"), f"rpw:{report.id}")]]
+
+
+# --- entry points -------------------------------------------------------------------------
+
+
+async def start(update: Update, context: BotContext) -> object:
+    """/report and the reminder's button: resume, show this week's report, or a new form."""
     actor = context.actor
+    assert actor is not None
+    if update.callback_query is not None:
+        await safe_answer_query(update.callback_query)
+    resumed = await REPORT.resume(update, context)
+    if resumed is not None:
+        return resumed
+    week, offer = await _offered(context, actor)
+    existing = await repo.report_for(context.deps.db, actor.village_id or 0, week)
+    if existing is not None:
+        return await _show_existing(update, context, existing, offer)
+    weeks = [offer, week] if offer else [week]
+    return await REPORT.begin(update, context, await _fresh(context, actor, weeks))
+
+
+async def _show_existing(
+    update: Update, context: BotContext, report: Report, offer: str | None
+) -> object:
+    """Show this week's stored report (Edit / Withdraw while allowed), not a duplicate."""
+    t, actor = context.t, context.actor
     assert actor is not None
     files = await repo.attachments(context.deps.db, report.id)
-    text = report_text(t, report, files)
-    if report.person_id != actor.id:
-        text = (
-            t("report.already_by", name=report.person, at=t.datetime(report.submitted_at))
-            + "\n\n"
-            + text
-        )
-    else:
-        text = t("report.already_yours") + "\n\n" + text
-    draft = await _new_draft(
-        context,
-        week=report.week,
-        report_id=report.id,
-        base_version=report.version,
-        **{k: v for k, v in draft_from_report(report, files).items() if k != "week"},
+    head = (
+        t("report.already_yours")
+        if report.person_id == actor.id
+        else t("report.already_by", name=report.person, at=t.datetime(report.submitted_at))
     )
-    rows = []
-    if dom.week_is_open(report.week, context.deps.clock.now(), context.deps.tz):
-        rows.append([button(t("report.btn.edit"), _cb(draft, "edit"))])
+    rows = _stored_rows(t, context, report)
     if offer:
-        rows.append(
-            [button(t("report.btn.prev_week", n=week_number(offer)), _cb(draft, "wk", offer))]
-        )
-    rows.append([button(t("report.btn.close"), _cb(draft, "cancel", "close"))])
-    draft["step"] = "existing"
-    await answer(update, context, text, keyboard(*rows), edit=edit)
-    await _touch(update, context, draft)
-    return EXISTING
+        rows.append([button(t("report.btn.prev_week", n=week_number(offer)), f"rpf:{offer}")])
+        if await _last_was_normal(context, actor, offer):
+            current = dom.current_week(context.deps.clock.now(), context.deps.tz)
+            rows.append([button(_normal_label(t, offer, current), f"rpn:{offer}")])
+    rows.append([button(t("report.btn.close"), "rpc")])
+    await answer(update, context, head + "\n\n" + report_text(t, report, files), keyboard(*rows))
+    return END
 
 
-@guard(Role.LIAISON, end_conversation=True)
-async def open_report(update: Update, context: BotContext) -> str | int:
-    """Open a stored report from /mine ("rpo:<id>") to read or edit it."""
-    query = update.callback_query
-    assert query is not None and context.actor is not None
-    try:
-        report_id = int((query.data or "").split(":")[1])
-    except (IndexError, ValueError):
-        await refuse(update, context, "common.stale")
-        return END
-    report = await repo.get_report(context.deps.db, report_id)
-    if report is None or not may_act_on(context.actor, report.township_id, report.village_id):
-        await refuse(update, context, "common.not_allowed")
-        return END
-    _drop_local(context)
-    return await _show_existing(update, context, report, edit=False)
-
-
-# --- buttons ------------------------------------------------------------------------------
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_button(update: Update, context: BotContext) -> str | int | None:
-    """Handle every form button after checking it belongs to this user's open draft."""
-    parsed = _data(context, update)
-    draft = _draft(context)
-    query = update.callback_query
-    assert query is not None and context.actor is not None
-    if parsed is None:
+async def _week_from(update: Update, context: BotContext, tag: str) -> str | None:
+    """Return the week a button names if this liaison may report it now; refuse otherwise."""
+    assert update.callback_query is not None and context.actor is not None
+    fields = codec.split(update.callback_query.data, tag, 1)
+    week, offer = await _offered(context, context.actor)
+    if fields is None or fields[0] not in (week, offer):
         await refuse(update, context, "common.stale")
         return None
-    token, action, arg = parsed
-    if draft is None or draft["token"] != token:
-        await _foreign_or_stale(update, context, token)
-        return None
-    if not await _still_open(update, context, draft):
+    return fields[0]
+
+
+async def full_form(update: Update, context: BotContext) -> object:
+    """ "rpf:<week>": the form for that week (from the view of a stored report)."""
+    week = await _week_from(update, context, "rpf")
+    if week is None or context.actor is None:
         return END
-    step = draft.get("step")
-    t = context.t
-    if action == "cancel":
-        return await _cancel(update, context, quiet=arg == "close")
-    if action == "wk" and step in ("week", "existing"):
-        return await _choose_week(update, context, draft, arg)
-    if action in ("dt", "days") and step == "date":
-        if action == "days":
-            draft["more_days"] = True
-            return await _render(update, context, draft, "date")
-        today = context.deps.clock.now().astimezone(context.deps.tz).date()
-        try:
-            day = date.fromisoformat(arg)
-        except ValueError:
-            day = None
-        if day is None or day not in dom.patrol_days(draft["week"], today):
-            await refuse(update, context, "common.stale")
-            return None
-        draft["date"] = arg
-        draft.pop("more_days", None)
-        return await _advance(update, context, draft)
-    if step == "places" and action in ("pl", "pld", "same"):
-        if action == "same" and draft.get("last_places"):
-            draft["places"] = list(draft["last_places"])
-            return await _advance(update, context, draft)
-        if action == "pl" and arg in PLACES:
-            chosen = draft.setdefault("places", [])
-            if arg in chosen:
-                chosen.remove(arg)
-            else:
-                chosen.append(arg)
-            return await _render(update, context, draft, "places")
-        if action == "pld":
-            if not draft.get("places"):
-                await safe_answer_query(query, t(ERR_KEYS[Err.NO_PLACES]), alert=True)
-                return None
-            return await _advance(update, context, draft)
-    if action == "vn" and step == "visited":
-        value = dom.parse_visited(arg)
-        if isinstance(value, Err):
-            await refuse(update, context, "common.stale")
-            return None
-        draft["visited"] = value
-        return await _advance(update, context, draft)
-    if action == "oc" and step == "outcome" and arg in ("normal", "issues"):
-        if arg == Outcome.NORMAL:
-            for f in ("findings", "unstable", "follow_up", "dispute", "location", "voice"):
-                draft[f] = None
-            draft["photos"] = []
-            draft["evidence_done"] = False
-        draft["outcome"] = arg
-        return await _advance(update, context, draft)
-    if action in YES_NO_STEPS and step == action and arg in ("0", "1"):
-        draft[action] = arg == "1"
-        return await _advance(update, context, draft)
-    if action == "evd" and step == "evidence":
-        draft["evidence_done"] = True
-        return await _advance(update, context, draft)
-    if action == "submit" and step == "summary":
-        return await _submit(update, context, draft)
-    if action == "edit" and step in ("summary", "existing"):
-        return await _render(update, context, draft, "edit")
-    if action == "ed" and step == "edit":
-        if arg == "back":
-            return await _advance(update, context, draft)
-        if arg in EDIT_FIELDS:
-            if arg == "evidence":
-                draft["evidence_done"] = False
-            draft["ask"] = arg
-            return await _render(update, context, draft, arg)
-    # A button of an earlier question of this same form: it no longer applies.
-    await safe_answer_query(query, t("report.old_button"), alert=False)
-    return None
+    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    return await REPORT.begin(update, context, await _fresh(context, context.actor, [week]))
 
 
-async def _foreign_or_stale(update: Update, context: BotContext, token: str) -> None:
-    row = await mirror.get_draft(context.deps.db, FORM, token)
-    assert context.actor is not None
-    if row is not None and row.person_id != context.actor.id:
-        await refuse(update, context, "report.not_yours")
-    elif row is not None and row.state == "submitted" and row.record_id is not None:
-        report = await repo.get_report(context.deps.db, row.record_id)
-        assert update.callback_query is not None and report is not None
-        await safe_answer_query(
-            update.callback_query,
-            context.t("report.already_submitted", ref=report.reference),
-            alert=True,
-        )
-    else:
-        await refuse(update, context, "common.stale")
-    return None
-
-
-async def _choose_week(
-    update: Update, context: BotContext, draft: dict[str, Any], week: str
-) -> str | int:
-    deps = context.deps
-    actor = context.actor
-    assert actor is not None
-    now = deps.clock.now()
-    current = dom.current_week(now, deps.tz)
-    allowed = {current}
-    joined = await repo.village_joined(deps.db, actor.village_id or 0)
-    if dom.offer_previous(now, deps.policy, deps.tz, previous_reported=False, joined_at=joined):
-        allowed.add(shift_week(current, -1))
-    if week not in allowed:
-        await refuse(update, context, "common.stale")
+async def one_tap(update: Update, context: BotContext) -> object:
+    """ "rpn:<week>": file the week as normal, with last report's places and households."""
+    deps, actor, t = context.deps, context.actor, context.t
+    week = await _week_from(update, context, "rpn")
+    if week is None or actor is None:
         return END
+    query = update.callback_query
+    assert query is not None
     existing = await repo.report_for(deps.db, actor.village_id or 0, week)
     if existing is not None:
-        return await _show_existing(update, context, existing)
-    if draft.get("report_id") is not None:  # from an existing-report view: a new form
-        draft = await _fresh(context, actor)
-    draft["week"] = week
-    return await _render(update, context, draft, "date")
-
-
-async def _cancel(update: Update, context: BotContext, *, quiet: bool = False) -> int:
-    draft = _draft(context)
-    if draft is not None:
-        async with context.deps.db.transaction() as tx:
-            await mirror.close_draft(
-                tx, FORM, draft["token"], "cancelled", context.deps.clock.now()
-            )
-    _drop_local(context)
-    await answer(
-        update, context, context.t("report.closed" if quiet else "report.cancelled"), edit=True
-    )
-    return END
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def cancel_command(update: Update, context: BotContext) -> int:
-    """/cancel: drop the form at any step."""
-    return await _cancel(update, context)
-
-
-# --- typed answers ------------------------------------------------------------------------
-
-
-async def _typed_guard(update: Update, context: BotContext) -> dict[str, Any] | None:
-    draft = _draft(context)
-    if draft is None:
-        await answer(update, context, context.t("common.stale"))
-        return None
-    if not await _still_open(update, context, draft):
-        return None
-    return draft
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_visited(update: Update, context: BotContext) -> str | int | None:
-    """Take the number of households or people visited."""
-    draft = await _typed_guard(update, context)
-    if draft is None:
-        return END
-    value = dom.parse_visited(update.effective_message.text or "")  # type: ignore[union-attr]
-    if isinstance(value, Err):
-        return await _render(
-            update,
-            context,
-            draft,
-            "visited",
-            error=context.t(ERR_KEYS[value], max=dom.MAX_VISITED),
-            edit=False,
+        await safe_answer_query(
+            query, t("report.already_submitted", ref=existing.reference), alert=True
         )
-    draft["visited"] = value
-    return await _advance(update, context, draft, edit=False)
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_findings(update: Update, context: BotContext) -> str | int | None:
-    """Take what was found."""
-    draft = await _typed_guard(update, context)
-    if draft is None or update.effective_message is None:
         return END
-    value = dom.check_findings(update.effective_message.text)
-    if isinstance(value, Err):
-        return await _render(
-            update,
-            context,
-            draft,
-            "findings",
-            error=context.t(
-                ERR_KEYS[value], max=dom.MAX_FINDINGS, n=len(update.effective_message.text or "")
-            ),
-            edit=False,
-        )
-    draft["findings"] = value
-    return await _advance(update, context, draft, edit=False)
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_evidence(update: Update, context: BotContext) -> str | int | None:
-    """Collect photos (up to 5), one voice note and one location."""
-    draft = await _typed_guard(update, context)
-    if draft is None:
-        return END
-    msg = update.effective_message
-    assert msg is not None
-    t = context.t
-    if msg.photo:
-        if len(draft["photos"]) >= dom.MAX_PHOTOS:
-            return await _render(
-                update,
-                context,
-                draft,
-                "evidence",
-                error=t(ERR_KEYS[Err.TOO_MANY_PHOTOS], max=dom.MAX_PHOTOS),
-                edit=False,
-            )
-        big = msg.photo[-1]
-        draft["photos"].append({"file_id": big.file_id, "file_unique_id": big.file_unique_id})
-    elif msg.voice:
-        draft["voice"] = {
-            "file_id": msg.voice.file_id,
-            "file_unique_id": msg.voice.file_unique_id,
-            "meta": {"duration": msg.voice.duration},
-        }
-    elif msg.location:
-        draft["location"] = {"latitude": msg.location.latitude, "longitude": msg.location.longitude}
-    return await _render(update, context, draft, "evidence", error=t("report.ev.got"), edit=False)
-
-
-WRONG_KEYS = {
-    "visited": "report.err.number_expected",
-    "findings": "report.err.text_expected",
-    "evidence": "report.err.evidence_expected",
-}
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_wrong(update: Update, context: BotContext) -> str | int | None:
-    """Re-ask the current question after an answer of the wrong kind; keep the draft."""
-    draft = await _typed_guard(update, context)
-    if draft is None:
-        return END
-    step = draft.get("step") or "date"
-    key = WRONG_KEYS.get(step, "report.err.use_buttons")
-    return await _render(update, context, draft, step, error=context.t(key), edit=False)
-
-
-# --- submit -------------------------------------------------------------------------------
-
-
-def _files(draft: dict[str, Any]) -> list[repo.Attachment]:
-    if draft.get("outcome") != Outcome.ISSUES:
-        return []
-    files = [
-        repo.Attachment("photo", p["file_id"], p["file_unique_id"], {}) for p in draft["photos"]
-    ]
-    if draft.get("voice"):
-        v = draft["voice"]
-        files.append(
-            repo.Attachment("voice", v["file_id"], v["file_unique_id"], v.get("meta") or {})
-        )
-    if draft.get("location"):
-        files.append(repo.Attachment("location", None, None, draft["location"]))
-    return files
-
-
-async def _submit(update: Update, context: BotContext, draft: dict[str, Any]) -> str | int:
-    deps = context.deps
-    actor = context.actor
-    t = context.t
-    assert actor is not None
-    form = dom.form_from_draft(draft)
-    if isinstance(form, Err):
-        return await _render(update, context, draft, "summary", error=t(ERR_KEYS[form]))
+    last = await repo.latest_before(deps.db, actor.village_id or 0, week)
+    if last is None or last.outcome != Outcome.NORMAL:  # the short form instead
+        await safe_answer_query(query)
+        draft = await _fresh(context, actor, [week])
+        return await REPORT.begin(update, context, draft, note=t("forms.report.needs_form"))
     now = deps.clock.now()
-    report_id = draft.get("report_id")
+    days = dom.patrol_days(week, _today(context))
+    form = dom.ReportForm(
+        week=week,
+        patrol_date=days[-1],
+        places=last.places,
+        visited=last.visited,
+        outcome=Outcome.NORMAL,
+    )
     async with deps.db.transaction() as tx:
-        if report_id is None:
-            late = dom.is_late(form.week, now, deps.policy, deps.tz)
-            report_id, created = await repo.create_report(
-                tx, person=actor, form=form, late=late, now=now, files=_files(draft)
-            )
-            stored = created
-        else:
-            report = await repo.get_report(tx, report_id)
-            if (
-                report is None
-                or not may_act_on(actor, report.township_id, report.village_id)
-                or not dom.week_is_open(report.week, now, deps.tz)
-            ):
-                stored = False
-            else:
-                stored = await repo.update_report(
-                    tx,
-                    report_id=report_id,
-                    base_version=draft["base_version"],
-                    person=actor,
-                    form=form,
-                    now=now,
-                    files=_files(draft),
-                )
-            created = False
-        await mirror.close_draft(tx, FORM, draft["token"], "submitted", now, report_id)
-        if stored:
-            # Findings go to the township's commissioners with the report (issue 9).
-            await findings.report_stored(deps, tx, report_id, now)
-    deps.wake_outbox()
-    _drop_local(context)
-    report = await repo.get_report(deps.db, report_id)
-    assert report is not None
-    if not stored and report.person_id != actor.id and draft.get("report_id") is None:
-        # Someone else of the same village was quicker: show theirs.
-        await answer(
-            update,
-            context,
-            t("report.already_by", name=report.person, at=t.datetime(report.submitted_at)),
-            edit=True,
+        late = dom.is_late(week, now, deps.policy, deps.tz)
+        report_id, created = await repo.create_report(
+            tx, person=actor, form=form, late=late, now=now, files=[]
+        )
+        open_draft = await store.open_of(tx, REPORT.name, actor.id)
+        if open_draft is not None:  # the form this tap replaces is done
+            await store.close_draft(tx, REPORT.name, open_draft.token, "submitted", now, report_id)
+        report = await repo.get_report(tx, report_id)
+        assert report is not None
+        text = t("forms.report.filed", ref=report.reference) + "\n\n" + report_text(t, report, [])
+        rows = [[b.to_dict() for b in row] for row in _stored_rows(t, context, report)]
+        if created:
+            await _confirm(context, tx, text, {"inline_keyboard": rows} if rows else None)
+    if not created:
+        await safe_answer_query(
+            query, t("report.already_submitted", ref=report.reference), alert=True
         )
         return END
-    if not stored:
-        await answer(update, context, t("report.not_saved"), edit=True)
-        return END
-    key = "report.submitted" if created else "report.updated"
-    text = t(key, ref=report.reference)
-    if report.late and created:
-        text += "\n" + t("report.stored_late")
-    rows = []
-    if report.dispute and report.alert_id is None:
-        text += "\n" + t("report.dispute_hint")
-        rows.append([button(t("report.btn.raise_alert"), f"alert:fromreport:{report.id}")])
-    await answer(update, context, text, keyboard(*rows) if rows else None, edit=True)
+    await safe_answer_query(query)
+    await _send_confirmation(update, context)
     return END
 
 
-# --- outside the form: stale buttons (the 24 h drop: bot/reminders/drafts.py) -----------
+async def _confirm(context: BotContext, tx: Tx, text: str, markup: dict[str, Any] | None) -> None:
+    """Queue the confirmation of a person's own action with it (an outage only delays it)."""
+    actor = context.actor
+    assert actor is not None and actor.telegram_id is not None
+    payload: dict[str, Any] = {"text": text}
+    if markup:
+        payload["reply_markup"] = markup
+    now = context.deps.clock.now()
+    await enqueue(tx, now, chat_id=actor.telegram_id, person_id=actor.id, payload=payload)
 
 
-@guard(Role.LIAISON)
-async def stray_button(update: Update, context: BotContext) -> None:
-    """A form button pressed when no form is open: refuse, or say it was already stored."""
-    parsed = _data(context, update)
-    if parsed is None:
-        await refuse(update, context, "common.stale")
-        return
-    await _foreign_or_stale(update, context, parsed[0])
+async def _send_confirmation(update: Update, context: BotContext) -> None:
+    deps, chat = context.deps, update.effective_chat
+    deps.wake_outbox()
+    if deps.delivery is not None and chat is not None:
+        await deps.delivery.send_now(chat.id)
 
 
-# --- wiring -------------------------------------------------------------------------------
+async def edit_report(update: Update, context: BotContext) -> object:
+    """ "rpo:<id>": edit a stored report of one's village while it may still change."""
+    report = await _own_report(update, context, "rpo")
+    if report is None:
+        return END
+    if not _changeable(context, report):
+        await refuse(update, context, "report.not_saved")
+        return END
+    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    files = await repo.attachments(context.deps.db, report.id)
+    return await REPORT.begin(update, context, ReportDraft.of(report, files), step=EDIT)
 
 
-def _buttons() -> CallbackQueryHandler:
-    return CallbackQueryHandler(on_button, pattern=r"^rp:")
+async def _own_report(update: Update, context: BotContext, tag: str) -> Report | None:
+    """Load the report a "<tag>:<id>" button names; refuse if forged or out of scope."""
+    assert update.callback_query is not None
+    fields = codec.split(update.callback_query.data, tag, 1)
+    report_id = codec.parse_int(fields[0]) if fields else None
+    report = await repo.get_report(context.deps.db, report_id) if report_id else None
+    if report is None or not may_act_on(context.actor, report.township_id, report.village_id):
+        await refuse(update, context, "common.not_allowed")
+        return None
+    return report
 
 
-def _wrong() -> MessageHandler:
-    return MessageHandler(~filters.COMMAND, on_wrong)
+async def withdraw(update: Update, context: BotContext) -> object:
+    """ "rpw:<id>": take back a report filed this week (before it can no longer change)."""
+    report = await _own_report(update, context, "rpw")
+    if report is None:
+        return END
+    t = context.t
+    if not _changeable(context, report) or report.alert_id is not None:
+        await refuse(update, context, "forms.report.cannot_withdraw")
+        return END
+    assert context.actor is not None
+    async with context.deps.db.transaction() as tx:
+        done = await repo.withdraw_report(tx, report.id, context.actor.id, context.deps.clock.now())
+        if done:
+            again = {"text": t("forms.report.btn.again"), "callback_data": REPORT_START}
+            text = t("forms.report.withdrawn", ref=report.reference)
+            await _confirm(context, tx, text, {"inline_keyboard": [[again]]})
+    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await _send_confirmation(update, context)
+    return END
 
 
-def conversation() -> ConversationHandler:
-    """Return the /report conversation (see report.mmd)."""
-    plain = [_buttons(), _wrong()]
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler("report", start),
-            # The reminder's "Report now" button (bot/reminders/weekly.py REPORT_START).
-            CallbackQueryHandler(start, pattern=f"^{REPORT_START}$"),
-            CallbackQueryHandler(open_report, pattern=r"^rpo:\d+$"),
-        ],
-        states={
-            WEEK: plain,
-            DATE: plain,
-            PLACES_: plain,
-            VISITED: [
-                _buttons(),
-                MessageHandler(filters.TEXT & ~filters.COMMAND, on_visited),
-                _wrong(),
-            ],
-            OUTCOME: plain,
-            FINDINGS: [
-                _buttons(),
-                MessageHandler(filters.TEXT & ~filters.COMMAND, on_findings),
-                _wrong(),
-            ],
-            UNSTABLE: plain,
-            FOLLOW_UP: plain,
-            DISPUTE: plain,
-            EVIDENCE: [
-                _buttons(),
-                MessageHandler(filters.PHOTO | filters.VOICE | filters.LOCATION, on_evidence),
-                _wrong(),
-            ],
-            SUMMARY: plain,
-            EDIT: plain,
-            EXISTING: plain,
-        },
-        fallbacks=[CommandHandler("cancel", cancel_command)],
-        name="report",
-        persistent=True,
-        allow_reentry=True,
-    )
+async def close_view(update: Update, context: BotContext) -> object:
+    """ "rpc": close the view of a stored report."""
+    await answer(update, context, context.t("report.closed"), edit=True)
+    return END
+
+
+REPORT.restart = start
 
 
 def get_handlers() -> list[BaseHandler]:
-    """Return the report conversation and the handler for stray form buttons."""
-    return [
-        conversation(),
-        CallbackQueryHandler(stray_button, pattern=r"^rp:"),
-    ]
+    """Return the report conversation (its entry points include the one-tap buttons)."""
+    buttons = {
+        f"^{REPORT_START}$": start,  # the reminder's "fill in the report" (bot/reminders/weekly.py)
+        r"^rpn:": one_tap,
+        r"^rpf:": full_form,
+        r"^rpo:": edit_report,
+        r"^rpw:": withdraw,
+        r"^rpc$": close_view,
+    }
+    entries: list[BaseHandler] = [CommandHandler("report", REPORT.guarded(start))]
+    entries += [CallbackQueryHandler(REPORT.guarded(f), pattern=p) for p, f in buttons.items()]
+    return [REPORT.conversation(entries)]

@@ -1,14 +1,13 @@
 """Due work: drop drafts of every form idle for 24 h and tell their owners, once.
 
-Each form keeps its draft in the user's persisted user_data and mirrors it in form_drafts
-(bot/storage/drafts.py); here the mirror is closed as 'dropped' and the form's own notice is
-queued in the same transaction (dedup key per draft). The handlers see the 'dropped' mirror on
-the next interaction and discard their local copy.
+Each draft is one form_drafts row (bot/storage/drafts.py); here it is closed as 'dropped' and
+the form's own notice is queued in the same transaction (dedup key per draft). The runtime
+(bot/forms/) answers the next press or message of a swept draft once, without a second notice.
 """
 
 from __future__ import annotations
 
-from bot.domain.report import DRAFT_IDLE
+from bot.domain.forms import DRAFT_IDLE
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import drafts as repo
 from bot.storage.outbox import Lane, enqueue

@@ -15,12 +15,15 @@ from typing import Any
 from bot.domain import digest as dom
 from bot.domain.calendar import due_at, end_of_quiet
 from bot.domain.people import Role
+from bot.domain.report import Outcome
 from bot.i18n import Translator
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import digest as store
 from bot.storage import leave as leave_store
+from bot.storage.db import Tx
 from bot.storage.jobs import claim_run, has_run
 from bot.storage.outbox import Lane, enqueue
+from bot.storage.reports import latest_before
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +34,25 @@ REPORT_START = "rpstart"
 ENQUEUE_CHUNK = 50
 
 
-def report_button(t: Translator) -> dict[str, Any]:
-    """Return the reply_markup with the button that starts /report."""
-    return {
-        "inline_keyboard": [[{"text": t("weekly.report_button"), "callback_data": REPORT_START}]]
-    }
+async def report_buttons(
+    tx: Tx, t: Translator, village_id: int | None, week: str
+) -> dict[str, Any]:
+    """Return the reminder's buttons: a normal week in one tap next to the form, when it fits.
+
+    One tap ("rpn:<week>") files the week as normal with the last report's places and
+    households, so it needs an earlier report that found nothing; else the button says why
+    the form is needed.
+    """
+    last = await latest_before(tx, village_id or 0, week)
+    if last is None:
+        label = "forms.report.btn.first"
+    elif last.outcome != Outcome.NORMAL:
+        label = "forms.report.btn.after_issues"
+    else:
+        tap = {"text": t("forms.report.normal_this_week"), "callback_data": f"rpn:{week}"}
+        fill = {"text": t("forms.report.btn.fill"), "callback_data": REPORT_START}
+        return {"inline_keyboard": [[tap, fill]]}
+    return {"inline_keyboard": [[{"text": t(label), "callback_data": REPORT_START}]]}
 
 
 async def send_reminders(tick: Tick) -> None:
@@ -70,7 +87,9 @@ async def send_reminders(tick: Tick) -> None:
                         person_id=person.id,
                         payload={
                             "text": dom.render_reminder(t, due.week, due.due, person.village or ""),
-                            "reply_markup": report_button(t),
+                            "reply_markup": await report_buttons(
+                                tx, t, person.village_id, due.week
+                            ),
                         },
                         dedup_key=f"remind:{person.id}:{due.week}:{due.index}",
                         not_before=send_at,
@@ -113,7 +132,7 @@ async def send_overdue(tick: Tick) -> None:
                         person_id=person.id,
                         payload={
                             "text": dom.render_overdue_notice(t, week, due, row.village),
-                            "reply_markup": report_button(t),
+                            "reply_markup": await report_buttons(tx, t, row.village_id, week),
                         },
                         dedup_key=f"overdue:{person.id}:{week}",
                         ref_kind="weekly_overdue",

@@ -91,7 +91,7 @@ async def save_draft(
 async def touch_draft(
     db: Database, form: str, token: str, person_id: int, chat_id: int, now: datetime
 ) -> None:
-    """Mirror a draft kept in user_data (forms not yet on the runtime); closed rows stay closed."""
+    """Mirror a draft kept in user_data (a form not on the runtime yet); closed rows stay closed."""
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO form_drafts (form, token, person_id, chat_id, updated_at)"

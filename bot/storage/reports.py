@@ -151,7 +151,7 @@ async def report_for(db: Database | Tx, village_id: int, week: str) -> Report | 
     return _report(row) if row else None
 
 
-async def latest_before(db: Database, village_id: int, week: str) -> Report | None:
+async def latest_before(db: Database | Tx, village_id: int, week: str) -> Report | None:
     """Return the village's most recent report of a week before `week`."""
     row = await db.fetchone(
         _SELECT + " WHERE r.village_id = ? AND r.week < ? ORDER BY r.week DESC LIMIT 1",
@@ -288,6 +288,33 @@ async def update_report(
         return False
     await _history(tx, report_id, base_version + 1, person.id, now, form)
     await _replace_attachments(tx, report_id, files, now)
+    return True
+
+
+async def withdraw_report(tx: Tx, report_id: int, person_id: int, now: datetime) -> bool:
+    """Remove a report (kept in weekly_report_withdrawals); False if it is gone or has an alert."""
+    row = await tx.fetchone(
+        "SELECT * FROM weekly_reports WHERE id = ? AND alert_id IS NULL", (report_id,)
+    )
+    if row is None:
+        return False
+    await tx.execute(
+        "INSERT INTO weekly_report_withdrawals (report_id, village_id, week, person_id, at,"
+        " snapshot) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            report_id,
+            row["village_id"],
+            row["week"],
+            person_id,
+            to_db_time(now),
+            json.dumps(dict(row), ensure_ascii=False),
+        ),
+    )
+    await tx.execute(
+        "DELETE FROM attachments WHERE owner_kind = 'report' AND owner_id = ?", (report_id,)
+    )
+    await tx.execute("DELETE FROM weekly_report_history WHERE report_id = ?", (report_id,))
+    await tx.execute("DELETE FROM weekly_reports WHERE id = ?", (report_id,))
     return True
 
 

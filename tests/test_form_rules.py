@@ -1,0 +1,210 @@
+"""The form runtime's rules, checked once for each form built on it (/alert, /info, /report)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.emulator import FakeUser
+from tests.conftest import Env
+
+Steps = Callable[[FakeUser], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    form: str
+    command: str
+    button: str  # a button of the first question that needs one
+    next_question: str  # words of the question after it
+    fill: Steps  # from the first question to the summary
+    edit_field: str  # a field of the Edit menu
+    edit_answer: Steps
+    edited: str  # what the summary shows after the edit
+    submit: str
+    dropped: str  # words of the notice of a draft idle for a day
+
+    def __str__(self) -> str:
+        return self.form
+
+
+async def _steps(user: FakeUser, *actions: str) -> None:
+    for action in actions:
+        if action.startswith("> "):
+            await user.send(action[2:])
+        else:
+            await user.press(action)
+
+
+CASES = [
+    Case(
+        "alert",
+        "/alert",
+        "宗教",
+        "紧急程度",
+        lambda u: _steps(u, "土地、山林、水利", "紧急", "> 12", "就在本村", "> 两家争地"),
+        "涉及人数",
+        lambda u: u.send("9"),
+        "9",
+        "确认上报",
+        "预警已超过24小时",
+    ),
+    Case(
+        "info",
+        "/info",
+        "工作动态",
+        "标题",
+        lambda u: _steps(u, "工作动态", "> 村里开会", "> 本周开会一次。", "完成", "跳过"),
+        "标题",
+        lambda u: u.send("新的标题"),
+        "新的标题",
+        "报送",
+        "超过24小时未完成",
+    ),
+    Case(
+        "report",
+        "/report",
+        "报本周（第48周）",
+        "哪天",
+        lambda u: _steps(
+            u, "报本周（第48周）", "今天", "宗教活动场所", "选好了 / 完成", "> 7", "一切正常"
+        ),
+        "走访户数",
+        lambda u: u.send("15"),
+        "15",
+        "提交",
+        "24小时",
+    ),
+]
+
+
+def _popup(calls: list) -> str:
+    return " ".join(c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery")
+
+
+def _count(user: FakeUser, needle: str) -> int:
+    return sum(needle in t for t in user.texts())
+
+
+async def _states(env: Env, form: str) -> list[str]:
+    rows = await env.db.fetchall(
+        "SELECT state FROM form_drafts WHERE form = ? ORDER BY rowid", (form,)
+    )
+    return [r["state"] for r in rows]
+
+
+def _data(user: FakeUser, label: str) -> tuple[str, dict]:
+    message = user.last_message()
+    assert message is not None
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for b in row:
+            if b["text"] == label:
+                return b["callback_data"], message
+    raise AssertionError(f"no button {label!r}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+async def test_stale_button_of_an_earlier_draft_is_refused(env: Env, case: Case) -> None:
+    user = await env.bind("王建国")
+    await user.command(case.command)
+    old, message = _data(user, case.button)
+    await user.command("/cancel")
+    await user.command(case.command)  # a new draft
+    calls = await user.press_data(old, message)
+    assert "过期" in _popup(calls) and not [c for c in calls if c.method == "sendMessage"]
+    assert (await _states(env, case.form))[0] == "cancelled"
+    calls = await user.press(case.button)  # today's draft is untouched and works
+    assert case.next_question in calls[-1].text
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+async def test_someone_elses_button_is_refused(env: Env, case: Case) -> None:
+    wang, li = await env.bind("王建国"), await env.bind("李秀英")
+    await wang.command(case.command)
+    data, _ = _data(wang, case.button)
+    await li.command(case.command)
+    calls = await li.press_data(data, li.last_message())
+    assert "不" in _popup(calls) and not [c for c in calls if c.method == "sendMessage"]
+    calls = await wang.press(case.button)
+    assert case.next_question in calls[-1].text
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+async def test_swept_draft_answers_the_next_press_and_message_once(env: Env, case: Case) -> None:
+    user = await env.bind("王建国")
+    await user.command(case.command)
+    old, message = _data(user, case.button)
+    env.clock.advance(hours=23, minutes=59)
+    await env.tick()
+    assert _count(user, case.dropped) == 0
+    env.clock.advance(minutes=1)  # idle for exactly DRAFT_IDLE: dropped
+    await env.tick()
+    await env.tick()
+    assert _count(user, case.dropped) == 1
+    assert await _states(env, case.form) == ["dropped"]
+    calls = await user.send("随便写")  # a message starts the form again, once
+    assert len([c for c in calls if c.method == "sendMessage"]) == 1
+    assert await _states(env, case.form) == ["dropped", "open"]
+    calls = await user.press_data(old, message)  # says why in a popup, no second notice
+    assert case.dropped in _popup(calls) and not [c for c in calls if c.method == "sendMessage"]
+    assert _count(user, case.dropped) == 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+async def test_idle_draft_is_dropped_on_the_next_interaction(env: Env, case: Case) -> None:
+    user = await env.bind("王建国")
+    await user.command(case.command)
+    env.clock.advance(hours=25)
+    calls = await user.press(case.button)
+    assert case.dropped in calls[-1].text
+    await env.tick()
+    assert _count(user, case.dropped) == 1  # the sweep does not announce it again
+    assert await _states(env, case.form) == ["dropped"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+async def test_cancel_command_and_cancel_button(env: Env, case: Case) -> None:
+    user = await env.bind("王建国")
+    await user.command(case.command)
+    calls = await user.command("/cancel")
+    assert "取消" in calls[-1].text
+    await user.command(case.command)
+    calls = await user.press("取消")
+    assert "取消" in calls[-1].text
+    assert await _states(env, case.form) == ["cancelled", "cancelled"]
+    calls = await user.send("还在吗")  # outside any form now
+    assert not any(case.next_question in (c.text or "") for c in calls)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+async def test_wrong_input_reprompts_and_keeps_the_step(env: Env, case: Case) -> None:
+    user = await env.bind("王建国")
+    await user.command(case.command)
+    for wrong in (user.send("随便写"), user.send_photo()):
+        calls = await wrong
+        assert "按钮" in calls[-1].text and calls[-1].buttons
+    calls = await user.press(case.button)
+    assert case.next_question in calls[-1].text
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+async def test_edit_from_the_summary_returns_to_the_summary(env: Env, case: Case) -> None:
+    user = await env.bind("王建国")
+    await user.command(case.command)
+    await case.fill(user)
+    assert case.submit in user.last_message()["reply_markup"].__str__()
+    await user.press("修改")
+    await user.press(case.edit_field)
+    await case.edit_answer(user)
+    summary = user.last_message()
+    assert case.edited in summary["text"] and case.submit in str(summary["reply_markup"])
+    calls = await user.press(case.submit)
+    assert await _states(env, case.form) == ["submitted"]
+    # The confirmation went through the outbox, at once.
+    assert [c for c in calls if c.method == "sendMessage"]
+    assert await env.db.fetchval("SELECT COUNT(*) FROM outbox WHERE chat_id = ?", (user.chat_id,))
+    calls = await user.press(case.submit)  # pressed again: nothing is stored twice
+    assert _popup(calls) and await _states(env, case.form) == ["submitted"]
