@@ -26,7 +26,7 @@ from bot.forms.steps import Done, Stay, Step, Submit, Summary, say
 from bot.handlers.common import answer, button, guard, keyboard, safe_answer_query
 from bot.storage import drafts as store
 from bot.storage.drafts import DraftRow
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import Lane, enqueue
 
 END = ConversationHandler.END
 ACTIVE = "form"  # the one conversation state: the step itself lives in the draft row
@@ -314,6 +314,7 @@ class Form:
                     person_id=context.actor.id,
                     payload=payload,
                     dedup_key=f"{self.name}:done:{row.token}",
+                    lane=Lane.URGENT,
                 )
         if isinstance(result, Stay):
             return await self._move(update, context, row, draft, SUMMARY, False, result.note)

@@ -43,7 +43,7 @@ from bot.reminders.weekly import REPORT_START
 from bot.storage import drafts as store
 from bot.storage import reports as repo
 from bot.storage.db import Tx
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import Lane, enqueue
 
 PLACE_KEYS = {
     "religious": "report.place.religious",
@@ -701,7 +701,9 @@ async def _confirm(context: BotContext, tx: Tx, text: str, markup: dict[str, Any
     if markup:
         payload["reply_markup"] = markup
     now = context.deps.clock.now()
-    await enqueue(tx, now, chat_id=actor.telegram_id, person_id=actor.id, payload=payload)
+    await enqueue(
+        tx, now, chat_id=actor.telegram_id, person_id=actor.id, payload=payload, lane=Lane.URGENT
+    )
 
 
 async def _send_confirmation(update: Update, context: BotContext) -> None:
