@@ -38,7 +38,6 @@ from bot.forms import (
 from bot.handlers.common import answer, button, keyboard, may_act_on, refuse, safe_answer_query
 from bot.i18n import Translator
 from bot.reminders import findings
-from bot.reminders import findings
 from bot.reminders.weekly import REPORT_START
 from bot.storage import drafts as store
 from bot.storage import reports as repo
@@ -682,6 +681,7 @@ async def one_tap(update: Update, context: BotContext) -> object:
         text = t("forms.report.filed", ref=report.reference) + "\n\n" + report_text(t, report, [])
         rows = [[b.to_dict() for b in row] for row in _stored_rows(t, context, report)]
         if created:
+            await findings.report_stored(deps, tx, report_id, now)
             await _confirm(context, tx, text, {"inline_keyboard": rows} if rows else None)
     if not created:
         await safe_answer_query(
