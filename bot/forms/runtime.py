@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.storage.outbox import Lane, enqueue
 END = ConversationHandler.END
 ACTIVE = "form"  # the one conversation state: the step itself lives in the draft row
 SUMMARY, EDIT = "summary", "edit"
-Entry = Callable[[Update, BotContext], Awaitable[object]]
+Entry = Callable[[Update, BotContext], Coroutine[Any, Any, object]]
 
 
 @dataclass(kw_only=True)

@@ -636,7 +636,7 @@ async def full_form(update: Update, context: BotContext) -> object:
     week = await _week_from(update, context, "rpf")
     if week is None or context.actor is None:
         return END
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query)
     return await REPORT.begin(update, context, await _fresh(context, context.actor, [week]))
 
 
@@ -721,7 +721,7 @@ async def edit_report(update: Update, context: BotContext) -> object:
     if not _changeable(context, report):
         await refuse(update, context, "report.not_saved")
         return END
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query)
     files = await repo.attachments(context.deps.db, report.id)
     return await REPORT.begin(update, context, ReportDraft.of(report, files), step=EDIT)
 
@@ -754,7 +754,7 @@ async def withdraw(update: Update, context: BotContext) -> object:
             again = {"text": t("forms.report.btn.again"), "callback_data": REPORT_START}
             text = t("forms.report.withdrawn", ref=report.reference)
             await _confirm(context, tx, text, {"inline_keyboard": [[again]]})
-    await safe_answer_query(update.callback_query)  # type: ignore[arg-type]
+    await safe_answer_query(update.callback_query)
     await _send_confirmation(update, context)
     return END
 
