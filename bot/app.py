@@ -20,6 +20,7 @@ from bot.handlers import (
     errors,
     export,
     followups,
+    gate,
     info,
     leave,
     mine,
@@ -75,6 +76,7 @@ DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
 )
 
 ACTOR_GROUP = -10  # who is acting and in which language: before everything else
+DOOR_GROUP = -8  # what strangers may cost, texts we cannot store
 EDIT_GROUP = -5  # edited messages stop here
 FEATURE_GROUP = 0
 
@@ -126,6 +128,9 @@ def build_application(
 
     # 1. Who is acting, in which language: every later handler relies on it.
     app.add_handler(common.actor_handler(), group=ACTOR_GROUP)
+    # 1a. The door: strangers and unbound groups get one answer a minute; unstorable texts
+    #     are refused before any form sees them.
+    app.add_handler(gate.door_handler(), group=DOOR_GROUP)
     # 1b. An edited message is not a new answer: say so and stop there.
     app.add_handler(common.edited_message_handler(), group=EDIT_GROUP)
     # 2. Features, in FEATURES order (conversations before plain commands they contain).

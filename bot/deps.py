@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import Policy, Settings
+from bot.domain.throttle import AnswerBudget
 from bot.i18n import I18n
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxRepo
@@ -35,6 +36,8 @@ class Deps:
     bot_username: str = ""
     # CJK font for charts (bot/charts.py); None: statistics go out as text only.
     chart_font: Path | None = None
+    # One answer a minute per chat for strangers and unbound groups (bot.handlers.gate).
+    answer_budget: AnswerBudget = field(default_factory=AnswerBudget)
 
     def __post_init__(self) -> None:
         self.people = PeopleRepo(self.db)

@@ -12,6 +12,7 @@ async def test_unknown_user_is_told_to_get_an_invite(env: Env) -> None:
     stranger = env.user("stranger")
     calls = await stranger.send("你好")
     assert any("邀请码" in (c.text or "") for c in calls)
+    env.clock.advance(minutes=1)  # strangers get one answer a minute (bot/handlers/gate.py)
     calls = await stranger.command("/report")
     assert any("邀请码" in (c.text or "") for c in calls)
 
