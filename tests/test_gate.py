@@ -28,9 +28,10 @@ async def test_roster_people_in_an_unbound_group_are_limited_but_bindgroup_goes_
 ) -> None:
     boss = await env.bind("冯兴敏")
     group = FakeGroup(env.api, env.driver, -1001234567899, title="河口乡统战工作群")
-    await group.add_bot(boss)  # the greeting uses the group's answer for this minute
+    await group.add_bot(boss)  # membership changes are always seen (and greeted)
     in_group = boss.in_group(group)
-    assert await in_group.command("/report") == []  # this minute's answer was the greeting
+    assert await in_group.command("/report")  # told to use it in private
+    assert await in_group.command("/report") == []  # not again within the minute
     calls = await in_group.command("/bindgroup")
     assert any("周报群" in (c.text or "") for c in calls)
 
