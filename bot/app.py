@@ -34,7 +34,7 @@ from bot.handlers import (
     unregistered,
 )
 from bot.handlers.menu import set_default_menus
-from bot.pipeline import ChatOrderedProcessor, InboxBot, LiaisonApplication
+from bot.pipeline import ChatOrderedProcessor, InboxBot, LiaisonApplication, arm_handler
 from bot.ratelimit import SendLimiter
 from bot.reminders import drafts, escalation, housekeeping, quotas, weekly
 from bot.reminders import leave as leave_work
@@ -78,6 +78,7 @@ DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
 ACTOR_GROUP = -10  # who is acting and in which language: before everything else
 DOOR_GROUP = -8  # what strangers may cost, texts we cannot store
 EDIT_GROUP = -5  # edited messages stop here
+ARM_GROUP = -1  # what a feature writes is the update's effect
 FEATURE_GROUP = 0
 
 
@@ -122,7 +123,7 @@ def build_application(
     )
     app: LiaisonApplication = builder.build()
     app.deps = deps
-    app.setup_inbox()
+    app.setup_inbox()  # after deps: it hooks into the database
     # Charts need a CJK font; without one, statistics are text only (one warning here).
     deps.chart_font = charts.usable_font()
 
@@ -133,6 +134,8 @@ def build_application(
     app.add_handler(gate.door_handler(), group=DOOR_GROUP)
     # 1b. An edited message is not a new answer: say so and stop there.
     app.add_handler(common.edited_message_handler(), group=EDIT_GROUP)
+    # 1c. From here on, the first commit also marks the update done (bot/pipeline.py).
+    app.add_handler(arm_handler(), group=ARM_GROUP)
     # 2. Features, in FEATURES order (conversations before plain commands they contain).
     for feature in FEATURES:
         for handler in feature.get_handlers():

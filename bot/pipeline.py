@@ -7,9 +7,12 @@ Updates flow like this:
    before it is stored. Updates Telegram delivers again are dropped right there.
 2. `ChatOrderedProcessor` runs updates from different chats concurrently and those of one
    chat strictly in order.
-3. `LiaisonApplication.process_update` runs the handlers, then commits the conversation
-   states and user data they changed together with the inbox's "done" mark, in one
-   transaction. At start-up, `replay_inbox` queues what a crash left undone.
+3. `LiaisonApplication.process_update` runs the handlers. The first transaction a feature
+   handler commits also marks the update done, so its effects and the mark are one commit:
+   a crash after it never applies the update twice (a form answer is never read again as
+   the answer to the next question), a crash before it replays the update. An update with
+   no effect of its own is marked done with the conversation states and user data at the
+   end, in one transaction. At start-up, `replay_inbox` queues what a crash left undone.
 """
 
 from __future__ import annotations
@@ -17,20 +20,50 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
-from telegram.ext import Application, BaseUpdateProcessor, ExtBot
+from telegram.ext import Application, BaseHandler, BaseUpdateProcessor, ExtBot, TypeHandler
 
 from bot.logs import handler_var, update_id_var, user_id_var
 
 if TYPE_CHECKING:
     from bot.deps import Deps
+    from bot.storage.db import Tx
     from bot.storage.persistence import SQLitePersistence
 
 log = logging.getLogger(__name__)
 
 StoreHook = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass
+class InHand:
+    """The update a task is processing: armed once feature handlers run, done once marked."""
+
+    update_id: int
+    armed: bool = False
+    done: bool = False
+
+
+_in_hand: ContextVar[InHand | None] = ContextVar("update_in_hand", default=None)
+
+
+async def _arm(update: object, context: object) -> None:
+    holder = _in_hand.get()
+    if holder is not None:
+        holder.armed = True
+
+
+def arm_handler() -> BaseHandler:
+    """Return the handler after which a write commits the update's done mark with it.
+
+    Register it right before the feature handlers: writes made earlier (who is acting) are
+    not the update's effect.
+    """
+    return TypeHandler(Update, _arm)  # type: ignore[arg-type]
 
 
 class InboxBot(ExtBot):
@@ -107,6 +140,15 @@ class LiaisonApplication(Application):
         self._commit_lock = asyncio.Lock()
         if isinstance(self.bot, InboxBot):
             self.bot.set_store_hook(self._store_fetched)
+        self.deps.db.before_commit = self._mark_with_effect
+
+    async def _mark_with_effect(self, tx: Tx) -> None:
+        """Inside a commit made by a feature handler: mark its update done in the same one."""
+        holder = _in_hand.get()
+        if holder is None or not holder.armed or holder.done:
+            return
+        await self.deps.inbox.mark_done(tx, [holder.update_id], self.deps.clock.now())
+        tx.after_commit.append(lambda: setattr(holder, "done", True))
 
     async def _store_fetched(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         fresh = await self.deps.inbox.store(raw, self.deps.clock.now())
@@ -131,6 +173,7 @@ class LiaisonApplication(Application):
         update_id_var.set(update_id)
         user_id_var.set(user.id if user else None)
         handler_var.set(None)
+        holder = None
         if update_id is not None:
             if update_id in self._open:
                 self._open.discard(update_id)
@@ -138,9 +181,11 @@ class LiaisonApplication(Application):
                 # Delivered some other way than through the inbox (tests, webhooks).
                 log.info("update %s already processed; skipped", update_id)
                 return
+            holder = InHand(update_id)
+        _in_hand.set(holder)
         await super().process_update(update)
-        if update_id is not None:
-            self._done.append(update_id)
+        if holder is not None and not holder.done:
+            self._done.append(holder.update_id)
         # Commit now rather than every 60 s: a kill -9 right after an answer keeps it.
         await self.update_persistence()
 

@@ -113,3 +113,23 @@ async def test_one_chat_in_order_and_other_chats_alongside() -> None:
     gate.set()
     await asyncio.gather(*tasks)
     assert log == ["b1", "a1", "a2"]  # chat 10 kept its order
+
+
+async def test_the_first_effect_commits_the_done_mark_with_it(env: Env) -> None:
+    liaison = await env.bind("王建国")
+    crash = StoreOnlyDriver(env)
+    liaison.driver = crash
+    await liaison.command("/alert")  # opens a draft: a write of its own
+    await liaison.command("/help")  # writes nothing
+    alert, help_ = (Update.de_json(u, env.app.bot) for u in crash.stored)
+
+    async def crash_before_the_final_commit() -> None:
+        return None
+
+    env.app.update_persistence = crash_before_the_final_commit  # type: ignore[method-assign]
+    await env.app.process_update(alert)
+    await env.app.process_update(help_)
+    # The form's first commit marked /alert done: a restart never reads it again. /help had
+    # no effect to carry the mark; a restart answers it again (at most one repeat).
+    assert await env.deps.inbox.seen(alert.update_id)
+    assert not await env.deps.inbox.seen(help_.update_id)

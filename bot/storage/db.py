@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +107,9 @@ class Database:
         self._write_lock = asyncio.Lock()
         # Who hears of committed changes (Tx.signal), e.g. the outbox worker of new rows.
         self.listeners: dict[str, Callable[[Any], None]] = {}
+        # Runs last inside every transaction that is about to commit (the update pipeline
+        # marks the update in hand as done in the same commit as its first effect).
+        self.before_commit: Callable[[Tx], Awaitable[None]] | None = None
 
     async def open(self) -> Database:
         """Open both connections, creating the parent folder."""
@@ -153,6 +156,8 @@ class Database:
             tx = Tx(conn, self.listeners)
             try:
                 yield tx
+                if self.before_commit is not None:
+                    await self.before_commit(tx)
             except BaseException:
                 await _pragma(conn, "ROLLBACK")
                 raise
