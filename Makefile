@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench migrate clean lock fonts
+.PHONY: run test test-fast lint bench drill migrate clean lock fonts
 # Charts (/stats, digest) need a CJK font; Debian's fonts-wqy-microhei is small and complete.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
@@ -49,6 +49,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Reliability drills against the real process: 100 random SIGKILLs, a 60 s send outage, a
+# 10-message burst, a 40-command group flood, forged callback data (one line of figures each).
+drill: $(STAMP)
+	$(BIN)/python -m tests.drills
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(ARGS)

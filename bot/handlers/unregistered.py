@@ -10,6 +10,7 @@ from bot.context import BotContext
 from bot.domain.people import Person, Role
 from bot.domain.text import split_text
 from bot.domain.vocab import role
+from bot.forms import codec
 from bot.handlers.common import answer, button, guard, keyboard, may_act_on, refuse
 from bot.storage import facts
 from bot.storage.roster import reissue_invite
@@ -49,11 +50,12 @@ async def on_invite(update: Update, context: BotContext) -> None:
     """A fresh invite link for one unbound person of the presser's scope."""
     query = update.callback_query
     assert query is not None
-    parts = (query.data or "").split(":")
+    fields = codec.split(query.data, "iv", 1)
+    person_id = codec.parse_int(fields[0]) if fields else None
     deps = context.deps
     person: Person | None = None
-    if len(parts) == 2 and parts[1].isdigit():
-        person = await deps.people.get(int(parts[1]))
+    if person_id is not None:
+        person = await deps.people.get(person_id)
     if person is None or not may_act_on(context.actor, person.township_id, person.village_id):
         await refuse(update, context, "common.not_allowed")
         return
