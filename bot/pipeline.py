@@ -63,7 +63,7 @@ def arm_handler() -> BaseHandler:
     Register it right before the feature handlers: writes made earlier (who is acting) are
     not the update's effect.
     """
-    return TypeHandler(Update, _arm)  # type: ignore[arg-type]
+    return TypeHandler(Update, _arm)
 
 
 class InboxBot(ExtBot):

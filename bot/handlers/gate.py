@@ -57,4 +57,4 @@ async def door(update: object, context: BotContext) -> None:
 
 def door_handler() -> BaseHandler:
     """Return the handler that runs the door right after the actor is known."""
-    return TypeHandler(Update, door)  # type: ignore[arg-type]
+    return TypeHandler(Update, door)
