@@ -158,7 +158,7 @@ async def test_reply_reaches_the_sender(env: Env) -> None:
     photos = [c for c in env.api.sent(sender.id, ok=True) if c.method == "sendPhoto"]
     assert photos
     await sender.press("时间线")
-    assert "王建国（方庄村） 回复" in sender.texts()[-1]
+    assert "王建国（方庄村）回复" in sender.texts()[-1]
 
 
 async def test_forged_confirm_from_another_township_is_refused(env: Env) -> None:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from bot.domain import vocab
+from bot.i18n import Translator
+
 MAX_DAYS = 92  # a quarter: longer absences are a roster change, not leave
 MAX_PAST_DAYS = 7  # leave may be recorded a week after it began (forgot to ask)
 MAX_REASON = 200
@@ -122,6 +125,13 @@ def check_reason(text: str) -> str | None:
     """Return the reason trimmed to its limit (None when empty)."""
     text = " ".join(text.split())
     return text[:MAX_REASON] or None
+
+
+def span(t: Translator, start: date, end: date) -> str:
+    """Return "11月24日至11月30日" (one day: just the day)."""
+    if start == end:
+        return vocab.day_month(t, start)
+    return t("leave.range", start=vocab.day_month(t, start), end=vocab.day_month(t, end))
 
 
 def on_leave(leaves: list[Leave], day: date) -> dict[int, Leave]:

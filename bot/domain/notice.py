@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from bot.domain import vocab
 from bot.i18n import Translator
 
 MAX_BODY = 3000  # leaves room in one message for the heading and the deadline line
@@ -129,7 +130,7 @@ class Notice:
     id: int
     sender_id: int
     sender: str
-    sender_place: str
+    sender_place: str  # their township or village ("" for a county officer)
     body: str
     audience: Audience
     townships: list[int]
@@ -139,6 +140,7 @@ class Notice:
     last_reminded_at: datetime | None
     total: int = 0
     confirmed: int = 0
+    sender_role: str = ""
 
     @property
     def ref(self) -> str:
@@ -163,7 +165,8 @@ STATE_KEYS = {
 
 def render_card(t: Translator, n: Notice, files: int = 0) -> str:
     """Return the text a recipient gets."""
-    lines = [t("notice.card.head", ref=n.ref, sender=n.sender, place=n.sender_place), "", n.body]
+    place = n.sender_place or vocab.role(t, n.sender_role)
+    lines = [t("notice.card.head", ref=n.ref, sender=n.sender, place=place), "", n.body]
     if files:
         lines += ["", t("notice.card.files", n=files)]
     if n.deadline is not None:
@@ -186,7 +189,7 @@ def render_sender_copy(t: Translator, n: Notice, townships: Sequence[str]) -> st
         t("notice.copy.count", n=n.confirmed, total=n.total),
     ]
     if n.deadline is not None:
-        lines.append(t("notice.card.deadline", at=t.datetime(n.deadline)))
+        lines.append(t("notice.sum.deadline", at=t.datetime(n.deadline)))
     return "\n".join(lines)
 
 

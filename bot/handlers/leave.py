@@ -74,10 +74,7 @@ def _quick(context: BotContext, draft: LeaveDraft) -> list[tuple[str, str]]:
 
 
 def _span(context: BotContext, start: date, end: date) -> str:
-    t, fmt = context.t, context.t("leave.fmt_day")
-    if start == end:
-        return t.date(start, fmt)
-    return t("leave.range", start=t.date(start, fmt), end=t.date(end, fmt))
+    return dom.span(context.t, start, end)
 
 
 def _set_quick(context: BotContext, draft: LeaveDraft, value: str) -> None:
@@ -108,7 +105,7 @@ def _substitutes(context: BotContext, draft: LeaveDraft) -> list[tuple[str, str]
 def _set_substitute(context: BotContext, draft: LeaveDraft, value: str) -> None:
     labels = dict(draft.people)
     draft.substitute_id = value if value in labels else None
-    draft.substitute = labels.get(value)
+    draft.substitute = labels[value].partition(" · ")[2] if value in labels else None
     draft.substitute_done = True
 
 

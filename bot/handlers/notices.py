@@ -18,6 +18,7 @@ from bot.domain import notice as dom
 from bot.domain.notice import Notice, NoticeFile, ReplyDraft
 from bot.domain.people import Role
 from bot.domain.text import split_text
+from bot.domain.vocab import day_month
 from bot.forms import END, Collect, Done, Form, Stay, Summary, Text, codec
 from bot.handlers.common import answer, button, guard, keyboard, refuse, safe_answer_query
 from bot.handlers.notice import add_file, text_parser
@@ -149,7 +150,7 @@ async def on_who(update: Update, context: BotContext) -> None:
     lines = [t("notice.who_head", ref=n.ref, n=len(people), total=n.total)]
     for person, line in zip(people, delivery.render_people(t, people), strict=True):
         if person.id in away:
-            line += " " + t("leave.mark", end=t.date(away[person.id].end, t("leave.fmt_day")))
+            line += " " + t("leave.mark", end=day_month(t, away[person.id].end))
         lines.append(line)
     if not people:
         lines = [t("notice.deadline_all", ref=n.ref, total=n.total)]
@@ -171,15 +172,10 @@ async def on_remind(update: Update, context: BotContext) -> None:
         assert at is not None
         await safe_answer_query(query, t("notice.remind_wait", at=t.time(at)), alert=True)
         return
+    assert context.actor is not None
+    key = f"notice-rem:{n.id}:{now.timestamp():.0f}"
     async with deps.db.transaction() as tx:
-        count = await delivery.remind(
-            deps,
-            tx,
-            n,
-            now,
-            by=n.sender_id,  # _as_sender: the actor is the sender
-            key=f"notice-rem:{n.id}:{now.timestamp():.0f}",
-        )
+        count = await delivery.remind(deps, tx, n, now, by=context.actor.id, key=key)
         await store.set_reminded(tx, n.id, now)
     deps.wake_outbox()
     await safe_answer_query(query, t("notice.reminded", n=count), alert=True)
@@ -239,7 +235,7 @@ async def notices_command(update: Update, context: BotContext) -> None:
                 t(
                     "notice.list.sent_line",
                     ref=n.ref,
-                    date=t.date(n.created_at, "short"),
+                    date=day_month(t, n.created_at),
                     n=n.confirmed,
                     total=n.total,
                     state=t(dom.STATE_KEYS[n.state(now)]),
@@ -261,7 +257,7 @@ async def notices_command(update: Update, context: BotContext) -> None:
                 t(
                     "notice.list.received_line",
                     ref=n.ref,
-                    date=t.date(n.created_at, "short"),
+                    date=day_month(t, n.created_at),
                     sender=n.sender,
                     state=state,
                     head=n.body.splitlines()[0][:20],

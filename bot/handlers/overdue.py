@@ -10,6 +10,7 @@ from bot.domain import report as dom
 from bot.domain.calendar import due_at, week_number
 from bot.domain.people import Role
 from bot.domain.text import split_text
+from bot.domain.vocab import day_month
 from bot.handlers import unregistered
 from bot.handlers.common import answer, button, guard, keyboard, may_act_on
 from bot.storage import reports as repo
@@ -60,7 +61,7 @@ async def overdue(update: Update, context: BotContext) -> None:
         ) or t("report.ov.no_liaison")
         mark = " " + t("report.ov.overdue_mark") if past_due else ""
         if r.village_id in excused:
-            end = t.date(excused[r.village_id].end, t("leave.fmt_day"))
+            end = day_month(t, excused[r.village_id].end)
             mark = " " + t("leave.mark", end=end)
         lines.append(t("report.ov.line", village=r.village, people=people) + mark)
     if late:

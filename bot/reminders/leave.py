@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain import digest as weekly_dom
 from bot.domain.calendar import end_of_quiet
-from bot.domain.leave import Leave, LeaveState
+from bot.domain.leave import Leave, LeaveState, span
 from bot.domain.people import Person, Role
 from bot.i18n import Translator
 from bot.reminders.copies import update_copies
@@ -36,10 +36,7 @@ STATE_KEYS = {
 
 def day_range(t: Translator, lv: Leave) -> str:
     """Return "11月24日至11月30日" (one day: just the day)."""
-    fmt = t("leave.fmt_day")
-    if lv.start == lv.end:
-        return t.date(lv.start, fmt)
-    return t("leave.range", start=t.date(lv.start, fmt), end=t.date(lv.end, fmt))
+    return span(t, lv.start, lv.end)
 
 
 def leave_text(t: Translator, lv: Leave) -> str:

@@ -15,7 +15,8 @@ from bot.storage.people import SELECT_PEOPLE, person_from_row
 Src = Database | Tx
 
 _SELECT = """
-SELECT n.*, s.name AS sender, COALESCE(v.name, t.name, '') AS sender_place,
+SELECT n.*, s.name AS sender, s.role AS sender_role,
+  COALESCE(v.name, t.name, '') AS sender_place,
   (SELECT COUNT(*) FROM notice_recipients r WHERE r.notice_id = n.id) AS total,
   (SELECT COUNT(*) FROM notice_recipients r WHERE r.notice_id = n.id
      AND r.confirmed_at IS NOT NULL) AS confirmed
@@ -34,6 +35,7 @@ def _notice(row: Row) -> Notice:
         sender_id=row["sender_id"],
         sender=row["sender"],
         sender_place=row["sender_place"],
+        sender_role=row["sender_role"],
         body=row["body"],
         audience=Audience(row["audience"]),
         townships=json.loads(row["townships"]),
