@@ -119,13 +119,23 @@ async def refresh_copies(
         if sent.state == "pending":
             await deps.outbox.rewrite_pending(tx, sent.outbox_id, payload)
         elif sent.message_id is not None:
+            edit = {"message_id": sent.message_id, **payload}
+            # An edit still waiting for this copy is brought up to date instead of queueing
+            # another: a burst of changes (confirmations of a notice) costs one edit.
+            waiting = [
+                e
+                for e in await deps.outbox.for_ref(f"{ref_kind}_edit", ref_id, tx=tx)
+                if e.state == "pending" and e.chat_id == sent.chat_id
+            ]
+            if waiting and await deps.outbox.rewrite_pending(tx, waiting[-1].outbox_id, edit):
+                continue
             await enqueue(
                 tx,
                 now,
                 chat_id=sent.chat_id,
                 person_id=person.id,
                 method="editMessageText",
-                payload={"message_id": sent.message_id, **payload},
+                payload=edit,
                 ref_kind=f"{ref_kind}_edit",
                 ref_id=ref_id,
             )

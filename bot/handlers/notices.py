@@ -6,7 +6,6 @@ decided here, from the stored recipients and sender, never from the button.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -15,7 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.context import BotContext
 from bot.domain import notice as dom
-from bot.domain.notice import Notice, NoticeFile, ReplyDraft
+from bot.domain.notice import Notice, ReplyDraft
 from bot.domain.people import Role
 from bot.domain.text import split_text
 from bot.domain.vocab import day_month
@@ -27,7 +26,6 @@ from bot.reminders import notices as delivery
 from bot.storage import leave as leave_store
 from bot.storage import notices as store
 from bot.storage.db import Tx
-from bot.storage.outbox import enqueue
 
 RECIPIENTS = (Role.LIAISON, Role.COMMISSIONER)
 LISTED = 8
@@ -290,7 +288,7 @@ async def _reply_submit(context: BotContext, draft: ReplyDraft, tx: Tx) -> Done 
     now = deps.clock.now()
     event_id = await store.add_event(tx, n.id, now, "replied", actor.id, {"text": draft.text})
     await store.add_files(tx, now, "notice_reply", event_id, draft.files)
-    await _deliver_reply(context, tx, n, event_id, draft.text, draft.files, now)
+    await delivery.deliver_reply(deps, tx, n, actor, event_id, draft.text, draft.files, now)
     return Done(event_id, context.t("notice.reply_sent", ref=n.ref, name=n.sender))
 
 
@@ -344,45 +342,6 @@ async def start_reply(update: Update, context: BotContext) -> object:
         return END
     await safe_answer_query(update.callback_query)
     return await REPLY.begin(update, context, ReplyDraft(notice_id=n.id, ref=n.ref))
-
-
-async def _deliver_reply(
-    context: BotContext,
-    tx: Tx,
-    n: Notice,
-    event_id: int,
-    text: str,
-    files: list[NoticeFile],
-    now: datetime,
-) -> None:
-    deps, actor = context.deps, context.actor
-    assert actor is not None
-    sender = await deps.people.get(n.sender_id, tx=tx)
-    if sender is None or sender.telegram_id is None:
-        return
-    st = deps.i18n.for_person(sender)
-    body = st(
-        "notice.reply_to_sender",
-        ref=n.ref,
-        name=actor.name,
-        place=actor.place(),
-        phone=actor.phone or "—",
-        text=text,
-    )
-    if files:
-        body += "\n" + st("notice.card.files", n=len(files))
-    await enqueue(
-        tx,
-        now,
-        chat_id=sender.telegram_id,
-        person_id=sender.id,
-        payload={"text": body},
-        dedup_key=f"notice-reply:{event_id}",
-        ref_kind="notice_reply",
-        ref_id=n.id,
-    )
-    caption = f"{n.ref} · {actor.name}"
-    await delivery.send_files(tx, now, sender, files, caption, f"notice-reply:{event_id}:f")
 
 
 def get_handlers() -> list[BaseHandler]:

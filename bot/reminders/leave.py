@@ -15,11 +15,10 @@ from bot.domain.calendar import end_of_quiet
 from bot.domain.leave import Leave, LeaveState, span
 from bot.domain.people import Person, Role
 from bot.i18n import Translator
-from bot.reminders.copies import update_copies
+from bot.notify import Render, notify, refresh_copies
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import leave as store
 from bot.storage.db import Tx
-from bot.storage.outbox import enqueue
 from bot.storage.reports import report_for
 
 if TYPE_CHECKING:
@@ -57,28 +56,20 @@ def leave_text(t: Translator, lv: Leave) -> str:
 
 async def tell_request(deps: Deps, tx: Tx, lv: Leave, now: datetime) -> None:
     """Ask the township's commissioners to approve or decline a liaison's leave."""
-    for boss in await deps.people.in_township(lv.township_id, (Role.COMMISSIONER,), tx=tx):
-        if boss.telegram_id is None:
-            continue
-        t = deps.i18n.for_person(boss)
-        markup = {
-            "inline_keyboard": [
-                [
-                    {"text": t("leave.btn.approve"), "callback_data": f"lv:ap:{lv.id}"},
-                    {"text": t("leave.btn.decline"), "callback_data": f"lv:dc:{lv.id}"},
-                ]
-            ]
+
+    def render(t: Translator, _person: Person) -> dict[str, Any]:
+        approve = {"text": t("leave.btn.approve"), "callback_data": f"lv:ap:{lv.id}"}
+        decline = {"text": t("leave.btn.decline"), "callback_data": f"lv:dc:{lv.id}"}
+        return {
+            "text": t("leave.request", text=leave_text(t, lv)),
+            "reply_markup": {"inline_keyboard": [[approve, decline]]},
         }
-        await enqueue(
-            tx,
-            now,
-            chat_id=boss.telegram_id,
-            person_id=boss.id,
-            payload={"text": t("leave.request", text=leave_text(t, lv)), "reply_markup": markup},
-            dedup_key=f"leave:{lv.id}:req:{boss.id}",
-            ref_kind=REQUEST,
-            ref_id=lv.id,
-        )
+
+    bosses = await deps.people.in_township(lv.township_id, (Role.COMMISSIONER,), tx=tx)
+    key = f"leave:{lv.id}:req"
+    await notify(
+        deps, tx, now, bosses, render, key=lambda p: f"{key}:{p.id}", ref_kind=REQUEST, ref_id=lv.id
+    )
 
 
 async def tell_decision(deps: Deps, tx: Tx, lv: Leave, by: Person, now: datetime) -> None:
@@ -87,31 +78,29 @@ async def tell_decision(deps: Deps, tx: Tx, lv: Leave, by: Person, now: datetime
     key = "leave.approved" if lv.state is LeaveState.APPROVED else "leave.declined"
     if lv.requested_by != lv.person_id:
         key = "leave.put_by"
-    for person, k in ((liaison, key),) + (
-        ((await deps.people.get(lv.substitute_id, tx=tx), "leave.substitute_named"),)
-        if lv.substitute_id and lv.state is LeaveState.APPROVED
-        else ()
-    ):
-        if person is None or person.telegram_id is None:
-            continue
-        t = deps.i18n.for_person(person)
-        await enqueue(
+    told = [(liaison, key)]
+    if lv.substitute_id and lv.state is LeaveState.APPROVED:
+        told.append((await deps.people.get(lv.substitute_id, tx=tx), "leave.substitute_named"))
+    for person, text_key in told:
+
+        def render_one(t: Translator, _p: Person, k: str = text_key) -> str:
+            return t(k, by=by.name, name=lv.person, village=lv.village, range=day_range(t, lv))
+
+        await notify(
+            deps,
             tx,
             now,
-            chat_id=person.telegram_id,
-            person_id=person.id,
-            payload={
-                "text": t(k, by=by.name, name=lv.person, village=lv.village, range=day_range(t, lv))
-            },
-            dedup_key=f"leave:{lv.id}:{lv.state.value}:{person.id}",
+            [person] if person else [],
+            render_one,
+            key=lambda p: f"leave:{lv.id}:{lv.state.value}:{p.id}",
             ref_kind="leave",
             ref_id=lv.id,
         )
 
-    async def render(t: Translator) -> dict[str, Any]:
-        return {"text": t("leave.decided", text=leave_text(t, lv), by=by.name)}
+    def render(t: Translator, _person: Person) -> str:
+        return t("leave.decided", text=leave_text(t, lv), by=by.name)
 
-    await update_copies(deps, tx, REQUEST, lv.id, now, render)
+    await refresh_copies(deps, tx, now, REQUEST, lv.id, render)
 
 
 async def remind_substitutes(tick: Tick) -> None:
@@ -128,29 +117,28 @@ async def remind_substitutes(tick: Tick) -> None:
                 if lv.substitute_id is None or await report_for(tx, village_id, due.week):
                     continue
                 sub = await deps.people.get(lv.substitute_id, tx=tx)
-                if sub is None or sub.telegram_id is None:
-                    continue
-                t = deps.i18n.for_person(sub)
-                button = {"text": t("leave.btn.stand_in"), "callback_data": f"lv:sub:{lv.id}"}
-                await enqueue(
+                await notify(
+                    deps,
                     tx,
                     now,
-                    chat_id=sub.telegram_id,
-                    person_id=sub.id,
-                    payload={
-                        "text": t(
-                            "leave.sub_reminder",
-                            village=lv.village,
-                            name=lv.person,
-                            due=t.datetime(due.due),
-                        ),
-                        "reply_markup": {"inline_keyboard": [[button]]},
-                    },
-                    dedup_key=f"remind:s{sub.id}v{village_id}:{due.week}:{due.index}",
-                    not_before=send_at,
+                    [sub] if sub else [],
+                    _sub_reminder(lv, due.due),
+                    key=lambda p, v=village_id, d=due: f"remind:s{p.id}v{v}:{d.week}:{d.index}",
                     ref_kind="weekly_reminder",
                     ref_id=village_id,
+                    not_before=send_at,
                 )
+
+
+def _sub_reminder(lv: Leave, due: datetime) -> Render:
+    """Return the substitute's reminder: file the village's report, with the stand-in button."""
+
+    def render(t: Translator, _person: Person) -> dict[str, Any]:
+        button = {"text": t("leave.btn.stand_in"), "callback_data": f"lv:sub:{lv.id}"}
+        text = t("leave.sub_reminder", village=lv.village, name=lv.person, due=t.datetime(due))
+        return {"text": text, "reply_markup": {"inline_keyboard": [[button]]}}
+
+    return render
 
 
 def register(scheduler: Scheduler) -> None:

@@ -16,7 +16,7 @@ from bot.domain.calendar import end_of_quiet, in_quiet_hours
 from bot.domain.notice import Notice
 from bot.domain.people import Person
 from bot.i18n import Translator
-from bot.reminders.copies import update_copies
+from bot.notify import notify, refresh_copies
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import leave as leave_store
 from bot.storage import notices as store
@@ -66,10 +66,9 @@ def copy_markup(t: Translator, n: Notice) -> dict[str, Any]:
     return {"inline_keyboard": rows}
 
 
-async def copy_payload(deps: Deps, tx: Tx, t: Translator, n: Notice) -> dict[str, Any]:
+def copy_payload(t: Translator, n: Notice, townships: list[str]) -> dict[str, Any]:
     """Return the sender's copy as it stands."""
-    names = await store.township_names(tx, n.townships)
-    return {"text": dom.render_sender_copy(t, n, names), "reply_markup": copy_markup(t, n)}
+    return {"text": dom.render_sender_copy(t, n, townships), "reply_markup": copy_markup(t, n)}
 
 
 async def deliver(deps: Deps, tx: Tx, notice_id: int, now: datetime) -> None:
@@ -77,38 +76,34 @@ async def deliver(deps: Deps, tx: Tx, notice_id: int, now: datetime) -> None:
     n = await store.get_notice(tx, notice_id)
     assert n is not None
     files = await store.files_of(tx, "notice", notice_id)
-    for person in await store.unconfirmed(tx, notice_id):
-        if person.telegram_id is None:
-            continue
-        t = deps.i18n.for_person(person)
-        await enqueue(
-            tx,
-            now,
-            chat_id=person.telegram_id,
-            person_id=person.id,
-            payload={
-                "text": dom.render_card(t, n, len(files)),
-                "reply_markup": card_markup(t, n, None),
-            },
-            dedup_key=f"notice:{n.id}:card:{person.id}",
-            ref_kind=CARD,
-            lane=Lane.BULK,  # a fan-out: alerts go first
-            ref_id=n.id,
-        )
-        await send_files(tx, now, person, files, n.ref, f"notice:{n.id}:f:{person.id}")
+    sent = await notify(
+        deps,
+        tx,
+        now,
+        await store.unconfirmed(tx, notice_id),
+        lambda t, _p: {
+            "text": dom.render_card(t, n, len(files)),
+            "reply_markup": card_markup(t, n, None),
+        },
+        key=lambda p: f"notice:{n.id}:card:{p.id}",
+        ref_kind=CARD,
+        ref_id=n.id,
+        lane=Lane.BULK,  # a fan-out: alerts go first
+    )
+    for s in sent:
+        await send_files(tx, now, s.person, files, n.ref, f"notice:{n.id}:f:{s.person.id}")
     sender = await deps.people.get(n.sender_id, tx=tx)
-    if sender is not None and sender.telegram_id is not None:
-        t = deps.i18n.for_person(sender)
-        await enqueue(
-            tx,
-            now,
-            chat_id=sender.telegram_id,
-            person_id=sender.id,
-            payload=await copy_payload(deps, tx, t, n),
-            dedup_key=f"notice:{n.id}:copy",
-            ref_kind=COPY,
-            ref_id=n.id,
-        )
+    names = await store.township_names(tx, n.townships)
+    await notify(
+        deps,
+        tx,
+        now,
+        [sender] if sender else [],
+        lambda t, _p: copy_payload(t, n, names),
+        key=lambda p: f"notice:{n.id}:copy",
+        ref_kind=COPY,
+        ref_id=n.id,
+    )
 
 
 async def send_files(
@@ -136,10 +131,8 @@ async def refresh_copy(deps: Deps, tx: Tx, notice_id: int, now: datetime) -> Non
     n = await store.get_notice(tx, notice_id)
     assert n is not None
 
-    async def render(t: Translator) -> dict[str, Any]:
-        return await copy_payload(deps, tx, t, n)
-
-    await update_copies(deps, tx, COPY, notice_id, now, render)
+    names = await store.township_names(tx, n.townships)
+    await refresh_copies(deps, tx, now, COPY, notice_id, lambda t, _p: copy_payload(t, n, names))
 
 
 async def remind(deps: Deps, tx: Tx, n: Notice, now: datetime, *, by: int | None, key: str) -> int:
@@ -147,39 +140,74 @@ async def remind(deps: Deps, tx: Tx, n: Notice, now: datetime, *, by: int | None
     today = now.astimezone(deps.tz).date()
     away = await leave_store.on_leave(tx, today)
     send_at = end_of_quiet(now, deps.policy.quiet_hours, deps.tz)
-    count = 0
-    for person in await store.unconfirmed(tx, n.id):
-        if person.telegram_id is None or person.id in away:
-            continue
-        t = deps.i18n.for_person(person)
-        head = n.body.splitlines()[0][:60]
+    head = n.body.splitlines()[0][:60]
+
+    def render(t: Translator, _person: Person) -> dict[str, Any]:
         text = t("notice.reminder", ref=n.ref, sender=n.sender, head=head)
         if n.deadline is not None:
             text += "\n" + t("notice.card.deadline", at=t.datetime(n.deadline))
-        await enqueue(
-            tx,
-            now,
-            chat_id=person.telegram_id,
-            person_id=person.id,
-            payload={"text": text, "reply_markup": card_markup(t, n, None)},
-            dedup_key=f"{key}:{person.id}",
-            not_before=send_at,
-            ref_kind=REMINDER,
-            lane=Lane.BULK,  # a fan-out: alerts go first
-            ref_id=n.id,
-        )
-        count += 1
+        return {"text": text, "reply_markup": card_markup(t, n, None)}
+
+    people = [p for p in await store.unconfirmed(tx, n.id) if p.id not in away]
+    sent = await notify(
+        deps,
+        tx,
+        now,
+        people,
+        render,
+        key=lambda p: f"{key}:{p.id}",
+        ref_kind=REMINDER,
+        ref_id=n.id,
+        not_before=send_at,
+        lane=Lane.BULK,  # a fan-out: alerts go first
+    )
+    count = len(sent)
     await store.add_event(tx, n.id, now, "reminded", by, {"n": count, "auto": by is None})
     return count
 
 
 async def cancel_reminders(tx: Tx, notice_id: int, person_id: int) -> None:
     """Drop reminders still waiting for someone who has just confirmed."""
-    await tx.execute(
-        "UPDATE outbox SET state = 'cancelled' WHERE state = 'pending' AND ref_kind = ?"
-        " AND ref_id = ? AND person_id = ?",
-        (REMINDER, notice_id, person_id),
+    await store.cancel_waiting(tx, REMINDER, notice_id, person_id)
+
+
+async def deliver_reply(
+    deps: Deps,
+    tx: Tx,
+    n: Notice,
+    author: Person,
+    event_id: int,
+    text: str,
+    files: list[dom.NoticeFile],
+    now: datetime,
+) -> None:
+    """Queue a recipient's reply (and its files) to the notice's sender."""
+    sender = await deps.people.get(n.sender_id, tx=tx)
+
+    def render(t: Translator, _person: Person) -> str:
+        body = t(
+            "notice.reply_to_sender",
+            ref=n.ref,
+            name=author.name,
+            place=author.place(),
+            phone=author.phone or "—",
+            text=text,
+        )
+        return body + ("\n" + t("notice.card.files", n=len(files)) if files else "")
+
+    sent = await notify(
+        deps,
+        tx,
+        now,
+        [sender] if sender else [],
+        render,
+        key=lambda p: f"notice-reply:{event_id}",
+        ref_kind="notice_reply",
+        ref_id=n.id,
     )
+    caption = f"{n.ref} · {author.name}"
+    for s in sent:
+        await send_files(tx, now, s.person, files, caption, f"notice-reply:{event_id}:f")
 
 
 def render_people(t: Translator, people: list[Person]) -> list[str]:
@@ -212,21 +240,20 @@ async def _deadline_list(deps: Deps, tx: Tx, n: Notice, now: datetime) -> None:
     missing = await store.unconfirmed(tx, n.id, as_of=n.deadline)
     await store.add_event(tx, n.id, now, "deadline", None, {"missing": len(missing)})
     sender = await deps.people.get(n.sender_id, tx=tx)
-    if sender is None or sender.telegram_id is None:
-        return
-    t = deps.i18n.for_person(sender)
-    if missing:
-        lines = [t("notice.deadline_list", ref=n.ref, n=len(missing), total=n.total)]
-        lines += render_people(t, missing)
-    else:
-        lines = [t("notice.deadline_all", ref=n.ref, total=n.total)]
-    await enqueue(
+
+    def render(t: Translator, _person: Person) -> str:
+        if not missing:
+            return t("notice.deadline_all", ref=n.ref, total=n.total)
+        head = t("notice.deadline_list", ref=n.ref, n=len(missing), total=n.total)
+        return "\n".join([head, *render_people(t, missing)])
+
+    await notify(
+        deps,
         tx,
         now,
-        chat_id=sender.telegram_id,
-        person_id=sender.id,
-        payload={"text": "\n".join(lines)},
-        dedup_key=f"notice-deadline:{n.id}",
+        [sender] if sender else [],
+        render,
+        key=lambda p: f"notice-deadline:{n.id}",
         ref_kind="notice_deadline",
         ref_id=n.id,
     )

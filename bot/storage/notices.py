@@ -224,6 +224,15 @@ async def unconfirmed(src: Src, notice_id: int, as_of: datetime | None = None) -
     return [person_from_row(r) for r in rows]
 
 
+async def cancel_waiting(tx: Tx, ref_kind: str, notice_id: int, person_id: int) -> int:
+    """Cancel outbox rows about a notice still waiting for one person (e.g. reminders)."""
+    return await tx.changes(
+        "UPDATE outbox SET state = 'cancelled' WHERE state = 'pending' AND ref_kind = ?"
+        " AND ref_id = ? AND person_id = ?",
+        (ref_kind, notice_id, person_id),
+    )
+
+
 async def set_reminded(tx: Tx, notice_id: int, now: datetime) -> None:
     """Remember when the sender last reminded (the once-an-hour rule)."""
     await tx.execute(
