@@ -117,13 +117,14 @@ async def remind_substitutes(tick: Tick) -> None:
                 if lv.substitute_id is None or await report_for(tx, village_id, due.week):
                     continue
                 sub = await deps.people.get(lv.substitute_id, tx=tx)
+                dedup = f"remind:s{lv.substitute_id}v{village_id}:{due.week}:{due.index}"
                 await notify(
                     deps,
                     tx,
                     now,
                     [sub] if sub else [],
                     _sub_reminder(lv, due.due),
-                    key=lambda p, v=village_id, d=due: f"remind:s{p.id}v{v}:{d.week}:{d.index}",
+                    key=lambda _p: dedup,  # used at once, inside this iteration
                     ref_kind="weekly_reminder",
                     ref_id=village_id,
                     not_before=send_at,
