@@ -85,7 +85,7 @@ class Demo:
         this_monday = self.clock.now().astimezone(self.tz)
         seeds = self.world.earlier_reports
         joined = this_monday - timedelta(weeks=max(s["weeks_ago"] for s in seeds))
-        liaisons = {row.village: row.telegram_id for row in roster.rows if row.village}
+        liaisons = {r.village: r.telegram_id for r in roster.rows if r.village and r.telegram_id}
         async with Database(self.database_path) as db:
             await migrate(db)
             await import_roster(db, roster, FakeClock(joined))

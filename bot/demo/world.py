@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.clock import ShiftedClock
 from bot.domain.people import Role
-from bot.domain.roster import RosterRow, parse_roster
+from bot.domain.roster import ParsedRoster, RosterRow, parse_roster
 from bot.emulator import ApiEvent, FakeBotAPI, FakeGroup, FakeUser, QueueDriver
 from bot.i18n import LANGUAGES, I18n, language_from_telegram
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 ROSTER_FILE = "hekou.csv"
 SAMPLE_FILE = "sample.json"
-# The page's time controls: (id, weekday or None for a step, local time or minutes).
+# The page's time controls: the next local (weekday, hour, minute), or None for +30 minutes.
 CLOCK_MOVES = {"plus30": None, "tue16": (1, 16, 0), "wed09": (2, 9, 0)}
 _MESSAGE_METHODS = ("send", "edit", "delete", "copy", "forward")
 
@@ -41,16 +42,15 @@ def package_file(name: str) -> Path:
     return Path(str(files("bot.demo").joinpath(name)))
 
 
-def demo_start(now: datetime, tz: Any) -> datetime:
+def demo_start(now: datetime, tz: ZoneInfo) -> datetime:
     """Return Monday 08:30 local of the week containing ``now``: the demo's first moment."""
     local = now.astimezone(tz)
-    monday = (local - timedelta(days=local.weekday())).replace(
+    return (local - timedelta(days=local.weekday())).replace(
         hour=8, minute=30, second=0, microsecond=0
     )
-    return monday
 
 
-def next_moment(now: datetime, tz: Any, weekday: int, hour: int, minute: int) -> datetime:
+def next_moment(now: datetime, tz: ZoneInfo, weekday: int, hour: int, minute: int) -> datetime:
     """Return the first local ``weekday hour:minute`` strictly after ``now``."""
     local = now.astimezone(tz)
     target = (local + timedelta(days=(weekday - local.weekday()) % 7)).replace(
@@ -143,7 +143,7 @@ class DemoWorld:
         api.add_listener(self._on_api_event)
 
     @staticmethod
-    def roster() -> Any:
+    def roster() -> ParsedRoster:
         """Return the parsed sample roster (河口乡: six villages and their oversight)."""
         return parse_roster(package_file(ROSTER_FILE))
 
@@ -180,10 +180,6 @@ class DemoWorld:
     def person(self, person_id: int) -> DemoPerson:
         """Return a sample person by Telegram id (KeyError when unknown)."""
         return self.people[person_id]
-
-    def chat_ids(self) -> set[int]:
-        """Return every chat the page may show."""
-        return {*self.people, self.group.id}
 
     def language_of(self, person_id: int) -> str:
         """Return the language the bot speaks to a person (/lang, else their client's)."""
