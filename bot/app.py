@@ -16,6 +16,7 @@ from bot.deps import Deps
 from bot.handlers import (
     alert,
     common,
+    county_digest,
     digest,
     errors,
     export,
@@ -63,6 +64,7 @@ FEATURES: tuple[ModuleType, ...] = (
     reports_view,  # /reports and opening any report of one's scope
     unregistered,  # fresh invite links for people who never bound the bot
     export,  # /export, and a typed date range after /stats or /export
+    county_digest,  # the county /digest's township buttons
 )
 # Functions registering due work with the scheduler; every tick runs it in this order.
 DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (

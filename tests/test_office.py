@@ -387,3 +387,30 @@ async def test_cli_export(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (row["via"], row["person_id"], row["format"]) == ("cli", None, fmt)
     bad = await asyncio.to_thread(main, [*args[:-2], "--township", "无此乡", str(out)])
     assert bad == 1
+
+
+# --- the county's /digest --------------------------------------------------------------------
+
+
+async def test_county_digest_is_one_message_per_county_with_a_chart(env: Env) -> None:
+    await known_data(env)
+    county = await env.bind("孙丽")
+    calls = await county.command("/digest")
+    texts = [c.text for c in calls if c.method == "sendMessage"]
+    assert len(texts) == 1, texts  # not one digest per township
+    text = texts[0]
+    assert text.startswith("📋 各乡镇周报·第47周")
+    hekou = next(line for line in text.splitlines() if line.startswith("· 河口乡"))
+    assert "上报2/3（67%），迟报1" in hekou and "工作动态" in hekou
+    assert any(line.startswith("· 金汇镇：上报1/2") for line in text.splitlines())
+    assert "方庄村" not in text  # villages are a tap away
+    assert any(c.method == "sendPhoto" for c in calls)
+    calls = await county.press("河口乡")
+    detail = "\n".join(c.text or "" for c in calls if c.method == "sendMessage")
+    assert "河口乡" in detail and "高河村" in detail  # the missing village, by name
+    # A commissioner cannot open another township's digest with a forged button.
+    other = await env.bind("郑金汇")
+    msg = (await other.command("/help"))[-1]
+    hekou_id = (await _ids(env))["河口乡"]
+    calls = await other.press_data(f"dg:{hekou_id}:2026-W47", msg.result)
+    assert not any("高河村" in (c.text or "") for c in calls)

@@ -20,6 +20,7 @@ from telegram.ext import (
 from bot.context import BotContext
 from bot.domain import digest as dom
 from bot.domain.people import Role
+from bot.handlers import county_digest
 from bot.handlers.common import answer, refuse
 from bot.storage import digest as store
 from bot.storage.outbox import enqueue
@@ -114,7 +115,9 @@ async def digest_command(update: Update, context: BotContext) -> None:
             await answer(update, context, t("digest.group_not_bound"))
             return
     elif actor.role is Role.COUNTY:
-        townships = [(tw.id, tw.name) for tw in await deps.people.townships()]
+        # One line per township and a chart, villages a tap away (not a train of digests).
+        await county_digest.show(update, context)
+        return
     elif actor.township_id is not None:
         townships = [(actor.township_id, actor.township or "")]
     else:  # an oversight role without a township has no digest of its own
