@@ -9,13 +9,20 @@ file. Without one, statistics are sent as text only and start-up logs one warnin
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.domain.summary import ChartData
+from bot.domain.periods import Span
+from bot.domain.summary import ChartData, chart_data
+from bot.i18n import Translator
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +32,7 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
 )
+DIGEST_WEEKS = 8  # a digest chart shows the reporting rate of the last eight weeks
 MAX_ROWS = 60  # more units than this would not be readable in one picture
 
 
@@ -97,3 +105,18 @@ def render_text(text: str, font: Path | None) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+
+async def overview_png(
+    deps: Deps, span: Span, township_id: int | None, scope: str, t: Translator
+) -> bytes | None:
+    """Return the chart of a scope and period as PNG, None without a CJK font or units."""
+    from bot.storage.office import overview
+
+    if deps.chart_font is None:
+        return None
+    ov = await overview(deps.db, deps.policy, deps.tz, span, deps.clock.now(), township_id)
+    data = chart_data(t, ov, scope, by_township=township_id is None)
+    if not data.rows:
+        return None
+    return await asyncio.to_thread(render, data, deps.chart_font)

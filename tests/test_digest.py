@@ -323,3 +323,18 @@ async def test_a_village_counts_only_from_the_week_it_joined(env: Env, tmp_path:
     [overdue] = [t for t in env.api.texts(boss.id) if "逾期名单" in t]
     assert "0/6" in digest and "新建村" not in digest
     assert "6/6" in overdue and "新建村" not in overdue
+
+
+async def test_weekly_digest_carries_a_chart_uploaded_once(env: Env) -> None:
+    group = await bound_group(env)
+    await at(env, local(2026, 11, 25, 9, 0))
+    photos = env.api.sent(group.id, method="sendPhoto")
+    assert len(photos) == 1 and photos[0].ok
+    upload = next(iter(photos[0].files.values()))
+    assert upload.content.startswith(b"\x89PNG")
+    assert photos[0].text == "河口乡"
+    await at(env, local(2026, 11, 25, 12, 0))
+    assert len(env.api.sent(group.id, method="sendPhoto")) == 1
+    # The stored upload is dropped by housekeeping once sent and old.
+    await at(env, local(2026, 11, 28, 12, 0))
+    assert await env.db.fetchval("SELECT COUNT(*) FROM outbox_files") == 0

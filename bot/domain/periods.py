@@ -137,3 +137,9 @@ def from_code(code: str) -> Span | None:
     except ValueError:
         return None
     return None
+
+
+def weeks_ending(week: str, n: int) -> Span:
+    """Return the n weeks up to and including an ISO week (a digest chart's span)."""
+    end = week_monday(week) + timedelta(days=7)
+    return Span("range", end - timedelta(weeks=n), end)

@@ -9,29 +9,24 @@ shows its full village-by-village digest.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot import charts
 from bot.context import BotContext
 from bot.domain import digest as dom
-from bot.domain.calendar import week_monday
 from bot.domain.digest import Digest
 from bot.domain.people import Role
-from bot.domain.periods import Span
-from bot.domain.summary import chart_data
+from bot.domain.periods import weeks_ending
 from bot.domain.text import split_text
 from bot.domain.vocab import week_label
 from bot.forms import codec
-from bot.handlers import stats
 from bot.handlers.common import answer, button, guard, refuse
 from bot.i18n import Translator
 from bot.storage import digest as store
-from bot.storage import office as office_store
 
 PREFIX = "dg"
-CHART_WEEKS = 8  # the chart shows the reporting rate of the last eight weeks
 BUTTONS_PER_ROW = 3
 WEEK = re.compile(r"[0-9]{4}-W[0-9]{2}")
 
@@ -77,11 +72,11 @@ async def show(update: Update, context: BotContext) -> None:
         last = i == len(parts) - 1
         await answer(update, context, part, InlineKeyboardMarkup(rows) if last else None)
     # The chart: the last weeks up to the one just closed, per township.
-    sunday = week_monday(week) + timedelta(days=7)
-    span = Span("range", sunday - timedelta(weeks=CHART_WEEKS), sunday)
-    ov = await office_store.overview(deps.db, deps.policy, deps.tz, span, now, None)
     scope = t("office.scope.county")
-    await stats.send_chart(update, context, chart_data(t, ov, scope, by_township=True))
+    png = await charts.overview_png(deps, weeks_ending(week, charts.DIGEST_WEEKS), None, scope, t)
+    chat = update.effective_chat
+    if png is not None and chat is not None:
+        await context.bot.send_photo(chat.id, photo=png, caption=lines[0][:1024])
 
 
 @guard(Role.COUNTY, Role.COMMISSIONER, Role.LEADER)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import InputMediaPhoto, Message
+from telegram import InputFile, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
@@ -21,7 +21,7 @@ from bot.domain.people import Role
 from bot.i18n import I18n
 from bot.ratelimit import SendLimiter, retry_seconds
 from bot.storage.db import Database
-from bot.storage.outbox import NEW_ROWS, Lane, OutboxItem, OutboxRepo, enqueue
+from bot.storage.outbox import FILE_KEY, NEW_ROWS, Lane, OutboxItem, OutboxRepo, enqueue
 from bot.storage.people import PeopleRepo
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,14 @@ class DeliveryWorker:
             "chat_id": item.chat_id,
             **await self.repo.with_reply(item.payload),
         }
+        upload = params.get("photo")
+        if isinstance(upload, dict) and FILE_KEY in upload:
+            # A stored upload (a digest chart): send its bytes; gone means nothing to send.
+            stored = await self.repo.file(upload[FILE_KEY])
+            if stored is None:
+                await self.repo.mark_sent(item.id, self.clock.now(), None)
+                return True
+            params["photo"] = InputFile(stored[1], filename=stored[0])
         if item.method == "sendMediaGroup":
             # PTB prepares a media list itself and expects its InputMedia objects there.
             params["media"] = [

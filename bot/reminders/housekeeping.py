@@ -10,6 +10,12 @@ async def prune_update_log(tick: Tick) -> None:
     await tick.deps.inbox.prune(tick.now)
 
 
+async def prune_outbox_files(tick: Tick) -> None:
+    """Drop uploaded files (digest charts) once no pending message needs them."""
+    await tick.deps.outbox.prune_files(tick.now)
+
+
 def register(scheduler: Scheduler) -> None:
     """Plug housekeeping into the scheduler."""
     scheduler.register("prune_update_log", prune_update_log)
+    scheduler.register("prune_outbox_files", prune_outbox_files)

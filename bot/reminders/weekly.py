@@ -12,9 +12,11 @@ import logging
 from collections import defaultdict
 from typing import Any
 
+from bot import charts
 from bot.domain import digest as dom
 from bot.domain.calendar import due_at, end_of_quiet
 from bot.domain.people import Role
+from bot.domain.periods import weeks_ending
 from bot.domain.report import Outcome
 from bot.i18n import Translator
 from bot.reminders.scheduler import Scheduler, Tick
@@ -22,7 +24,7 @@ from bot.storage import digest as store
 from bot.storage import leave as leave_store
 from bot.storage.db import Tx
 from bot.storage.jobs import claim_run, has_run
-from bot.storage.outbox import Lane, enqueue
+from bot.storage.outbox import Lane, enqueue, store_file
 from bot.storage.reports import latest_before
 
 log = logging.getLogger(__name__)
@@ -176,10 +178,15 @@ async def send_digests(tick: Tick) -> None:
             digest = await store.collect_digest(
                 deps.db, deps.policy, deps.tz, group.township_id, group.township, week, now, post_at
             )
-            text = dom.render_digest(digest, deps.i18n.get(group.language))
+            t = deps.i18n.get(group.language)
+            text = dom.render_digest(digest, t)
+            # The chart: reporting rate per village over the last weeks, alerts by where settled.
+            chart = await charts.overview_png(
+                deps, weeks_ending(week, charts.DIGEST_WEEKS), group.township_id, group.township, t
+            )
             async with deps.db.transaction() as tx:
                 # The key check inside enqueue makes a racing tick a no-op.
-                await enqueue(
+                queued = await enqueue(
                     tx,
                     now,
                     chat_id=group.chat_id,
@@ -189,6 +196,19 @@ async def send_digests(tick: Tick) -> None:
                     lane=Lane.BULK,
                     ref_id=group.township_id,
                 )
+                if queued and chart is not None:
+                    photo = await store_file(tx, now, "digest.png", chart)
+                    await enqueue(
+                        tx,
+                        now,
+                        chat_id=group.chat_id,
+                        method="sendPhoto",
+                        payload={"photo": photo, "caption": group.township},
+                        dedup_key=f"{key}:chart",
+                        ref_kind="digest",
+                        lane=Lane.BULK,
+                        ref_id=group.township_id,
+                    )
 
 
 def register(scheduler: Scheduler) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
@@ -59,6 +59,18 @@ def _item(row: Any, chat_lane: int | None = None) -> OutboxItem:
         lane=row["lane"],
         chat_lane=row["lane"] if chat_lane is None else chat_lane,
     )
+
+
+FILE_KEY = "outbox_file"  # {"photo": {FILE_KEY: id}}: upload the stored file outbox_files.id
+
+
+async def store_file(tx: Tx, now: datetime, filename: str, data: bytes) -> dict[str, int]:
+    """Keep a file for an outbox row to upload; return the payload value that names it."""
+    file_id = await tx.execute(
+        "INSERT INTO outbox_files (filename, data, created_at) VALUES (?, ?, ?)",
+        (filename, data, to_db_time(now)),
+    )
+    return {FILE_KEY: file_id}
 
 
 async def enqueue(
@@ -242,6 +254,28 @@ class OutboxRepo:
             )
             == 1
         )
+
+    async def file(self, file_id: int) -> tuple[str, bytes] | None:
+        """Return a stored upload (file name, bytes), None when it is gone."""
+        row = await self.db.fetchone(
+            "SELECT filename, data FROM outbox_files WHERE id = ?", (file_id,)
+        )
+        return (row[0], bytes(row[1])) if row else None
+
+    async def prune_files(self, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
+        """Drop uploads older than `keep` that no pending row still needs."""
+        cutoff = to_db_time(now - keep)
+        if not await self.db.fetchval(
+            "SELECT 1 FROM outbox_files WHERE created_at < ? LIMIT 1", (cutoff,)
+        ):
+            return 0  # the usual case: no write transaction at all
+        async with self.db.transaction() as tx:
+            return await tx.changes(
+                "DELETE FROM outbox_files WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM"
+                " outbox o WHERE o.state IN ('pending', 'sending') AND o.method = 'sendPhoto'"
+                " AND json_extract(o.payload, '$.photo.outbox_file') = outbox_files.id)",
+                (cutoff,),
+            )
 
     async def with_reply(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Return the payload to send: REPLY_TO_ROW becomes reply_parameters when known."""
