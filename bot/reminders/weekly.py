@@ -197,7 +197,7 @@ async def send_digests(tick: Tick) -> None:
                     ref_id=group.township_id,
                 )
                 if queued and chart is not None:
-                    photo = await store_file(tx, now, "digest.png", chart)
+                    photo = await store_file(tx, now, "digest-chart.png", chart)
                     await enqueue(
                         tx,
                         now,
