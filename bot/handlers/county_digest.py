@@ -107,4 +107,4 @@ async def on_township(update: Update, context: BotContext) -> None:
 
 def get_handlers() -> list[BaseHandler]:
     """Return the township buttons of the county digest."""
-    return [CallbackQueryHandler(on_township, pattern=rf"^{PREFIX}:")]  # type: ignore[arg-type]
+    return [CallbackQueryHandler(on_township, pattern=rf"^{PREFIX}:")]
