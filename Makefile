@@ -30,8 +30,11 @@ fonts:
 	|| echo "Could not install fonts-wqy-microhei; charts fall back to text"
 
 # Without a BOT_TOKEN (environment or .env) this runs the local demo instead, saying so.
+# exec: the bot replaces the recipe's shell, so the SIGTERM make passes on when it is stopped
+# reaches the bot itself (it stops cleanly and make waits for it); a shell in between would
+# die and leave the bot running.
 run: $(STAMP)
-	$(BIN)/liaison-bot run --or-demo
+	exec $(BIN)/liaison-bot run --or-demo
 
 migrate: $(STAMP)
 	$(BIN)/liaison-bot migrate

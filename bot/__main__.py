@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import sys
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -147,9 +146,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         }
     )
     print(f"Demo page: {demo.page_url}  (Ctrl+C stops the demo)", flush=True)
-    # Keep the console readable for someone trying the bot: this build-time notice about the
-    # conversations' design says nothing to them (`run` still shows it).
-    warnings.filterwarnings("ignore", message="If 'per_message=False'")
     if args.browser:
         open_browser(demo.page_url)
     try:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
+from telegram.warnings import PTBUserWarning
 
 from bot import charts
 from bot.context import BotContext
@@ -139,9 +141,15 @@ def build_application(
     # 1c. From here on, the first commit also marks the update done (bot/pipeline.py).
     app.add_handler(arm_handler(), group=ARM_GROUP)
     # 2. Features, in FEATURES order (conversations before plain commands they contain).
-    for feature in FEATURES:
-        for handler in feature.get_handlers():
-            app.add_handler(handler, group=FEATURE_GROUP)
+    with warnings.catch_warnings():
+        # The forms are conversations per chat and user with per_message=False on purpose:
+        # they take typed answers as well as buttons, and every button carries its draft's
+        # token, which the form checks. PTB's notice that buttons are then not tracked per
+        # message is expected; it would only reach the operator's console at every start.
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        for feature in FEATURES:
+            for handler in feature.get_handlers():
+                app.add_handler(handler, group=FEATURE_GROUP)
     # 3. Strangers: anything no feature took, from someone not on the roster, gets the
     #    invite hint. Same group, last: PTB runs at most one handler per group.
     for handler in start.get_fallback_handlers():

@@ -32,7 +32,6 @@ from bot.i18n import Translator
 from bot.storage import office as store
 from bot.storage.db import Database
 
-FORMATS = ("xlsx", "csv")
 STATUS_KEYS = {
     dom.ON_TIME: "office.status.on_time",
     dom.LATE: "office.status.late",

@@ -20,7 +20,7 @@ def cli_env(db_path: Path, server: FakeBotServer | None = None, **extra: str) ->
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("BOT_", "POLICY_", "LIAISON_", "TICK_"))
+        if not k.startswith(("BOT_", "POLICY_", "LIAISON_", "TICK_", "MAKE", "MFLAGS"))
     }
     env.update(
         BOT_TOKEN="123456:PROCESS-TEST",
@@ -54,9 +54,17 @@ def import_roster(db_path: Path, roster: Path) -> dict[str, str]:
 
 
 class BotProcess:
-    """`python -m bot run` as a child process."""
+    """`python -m bot run` (or another command starting the bot) as a child process."""
 
-    def __init__(self, db_path: Path, server: FakeBotServer, log: Path, **extra: str) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        server: FakeBotServer,
+        log: Path,
+        argv: list[str] | None = None,
+        **extra: str,
+    ) -> None:
+        self.argv = argv or [sys.executable, "-m", "bot", "run"]
         self.db_path = db_path
         self.server = server
         self.log_path = log
@@ -69,7 +77,7 @@ class BotProcess:
         self._log = self.log_path.open("ab")
         # Popen returns once the child is spawned; the loop below watches it without blocking.
         self.proc = subprocess.Popen(  # noqa: ASYNC220
-            [sys.executable, "-m", "bot", "run"],
+            self.argv,
             cwd=ROOT,
             env=cli_env(self.db_path, self.server, **self.extra),
             stdout=self._log,

@@ -19,6 +19,7 @@ from bot.emulator import FakeBotAPI, FakeRequest, FakeUser, InProcessDriver
 from bot.i18n import I18n
 from bot.storage.db import Database, to_db_time
 from bot.storage.migrations import migrate
+from bot.storage.people import SELECT_PEOPLE, person_from_row
 
 DATA = Path(__file__).parent / "data"
 ROSTER = DATA / "roster_hekou.csv"
@@ -106,6 +107,12 @@ class Env:
         if user is None:
             return None
         return await self.deps.people.by_telegram_id(user.id)
+
+    async def on_roster(self, name: str) -> Person:
+        """Return a person on the roster by name, bound or not."""
+        row = await self.db.fetchone(SELECT_PEOPLE + " WHERE p.name = ?", (name,))
+        assert row is not None, f"{name} is not on the roster"
+        return person_from_row(row)
 
     async def tick(self) -> None:
         """Run the scheduler once and deliver everything due."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.alert import AlertDraft
-from bot.domain.people import Role
 from bot.storage import alerts as repo
 
 
 async def _raise(env, name: str, severity: str = "high") -> int:
-    person = next(p for p in await env.deps.people.with_role(Role.LIAISON) if p.name == name)
+    person = await env.on_roster(name)
     draft = AlertDraft(
         category="land", severity=severity, people_count=3, place_text="x", description="d"
     )
@@ -32,7 +31,7 @@ async def test_alert_stats_counts_and_open_list(env):
     env.clock.advance(minutes=10)
     second = await _raise(env, "李秀英", "low")
     other = await _raise(env, "吴芳")
-    commissioner = next(p for p in await env.deps.people.with_role(Role.COMMISSIONER))
+    commissioner = await env.on_roster("冯兴敏")
     env.clock.advance(minutes=20)
     now = env.clock.now()
     async with env.db.transaction() as tx:

@@ -124,8 +124,11 @@ async def test_return_revise_resubmit_adopt(env: Env) -> None:
     assert f"I-{sid}" in calls[-1].text
     sub = await SubmissionRepo(env.db).get(sid)
     assert sub is not None and sub.state == "pending" and sub.version == 2
-    versions = await SubmissionRepo(env.db).versions(sid)
-    assert [(v[0], v[1]) for v in versions] == [(1, "初稿标题"), (2, "修改后的标题")]
+    versions = await env.db.fetchall(
+        "SELECT version, title FROM submission_versions WHERE submission_id = ? ORDER BY version",
+        (sid,),
+    )
+    assert [tuple(v) for v in versions] == [(1, "初稿标题"), (2, "修改后的标题")]
     await env.deliver()
     assert "修改稿" in boss.last_message()["text"]
     # The old (version 1) buttons no longer work; the new ones do.

@@ -127,3 +127,31 @@ async def test_process_survives_a_telegram_outage(tmp_path: Path) -> None:
         finally:
             bot.ensure_stopped()
     assert sum(1 for c in api.calls if c.method == "getUpdates" and c.status >= 500) >= 2
+
+
+async def test_sigterm_to_make_run_stops_the_bot_cleanly_and_quietly(tmp_path: Path) -> None:
+    """`make run` stopped by a supervisor: the bot gets the SIGTERM and stops as cleanly as
+    when it is sent to the bot itself; and its start prints no PTBUserWarning."""
+    api = FakeBotAPI()
+    log = tmp_path / "make.log"
+    # -o: use the virtual environment as it is (the test runs inside it).
+    make_run = ["make", "--no-print-directory", "-o", ".venv/.installed", "run"]
+    with FakeBotServer(api) as server:
+        bot = BotProcess(tmp_path / "bot.sqlite3", server, log, argv=make_run)
+        try:
+            await bot.start()
+            assert bot.proc is not None
+            make_pid = bot.proc.pid
+            children = Path(f"/proc/{make_pid}/task/{make_pid}/children").read_text().split()
+            # The bot itself is make's child, no shell in between (that would die alone).
+            assert len(children) == 1, children
+            argv = Path(f"/proc/{children[0]}/cmdline").read_bytes().split(b"\0")
+            assert argv[0].endswith(b"python3") or argv[0].endswith(b"python"), argv
+            # make passes SIGTERM on, waits for the bot, then dies of the signal itself.
+            assert await bot.stop(signal.SIGTERM) == -signal.SIGTERM
+            assert not Path(f"/proc/{children[0]}").exists(), "the bot outlived make"
+        finally:
+            bot.ensure_stopped()
+    output = log.read_text(encoding="utf-8", errors="replace")
+    assert "stopped cleanly" in output, output
+    assert "Warning" not in output and "Traceback" not in output, output

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.domain.people import Role
 from bot.domain.report import ReportForm
 from bot.storage.reports import create_report, get_report, history, update_report, week_status
 from tests.conftest import Env
@@ -29,7 +28,7 @@ async def test_week_status_and_get_report(env: Env) -> None:
     assert rows[-1].township == "金汇镇" and len(rows) == 7
     assert all(r.report_id is None and not r.late for r in rows)
     assert rows[0].liaisons[0].name == "王建国"
-    wang = next(p for p in await env.deps.people.with_role(Role.LIAISON) if p.name == "王建国")
+    wang = await env.on_roster("王建国")
     form = await _form(
         outcome="issues", findings="两户争地", unstable=True, follow_up=False, dispute=True
     )

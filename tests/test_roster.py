@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from bot.__main__ import main
 from bot.clock import FakeClock
 from bot.domain.people import Role
 from bot.domain.roster import (
@@ -31,10 +32,8 @@ from bot.storage.roster import (
     ImportResult,
     PersonNotFound,
     RosterImportError,
-    failed_starts_since,
     import_roster,
     new_invite,
-    people_json,
     record_failed_start,
     redeem_invite,
     wait_seconds,
@@ -289,10 +288,16 @@ async def test_import_creates_people_places_and_codes(db: Database, clock: FakeC
     assert county["township_id"] is None and county["village_id"] is None
 
 
-async def test_json_output_keys(db: Database, clock: FakeClock) -> None:
-    result = await import_roster(db, parse_roster(DATA / "roster_hekou.csv"), clock)
-    data = json.loads(people_json(result.people))
+def test_json_output_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`roster import --json`: one array of objects, Chinese kept readable."""
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "cli.sqlite3"))
+    assert main(["roster", "import", str(DATA / "roster_hekou.csv"), "--json"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
     assert isinstance(data, list) and len(data) == 11
+    # No invite_link yet: the bot's username is known only once it has run.
     assert all(set(item) == {"name", "role", "township", "village", "invite_code"} for item in data)
     assert data[0]["name"] == "王建国" and data[0]["role"] == "liaison"
     assert data[-1] == {
@@ -302,7 +307,7 @@ async def test_json_output_keys(db: Database, clock: FakeClock) -> None:
         "village": None,
         "invite_code": None,
     }
-    assert "王建国" in people_json(result.people)  # Chinese kept readable
+    assert "王建国" in out  # Chinese kept readable
 
 
 async def test_reimport_changes_nothing(db: Database, clock: FakeClock) -> None:
@@ -608,14 +613,12 @@ async def test_five_wrong_codes_make_the_user_wait(db: Database, clock: FakeCloc
         await record_failed_start(db, user, clock)
         clock.advance(minutes=1)
     # Failures at 02:00..02:04; now 02:05. Blocked until 02:10 (the first drops out).
-    assert await failed_starts_since(db, user, START - timedelta(seconds=1)) == 5
     assert await wait_seconds(db, user, clock) == 300
     assert await wait_seconds(db, 9002, clock) == 0  # other users are not affected
     clock.set(START + timedelta(minutes=9, seconds=59))
     assert await wait_seconds(db, user, clock) == 1
     clock.set(START + timedelta(minutes=10))
     assert await wait_seconds(db, user, clock) == 0
-    assert await failed_starts_since(db, user, clock.now() - timedelta(minutes=10)) == 4
 
     # A sixth failure re-blocks until the second one is 10 minutes old.
     await record_failed_start(db, user, clock)

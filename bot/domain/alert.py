@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from bot.config import Policy
-from bot.domain.calendar import end_of_quiet, in_quiet_hours
+from bot.domain.calendar import in_quiet_hours
 from bot.domain.people import Role
 
 CATEGORIES = ("land", "neighbours", "ethnic", "religious", "wages", "relocation", "other")
 SEVERITIES = ("critical", "high", "medium", "low")
 RESOLUTION_LEVELS = ("village", "township", "county")
-STATES = ("open", "acknowledged", "resolved")
 
 # Who is notified at each level: 1 commissioners, 2 leaders, 3 county officers.
 LEVEL_ROLES: dict[int, Role] = {1: Role.COMMISSIONER, 2: Role.LEADER, 3: Role.COUNTY}
@@ -135,17 +134,6 @@ def should_escalate(alert: Alert, now: datetime, policy: Policy, tz: ZoneInfo) -
     if due is None or now < due:
         return False
     return alert.severity == "critical" or not in_quiet_hours(now, policy.quiet_hours, tz)
-
-
-def escalation_release(
-    alert: Alert, now: datetime, policy: Policy, tz: ZoneInfo
-) -> datetime | None:
-    """Return when a due escalation will actually be sent (after quiet hours if held)."""
-    due = escalation_due_at(alert, policy)
-    if due is None:
-        return None
-    when = max(due, now)
-    return when if alert.severity == "critical" else end_of_quiet(when, policy.quiet_hours, tz)
 
 
 def followup_reminder(alert: Alert, now: datetime, policy: Policy) -> int | None:

@@ -55,10 +55,6 @@ class Leave:
         """Return whether this leave is approved and includes the day."""
         return self.state is LeaveState.APPROVED and self.start <= day <= self.end
 
-    def is_current(self, today: date) -> bool:
-        """Return whether the leave is still to come or running (pending or approved)."""
-        return self.state in (LeaveState.PENDING, LeaveState.APPROVED) and self.end >= today
-
 
 # Quick choices on the date step, in button order.
 QUICK_RANGES = ("today", "tomorrow", "this_week", "next_week")

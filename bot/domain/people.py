@@ -34,11 +34,6 @@ class Person:
     village: str | None = None
     tg_language: str | None = None
 
-    @property
-    def is_oversight(self) -> bool:
-        """Return True for commissioners, leaders and county officers."""
-        return self.role in OVERSIGHT
-
     def place(self) -> str:
         """Return the place a person belongs to, most specific first."""
         return self.village or self.township or ""
@@ -57,8 +52,3 @@ def covers(person: Person, township_id: int | None, village_id: int | None = Non
     if person.role is Role.LIAISON:
         return village_id is not None and person.village_id == village_id
     return False
-
-
-def has_role(person: Person | None, *roles: Role) -> bool:
-    """Return whether a (maybe unknown) person has one of the roles."""
-    return person is not None and person.role in roles

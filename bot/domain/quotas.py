@@ -13,7 +13,6 @@ from bot.domain.calendar import Period, period_of
 # The two quota reminder moments (issue 5): two thirds of a period, and three days before its end.
 MOMENT_TWO_THIRDS = "two_thirds"
 MOMENT_THREE_DAYS = "three_days"
-MOMENTS = (MOMENT_TWO_THIRDS, MOMENT_THREE_DAYS)
 DAYS_BEFORE_END = 3
 # A moment missed by downtime (or held by quiet hours) is still sent within this time, not later.
 CATCH_UP = timedelta(hours=24)

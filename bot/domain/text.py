@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 MAX_TEXT = 4096
-MAX_CAPTION = 1024
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:

@@ -23,11 +23,6 @@ WEEKS_BACK = 26
 MAX_BUTTONS = 90
 
 
-def open_button(report_id: int, label: str) -> list:
-    """Return the button row that opens one report."""
-    return [button(label, f"rv:{report_id}")]
-
-
 async def _week(update: Update, context: BotContext, week: str, *, edit: bool) -> None:
     deps, actor, t = context.deps, context.actor, context.t
     assert actor is not None

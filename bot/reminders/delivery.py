@@ -47,11 +47,6 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=5 * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
-def is_permanent(exc: TelegramError) -> bool:
-    """Return whether an error will never go away by retrying."""
-    return isinstance(exc, (Forbidden, BadRequest))
-
-
 class DeliveryWorker:
     """Send due outbox rows, each chat's in order, urgent lanes first, within the limits.
 

@@ -185,12 +185,6 @@ async def bound_groups(src: Database | Tx) -> list[DigestGroup]:
     return [_group(r) for r in await src.fetchall(_GROUPS + " ORDER BY name")]
 
 
-async def group_of_township(src: Database | Tx, township_id: int) -> DigestGroup | None:
-    """Return one township's digest group, if bound."""
-    rows = await src.fetchall(_GROUPS + " AND id = ?", (township_id,))
-    return _group(rows[0]) if rows else None
-
-
 # --- digest data ---------------------------------------------------------------------------
 
 

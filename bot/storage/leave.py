@@ -157,11 +157,6 @@ async def not_on_leave(
     return [p for p in people if p.id not in away]
 
 
-async def covering(src: Src, substitute_id: int, day: date) -> list[Leave]:
-    """Return the approved leaves a person stands in for on a day."""
-    return [lv for lv in (await on_leave(src, day)).values() if lv.substitute_id == substitute_id]
-
-
 async def _liaisons_by_village(src: Src, township_id: int | None) -> dict[int, list[int]]:
     sql = "SELECT id, village_id FROM people WHERE active = 1 AND role = 'liaison'"
     sql += " AND village_id IS NOT NULL"

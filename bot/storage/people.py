@@ -114,15 +114,6 @@ class PeopleRepo:
         )
         return [person_from_row(r) for r in rows]
 
-    async def with_role(self, role: Role, tx: Tx | None = None) -> list[Person]:
-        """Return every active person of a role."""
-        src = tx or self.db
-        rows = await src.fetchall(
-            SELECT_PEOPLE + " WHERE p.active = 1 AND p.role = ? ORDER BY p.name, p.id",
-            (role.value,),
-        )
-        return [person_from_row(r) for r in rows]
-
     async def liaisons_of_village(self, village_id: int, tx: Tx | None = None) -> list[Person]:
         """Return the active liaisons of a village."""
         src = tx or self.db

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -76,15 +75,6 @@ class ImportedPerson:
     township: str | None
     village: str | None
     invite_code: str | None
-
-    def as_json(self) -> dict[str, str | None]:
-        """Return the JSON object for --json."""
-        return asdict(self)
-
-
-def people_json(people: Sequence[ImportedPerson]) -> str:
-    """Return the --json output: one array of objects, Chinese kept readable."""
-    return json.dumps([p.as_json() for p in people], ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -481,18 +471,6 @@ async def record_failed_start(db: Database, telegram_id: int, clock: Clock) -> N
             "INSERT INTO start_attempts (telegram_id, at) VALUES (?, ?)",
             (telegram_id, to_db_time(now)),
         )
-
-
-async def failed_starts_since(db: Database, telegram_id: int, since: datetime) -> int:
-    """Count wrong /start codes of a user strictly after `since`.
-
-    Strict, like wait_seconds: a failure exactly `window` old has left the window.
-    """
-    count: int = await db.fetchval(
-        "SELECT count(*) FROM start_attempts WHERE telegram_id = ? AND at > ?",
-        (telegram_id, to_db_time(since)),
-    )
-    return count
 
 
 async def wait_seconds(

@@ -177,15 +177,6 @@ class SubmissionRepo:
         rows = await self.db.fetchall(sql + " ORDER BY s.updated_at, s.id", params)
         return [_submission(r) for r in rows]
 
-    async def versions(self, submission_id: int) -> list[tuple[int, str, str, datetime]]:
-        """Return every version (number, title, body, at) of a submission."""
-        rows = await self.db.fetchall(
-            "SELECT version, title, body, at FROM submission_versions WHERE submission_id = ?"
-            " ORDER BY version",
-            (submission_id,),
-        )
-        return [(r["version"], r["title"], r["body"], from_db_time(r["at"])) for r in rows]
-
     async def review(
         self,
         tx: Tx,
