@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 from bot.emulator import FakeGroup
-from bot.storage.leave import excused_weeks
-from tests.conftest import Env
+from bot.storage.leave import create_leave, excused_weeks
+from tests.conftest import Env, make_env
+from tests.test_info import submit
 from tests.test_weekly import local, overdue, reminders
 
+TZ = ZoneInfo("Asia/Shanghai")
 NAMES = ("王建国", "李秀英", "张伟", "冯兴敏")
 
 
@@ -143,3 +149,35 @@ async def test_excused_weeks_for_exports(env: Env) -> None:
     assert found[(wang.village_id, "2026-W49")].end.isoformat() == "2026-12-06"
     other = await excused_weeks(env.db, env.deps.policy, env.deps.tz, weeks, township_id=999)
     assert other == {}
+
+
+async def test_no_quota_nudge_during_leave(tmp_path: Path) -> None:
+    env, driver = await make_env(tmp_path, start=datetime(2026, 11, 20, 12, 0, tzinfo=TZ))
+    try:
+        wang, li, zhang = [await env.bind(n) for n in ("王建国", "李秀英", "张伟")]
+        await env.bind("冯兴敏")
+        await submit(env, wang, "工作动态")
+        person = await env.person("李秀英")
+        assert person is not None and person.township_id is not None
+        async with env.db.transaction() as tx:
+            await create_leave(
+                tx,
+                person_id=person.id,
+                township_id=person.township_id,
+                village_id=person.village_id,
+                start=date(2026, 11, 20),
+                end=date(2026, 11, 22),
+                reason=None,
+                substitute_id=None,
+                requested_by=person.id,
+                now=env.clock.now(),
+                approved=True,
+            )
+        env.clock.set(datetime(2026, 11, 21, 7, 0, tzinfo=TZ))  # two thirds of November
+        await env.tick()
+        nudged = [u for u in (li, zhang) if any("本期" in t and "/info" in t for t in u.texts())]
+        assert nudged == [zhang]
+    finally:
+        await driver.__aexit__(None, None, None)
+        await env.db.close()
+    env.api.assert_no_violations()
