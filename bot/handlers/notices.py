@@ -146,10 +146,7 @@ async def on_who(update: Update, context: BotContext) -> None:
     people = await store.unconfirmed(deps.db, n.id)
     away = await leave_store.on_leave(deps.db, deps.clock.now().astimezone(deps.tz).date())
     lines = [t("notice.who_head", ref=n.ref, n=len(people), total=n.total)]
-    for person, line in zip(people, delivery.render_people(t, people), strict=True):
-        if person.id in away:
-            line += " " + t("leave.mark", end=day_month(t, away[person.id].end))
-        lines.append(line)
+    lines += delivery.render_people(t, people, away)
     if not people:
         lines = [t("notice.deadline_all", ref=n.ref, total=n.total)]
     await _answer_long(update, context, "\n".join(lines))

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain import notice as dom
 from bot.domain.calendar import end_of_quiet, in_quiet_hours
+from bot.domain.leave import Leave
 from bot.domain.notice import Notice
 from bot.domain.people import Person
+from bot.domain.vocab import day_month
 from bot.i18n import Translator
 from bot.notify import notify, refresh_copies
 from bot.reminders.scheduler import Scheduler, Tick
@@ -162,7 +164,8 @@ async def remind(deps: Deps, tx: Tx, n: Notice, now: datetime, *, by: int | None
         lane=Lane.BULK,  # a fan-out: alerts go first
     )
     count = len(sent)
-    await store.add_event(tx, n.id, now, "reminded", by, {"n": count, "auto": by is None})
+    if count or by is not None:  # a half-time pass with nobody left to remind stays quiet
+        await store.add_event(tx, n.id, now, "reminded", by, {"n": count, "auto": by is None})
     return count
 
 
@@ -210,11 +213,17 @@ async def deliver_reply(
         await send_files(tx, now, s.person, files, caption, f"notice-reply:{event_id}:f")
 
 
-def render_people(t: Translator, people: list[Person]) -> list[str]:
-    """Return one line per person: name, place, phone."""
-    return [
-        t("notice.person_line", name=p.name, place=p.place(), phone=p.phone or "—") for p in people
-    ]
+def render_people(
+    t: Translator, people: list[Person], away: dict[int, Leave] | None = None
+) -> list[str]:
+    """Return one line per person: name, place, phone, and 请假（至…） for those on leave."""
+    lines = []
+    for p in people:
+        line = t("notice.person_line", name=p.name, place=p.place(), phone=p.phone or "—")
+        if away and p.id in away:
+            line += " " + t("leave.mark", end=day_month(t, away[p.id].end))
+        lines.append(line)
+    return lines
 
 
 async def notice_deadlines(tick: Tick) -> None:
@@ -240,12 +249,13 @@ async def _deadline_list(deps: Deps, tx: Tx, n: Notice, now: datetime) -> None:
     missing = await store.unconfirmed(tx, n.id, as_of=n.deadline)
     await store.add_event(tx, n.id, now, "deadline", None, {"missing": len(missing)})
     sender = await deps.people.get(n.sender_id, tx=tx)
+    away = await leave_store.on_leave(tx, n.deadline.astimezone(deps.tz).date())
 
     def render(t: Translator, _person: Person) -> str:
         if not missing:
             return t("notice.deadline_all", ref=n.ref, total=n.total)
         head = t("notice.deadline_list", ref=n.ref, n=len(missing), total=n.total)
-        return "\n".join([head, *render_people(t, missing)])
+        return "\n".join([head, *render_people(t, missing, away)])
 
     await notify(
         deps,
