@@ -61,6 +61,7 @@ def render(data: ChartData, font: Path | None) -> bytes:
     """Draw the reporting-rate grid beside the settled-alerts bars; return PNG bytes."""
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     fp = FontProperties(fname=str(font)) if font else FontProperties()
     rows = data.rows[:MAX_ROWS]
@@ -73,6 +74,7 @@ def render(data: ChartData, font: Path | None) -> bytes:
         image = ax.imshow(matrix, aspect="auto", cmap="RdYlGn", vmin=0, vmax=1)
         bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
         bar.ax.tick_params(labelsize=7)
+        bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_yticks(range(len(rows)), [name for name, _ in rows], fontproperties=fp, fontsize=8)
     step = max(1, len(data.weeks) // 14)
     ticks = list(range(0, len(data.weeks), step))
@@ -88,6 +90,7 @@ def render(data: ChartData, font: Path | None) -> bytes:
         side.text(n, i, f" {n}", va="center", fontsize=8)
     side.set_title(data.settled_title, fontproperties=fp, fontsize=10)
     side.spines[["top", "right"]].set_visible(False)
+    side.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(data.title, fontproperties=fp, fontsize=12)
     out = io.BytesIO()
     fig.savefig(out, format="png", bbox_inches="tight")
