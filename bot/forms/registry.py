@@ -9,7 +9,7 @@ from bot.forms.runtime import Form
 
 def all_forms() -> list[tuple[ModuleType, Form]]:
     """Return (module, form) for each form built on the runtime."""
-    from bot.handlers import alert, info, leave, notice, notices, report
+    from bot.handlers import alert, info, leave, notice, notices, report_form
 
     return [
         (alert, alert.ALERT),
@@ -17,5 +17,5 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
         (notice, notice.NOTICE),
         (notices, notices.REPLY),
         (leave, leave.LEAVE),
-        (report, report.REPORT),
+        (report_form, report_form.REPORT),
     ]

@@ -12,6 +12,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
+    BaseHandler,
     ConversationHandler,
     MessageHandler,
     TypeHandler,
@@ -189,3 +190,20 @@ def keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:
     (Telegram is never sent an empty reply_markup)."""
     kept = [r for r in rows if r]
     return InlineKeyboardMarkup(kept) if kept else None
+
+
+def conversation(
+    name: str,
+    entry_points: list[BaseHandler],
+    states: dict[object, list[BaseHandler]],
+    fallbacks: list[BaseHandler],
+) -> ConversationHandler:
+    """Return a persistent conversation that its entry points can restart at any step."""
+    return ConversationHandler(
+        entry_points=entry_points,
+        states=states,
+        fallbacks=fallbacks,
+        name=name,
+        persistent=True,
+        allow_reentry=True,
+    )

@@ -12,9 +12,10 @@ from bot.domain.people import Role
 from bot.forms import codec
 from bot.handlers.common import answer, button, guard, keyboard, may_act_on, refuse
 from bot.handlers.leave import leave_lines
-from bot.handlers.report import STATE_KEYS, report_text
+from bot.handlers.report import STATE_KEYS
 from bot.storage import reports as repo
 from bot.storage.leave import current_leaves
+from bot.views.patrol import report_text
 
 WEEKS_SHOWN = 8
 
