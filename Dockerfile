@@ -13,7 +13,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-wqy-microhei \
     && rm -rf /var/lib/apt/lists/*
 # Dependencies first (pinned by constraints.txt) so code changes reuse the layer.
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml setup.py MANIFEST.in constraints.txt README.md ./
 COPY bot ./bot
 COPY locales ./locales
 RUN pip install -c constraints.txt . \

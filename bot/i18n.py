@@ -22,15 +22,19 @@ DEFAULT_LANGUAGE = "zh_Hans"
 
 
 def locales_dir() -> Path:
-    """Return the folder holding the catalogues (next to the package, or $LOCALES_DIR)."""
+    """Return the folder holding the catalogues ($LOCALES_DIR, installed, or the checkout's)."""
     override = os.environ.get("LOCALES_DIR")
     if override:
         return Path(override)
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "locales", here / "locales"):
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("locales/ folder not found next to the bot package")
+    installed = here / "locales"  # a wheel carries them inside the package (setup.py)
+    if installed.is_dir():
+        return installed
+    # A source checkout (editable install, tests, Docker's /app): the repository's locales/.
+    checkout = here.parent / "locales"
+    if checkout.is_dir() and (here.parent / "pyproject.toml").is_file():
+        return checkout
+    raise RuntimeError(f"gettext catalogues not found in {installed} or {checkout}")
 
 
 def language_from_telegram(code: str | None) -> str:
