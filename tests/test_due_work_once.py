@@ -57,3 +57,18 @@ async def test_a_pass_cut_short_is_redone_without_repeats(
     assert sum(len(reminders(env, users[n].id)) for n in LIAISONS) == 2
     await at(env, local(2026, 11, 24, 9, 1))
     assert all(len(reminders(env, users[n].id)) == 1 for n in LIAISONS)
+
+
+async def test_later_ticks_of_a_moment_write_nothing(env: Env) -> None:
+    from bot.reminders.scheduler import Tick
+
+    await bind_all(env)
+    statements: list[str] = []
+    for moment in (local(2026, 11, 24, 9, 0), local(2026, 11, 25, 9, 0)):  # reminder, overdue
+        await at(env, moment)  # the moment's pass: queued and sent
+        env.clock.set(moment + timedelta(minutes=20))
+        await env.db.writer.set_trace_callback(statements.append)
+        for work in (weekly.send_reminders, weekly.send_overdue):
+            await work(Tick(env.clock.now(), env.deps))
+        await env.db.writer.set_trace_callback(None)
+    assert not [s for s in statements if s.startswith("BEGIN")], statements

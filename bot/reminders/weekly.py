@@ -60,15 +60,19 @@ async def report_buttons(
 async def send_reminders(tick: Tick) -> None:
     """Remind liaisons without a report at each reminder moment (held by quiet hours)."""
     deps, now = tick.deps, tick.now
+    # Cancelling is a write: done only when a reminder is actually waiting (a read), not as an
+    # empty UPDATE every tick.
     for week in dom.weeks_past_due(now, deps.policy, deps.tz):
         # A reminder still waiting (quiet hours, outage) when the deadline passes is dropped.
-        async with deps.db.transaction() as tx:
-            await store.cancel_reminders(tx, week, all_of_week=True)
+        if await store.reminders_pending(deps.db, week):
+            async with deps.db.transaction() as tx:
+                await store.cancel_reminders(tx, week, all_of_week=True)
     for due in dom.due_reminders(now, deps.policy, deps.tz):
         send_at = end_of_quiet(now, deps.policy.quiet_hours, deps.tz)
-        async with deps.db.transaction() as tx:
-            # Whoever reported meanwhile is not nudged by a reminder still waiting.
-            await store.cancel_reminders(tx, due.week, all_of_week=False)
+        if await store.reminders_pending(deps.db, due.week):
+            async with deps.db.transaction() as tx:
+                # Whoever reported meanwhile is not nudged by a reminder still waiting.
+                await store.cancel_reminders(tx, due.week, all_of_week=False)
         if send_at >= due.due:
             continue
         # One pass per moment: later ticks of the day cost one lookup, not one query per person.
@@ -112,6 +116,8 @@ async def send_overdue(tick: Tick) -> None:
     deps, now = tick.deps, tick.now
     for week, _at in dom.due_overdue(now, deps.policy, deps.tz):
         due = due_at(week, deps.policy, deps.tz)
+        if await has_run(deps.db, f"overdue:{week}"):
+            continue  # a read per tick for the rest of the day, not an empty write
         async with deps.db.transaction() as tx:
             if not await claim_run(tx, f"overdue:{week}", now):
                 continue

@@ -69,6 +69,16 @@ async def missing_villages(
     return missing, totals
 
 
+async def reminders_pending(src: Database | Tx, week: str) -> bool:
+    """Return whether any reminder of a week is still waiting to be sent."""
+    return bool(
+        await src.fetchval(
+            "SELECT 1 FROM outbox WHERE state = 'pending' AND dedup_key LIKE ? LIMIT 1",
+            (f"remind:%:{week}:%",),
+        )
+    )
+
+
 async def cancel_reminders(tx: Tx, week: str, *, all_of_week: bool) -> int:
     """Cancel pending reminders of a week: all of them, or those whose village has reported."""
     pattern = f"remind:%:{week}:%"
