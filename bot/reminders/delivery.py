@@ -8,6 +8,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -121,11 +122,7 @@ class DeliveryWorker:
                 return
             self._busy.add(chat_id)
             try:
-                if self.limiter is None:
-                    done = await self._claim_and_send(item)
-                else:
-                    async with self.limiter.slot(item.chat_id, item.method, Lane.URGENT):
-                        done = await self._claim_and_send(item)
+                done = await self._send(item, Lane.URGENT)
             finally:
                 self._busy.discard(item.chat_id)
                 self.wake()
@@ -177,11 +174,7 @@ class DeliveryWorker:
 
     async def _deliver(self, item: OutboxItem, bulk: bool) -> None:
         try:
-            if self.limiter is None:
-                await self._claim_and_send(item)
-            else:
-                async with self.limiter.slot(item.chat_id, item.method, item.chat_lane):
-                    await self._claim_and_send(item)
+            await self._send(item, item.chat_lane)
         except Exception:  # keep delivering after an unexpected error
             log.exception("outbox %s: delivery failed", item.id)
         finally:
@@ -193,14 +186,17 @@ class DeliveryWorker:
             self._wake.set()  # the chat's next row may go now
             self._changed.set()
 
-    async def _claim_and_send(self, item: OutboxItem) -> bool:
-        """Send a row unless stopping or taken; return whether it is settled for good."""
-        if self._stopping or not await self.repo.claim(item.id):
-            return False  # not started: it stays where it is
-        return await self._send(item)
+    def _slot(self, item: OutboxItem, lane: int) -> AbstractAsyncContextManager[None]:
+        if self.limiter is None:
+            return contextlib.nullcontext()
+        return self.limiter.slot(item.chat_id, item.method, lane)
 
-    async def _send(self, item: OutboxItem) -> bool:
-        """Make one attempt; return True when the row is done (sent or failed for good)."""
+    async def _send(self, item: OutboxItem, lane: int) -> bool:
+        """Make one attempt; return True when the row is done (sent or failed for good).
+
+        The row is claimed once its slot is free, right before the request, and settled
+        after the slot is given back (the next send need not wait for our commit).
+        """
         params: dict[str, Any] = {
             "chat_id": item.chat_id,
             **await self.repo.with_reply(item.payload),
@@ -219,12 +215,15 @@ class DeliveryWorker:
                 InputMediaPhoto(m["media"], caption=m.get("caption")) for m in params["media"]
             ]
         try:
-            if self.limiter is None:
-                result = await self.bot.do_api_request(item.method, api_kwargs=params)
-            else:
-                result = await self.bot.do_api_request(
-                    item.method, api_kwargs=params, rate_limit_args={"paced": True}
-                )
+            async with self._slot(item, lane):
+                if self._stopping or not await self.repo.claim(item.id):
+                    return False  # not started: it stays where it is
+                if self.limiter is None:
+                    result = await self.bot.do_api_request(item.method, api_kwargs=params)
+                else:
+                    result = await self.bot.do_api_request(
+                        item.method, api_kwargs=params, rate_limit_args={"paced": True}
+                    )
         except RetryAfter as exc:
             seconds = retry_seconds(exc)
             log.warning("outbox %s: 429, retry after %ss", item.id, seconds)
