@@ -162,10 +162,6 @@ class Page:
         self.b.type(box, text + "\ue007")
         self._changed(before)
 
-    def first_of(self, *labels: str) -> str:
-        script = "return arguments[0].find(l => (" + _FIND_BUTTON_FN + ")(l)) || null"
-        return str(self.b.wait(script, list(labels), what=f"one of {labels}"))
-
     def _changed(self, before: str) -> None:
         """Wait until the bot has answered and the page shows exactly what the emulator holds."""
         self.b.wait(
@@ -185,28 +181,16 @@ class Page:
 
 
 # The newest inline button whose label contains the text.
-_FIND_BUTTON_FN = (
-    "(label) => [...document.querySelectorAll('#messages .kb button')]"
-    ".reverse().find(b => b.textContent.includes(label)) || null"
+_FIND_BUTTON = (
+    "return [...document.querySelectorAll('#messages .kb button')]"
+    ".reverse().find(b => b.textContent.includes(arguments[0])) || null"
 )
-_FIND_BUTTON = f"return ({_FIND_BUTTON_FN})(arguments[0])"
 
 
 def file_normal_week(page: Page) -> None:
-    """File this week's report as 'all normal', by the one-tap button where the form has it."""
+    """File this week's report as 'all normal' with the form's one-tap answer."""
     page.send("/report")
-    first = page.first_of("本周一切正常", "报本周", "今天")
-    if first == "本周一切正常":
-        page.press(first)
-    else:
-        if first == "报本周":
-            page.press("报本周")
-        page.press("今天")
-        page.press("宗教活动场所")
-        page.press("选好了")
-        page.send("7")
-        page.press("一切正常")
-        page.press("提交")
+    page.press("✅ 本周一切正常")
     page.text_matches(r"W\d+-大朱村")  # the report's reference, e.g. W47-大朱村
 
 
