@@ -71,6 +71,15 @@ def _get(url: str) -> bytes:
 
 
 @pytest.fixture
+def chromium() -> tuple[str, str]:
+    """Return the browser and chromedriver, or skip saying what is missing."""
+    found = find_chromium()
+    if isinstance(found, str):
+        pytest.skip(found)
+    return found
+
+
+@pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """Start `liaison-bot demo` (own database in tmp) and yield its page URL and log."""
     log = tmp_path / "demo.log"
@@ -208,12 +217,11 @@ def raise_critical_alert(page: Page) -> None:
 
 @pytest.mark.process
 @pytest.mark.timeout(150)
-def test_demo_page_in_headless_chromium(demo: tuple[str, Path], tmp_path: Path) -> None:
-    found = find_chromium()
-    if isinstance(found, str):
-        pytest.skip(found)
+def test_demo_page_in_headless_chromium(
+    chromium: tuple[str, str], demo: tuple[str, Path], tmp_path: Path
+) -> None:
     url, log = demo
-    browser = Browser(*found, width=1000, height=700, log=tmp_path / "chromedriver.log")
+    browser = Browser(*chromium, width=1000, height=700, log=tmp_path / "chromedriver.log")
     page = Page(browser, url)
     try:
         page.open("张伟")
