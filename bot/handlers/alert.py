@@ -49,12 +49,14 @@ from bot.handlers.alert_desk import (
 from bot.handlers.common import (
     answer,
     button,
+    confirm,
     conversation,
     guard,
     keyboard,
     may_act_on,
     refuse,
     safe_answer_query,
+    send_confirmations,
 )
 from bot.i18n import Translator
 from bot.reminders import escalation as notify
@@ -430,9 +432,9 @@ async def on_update_button(update: Update, context: BotContext) -> int:
     now = deps.clock.now()
     async with deps.db.transaction() as tx:
         await _store_update(deps, tx, alert, actor, now, data)
+        await confirm(context, tx, t("alert.update_sent", ref=alert.ref))
     drop_state(context, "alert_update")
-    deps.wake_outbox()
-    await answer(update, context, t("alert.update_sent", ref=alert.ref), edit=True)
+    await send_confirmations(update, context)
     return END
 
 

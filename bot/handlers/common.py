@@ -26,6 +26,8 @@ from bot.domain.report import current_week
 from bot.i18n import language_from_telegram
 from bot.logs import handler_var
 from bot.storage import leave as leave_store
+from bot.storage.db import Tx
+from bot.storage.outbox import Lane, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -207,3 +209,29 @@ def conversation(
         persistent=True,
         allow_reentry=True,
     )
+
+
+async def confirm(
+    context: BotContext, tx: Tx, text: str, markup: dict[str, Any] | None = None
+) -> None:
+    """Queue the confirmation of the actor's own action in the transaction that did it.
+
+    An outage then delays it and never loses it (README, "Which replies go through the
+    outbox"); send_confirmations() sends it at once after the commit.
+    """
+    actor = context.actor
+    assert actor is not None and actor.telegram_id is not None
+    payload: dict[str, Any] = {"text": text, **({"reply_markup": markup} if markup else {})}
+    now = context.deps.clock.now()
+    chat = actor.telegram_id
+    await enqueue(tx, now, chat_id=chat, person_id=actor.id, payload=payload, lane=Lane.URGENT)
+
+
+async def send_confirmations(update: Update, context: BotContext) -> None:
+    """Answer a pressed button and send the chat's queued confirmations now."""
+    deps, chat = context.deps, update.effective_chat
+    if update.callback_query is not None:
+        await safe_answer_query(update.callback_query)
+    deps.wake_outbox()
+    if deps.delivery is not None and chat is not None:
+        await deps.delivery.send_now(chat.id)

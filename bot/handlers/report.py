@@ -23,7 +23,16 @@ from bot.forms import (
     END,
     codec,
 )
-from bot.handlers.common import answer, button, keyboard, may_act_on, refuse, safe_answer_query
+from bot.handlers.common import (
+    answer,
+    button,
+    confirm,
+    keyboard,
+    may_act_on,
+    refuse,
+    safe_answer_query,
+    send_confirmations,
+)
 from bot.handlers.report_form import (
     REPORT,
     changeable,
@@ -38,8 +47,6 @@ from bot.reminders import findings
 from bot.reminders.weekly import REPORT_START
 from bot.storage import drafts as store
 from bot.storage import reports as repo
-from bot.storage.db import Tx
-from bot.storage.outbox import Lane, enqueue
 from bot.views.patrol import ReportDraft, report_text
 
 STATE_KEYS = {
@@ -164,35 +171,15 @@ async def one_tap(update: Update, context: BotContext) -> object:
         rows = [[b.to_dict() for b in row] for row in _stored_rows(t, context, report)]
         if created:
             await findings.report_stored(deps, tx, report_id, now)
-            await _confirm(context, tx, text, {"inline_keyboard": rows} if rows else None)
+            await confirm(context, tx, text, {"inline_keyboard": rows} if rows else None)
     if not created:
         await safe_answer_query(
             query, t("report.already_submitted", ref=report.reference), alert=True
         )
         return END
     await safe_answer_query(query)
-    await _send_confirmation(update, context)
+    await send_confirmations(update, context)
     return END
-
-
-async def _confirm(context: BotContext, tx: Tx, text: str, markup: dict[str, Any] | None) -> None:
-    """Queue the confirmation of a person's own action with it (an outage only delays it)."""
-    actor = context.actor
-    assert actor is not None and actor.telegram_id is not None
-    payload: dict[str, Any] = {"text": text}
-    if markup:
-        payload["reply_markup"] = markup
-    now = context.deps.clock.now()
-    await enqueue(
-        tx, now, chat_id=actor.telegram_id, person_id=actor.id, payload=payload, lane=Lane.URGENT
-    )
-
-
-async def _send_confirmation(update: Update, context: BotContext) -> None:
-    deps, chat = context.deps, update.effective_chat
-    deps.wake_outbox()
-    if deps.delivery is not None and chat is not None:
-        await deps.delivery.send_now(chat.id)
 
 
 async def edit_report(update: Update, context: BotContext) -> object:
@@ -235,9 +222,9 @@ async def withdraw(update: Update, context: BotContext) -> object:
         if done:
             again = {"text": t("forms.report.btn.again"), "callback_data": REPORT_START}
             text = t("forms.report.withdrawn", ref=report.reference)
-            await _confirm(context, tx, text, {"inline_keyboard": [[again]]})
+            await confirm(context, tx, text, {"inline_keyboard": [[again]]})
     await safe_answer_query(update.callback_query)
-    await _send_confirmation(update, context)
+    await send_confirmations(update, context)
     return END
 
 

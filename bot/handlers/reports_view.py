@@ -13,6 +13,7 @@ from bot.domain.people import Role
 from bot.domain.text import split_text
 from bot.domain.vocab import REPORT_STATE_KEYS as STATE_KEYS
 from bot.domain.vocab import week_label
+from bot.forms import codec
 from bot.handlers.common import answer, button, guard, keyboard, may_act_on, refuse
 from bot.notify import notify, send_evidence
 from bot.reminders import findings
@@ -81,10 +82,9 @@ async def on_open(update: Update, context: BotContext) -> None:
     assert query is not None
     deps, actor = context.deps, context.actor
     assert actor is not None
-    data = (query.data or "").split(":")
-    loaded = None
-    if len(data) == 2 and data[1].isdigit():
-        loaded = await findings.load(deps, deps.db, int(data[1]))
+    fields = codec.split(query.data, "rv", 1)
+    report_id = codec.parse_int(fields[0]) if fields else None
+    loaded = await findings.load(deps, deps.db, report_id) if report_id is not None else None
     if loaded is None or not may_act_on(actor, loaded.report.township_id):
         await refuse(update, context, "common.not_allowed")
         return
