@@ -18,6 +18,7 @@ Updates flow like this:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, BaseHandler, BaseUpdateProcessor, ExtBot, TypeHandler
 
 from bot.logs import handler_var, update_id_var, user_id_var
@@ -137,6 +139,7 @@ class LiaisonApplication(Application):
         """Route getUpdates through the inbox (called once after build)."""
         self._open: set[int] = set()  # taken from the inbox, not yet done
         self._done: list[int] = []  # processed, waiting for the next commit
+        self._finished: list[int] = []  # effect committed earlier, handlers done since
         self._commit_lock = asyncio.Lock()
         if isinstance(self.bot, InboxBot):
             self.bot.set_store_hook(self._store_fetched)
@@ -147,7 +150,7 @@ class LiaisonApplication(Application):
         holder = _in_hand.get()
         if holder is None or not holder.armed or holder.done:
             return
-        await self.deps.inbox.mark_done(tx, [holder.update_id], self.deps.clock.now())
+        await self.deps.inbox.mark_applied(tx, holder.update_id, self.deps.clock.now())
         tx.after_commit.append(lambda: setattr(holder, "done", True))
 
     async def _store_fetched(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -156,7 +159,20 @@ class LiaisonApplication(Application):
         return fresh
 
     async def replay_inbox(self) -> int:
-        """Queue the updates a crash left stored but not done, oldest first."""
+        """Queue the updates a crash left stored but not done, oldest first.
+
+        An update whose effect was committed but whose handlers were cut short is not run
+        again; a button press among them is answered, so no tap is left spinning.
+        """
+        cut_short = await self.deps.inbox.unfinished()
+        for data in cut_short:
+            query = data.get("callback_query")
+            if query:
+                with contextlib.suppress(TelegramError):  # too old by now: nothing to do
+                    await self.bot.answer_callback_query(str(query["id"]))
+        if cut_short:
+            async with self.deps.db.transaction() as tx:
+                await self.deps.inbox.mark_finished(tx, [int(d["update_id"]) for d in cut_short])
         raw = await self.deps.inbox.open_updates()
         for data in raw:
             update = Update.de_json(data, self.bot)
@@ -184,8 +200,8 @@ class LiaisonApplication(Application):
             holder = InHand(update_id)
         _in_hand.set(holder)
         await super().process_update(update)
-        if holder is not None and not holder.done:
-            self._done.append(holder.update_id)
+        if holder is not None:
+            (self._finished if holder.done else self._done).append(holder.update_id)
         # Commit now rather than every 60 s: a kill -9 right after an answer keeps it.
         await self.update_persistence()
 
@@ -196,15 +212,21 @@ class LiaisonApplication(Application):
             persistence: SQLitePersistence = self.persistence  # type: ignore[assignment]
             writes = persistence.take()
             done, self._done = self._done, []
-            if not writes and not done:
+            # "Finished" marks ride along with the next commit (a crash before it only means
+            # their button presses are answered again at start-up, which Telegram ignores).
+            if not writes and not done and len(self._finished) < 100 and self.running:
                 return
+            finished, self._finished = self._finished, []
             try:
                 async with self.deps.db.transaction() as tx:
                     await persistence.write(tx, writes)
                     if done:
                         await self.deps.inbox.mark_done(tx, done, self.deps.clock.now())
+                    if finished:
+                        await self.deps.inbox.mark_finished(tx, finished)
             except BaseException:
                 persistence.give_back(writes)
                 self._done[:0] = done
+                self._finished[:0] = finished
                 raise
             persistence.written(writes)

@@ -133,3 +133,22 @@ async def test_the_first_effect_commits_the_done_mark_with_it(env: Env) -> None:
     # no effect to carry the mark; a restart answers it again (at most one repeat).
     assert await env.deps.inbox.seen(alert.update_id)
     assert not await env.deps.inbox.seen(help_.update_id)
+
+
+async def test_a_tap_whose_effect_committed_before_a_crash_is_answered_at_start(
+    env: Env,
+) -> None:
+    liaison = await env.bind("王建国")
+    await liaison.command("/alert")
+    crash = StoreOnlyDriver(env)
+    liaison.driver = crash
+    await liaison.press("土地、山林、水利")
+    tap = crash.stored[0]
+    # The press's effect committed, then the process died before answering it.
+    async with env.db.transaction() as tx:
+        await env.deps.inbox.mark_applied(tx, tap["update_id"], env.clock.now())
+    env.app.setup_inbox()
+    assert await env.app.replay_inbox() == 0  # never applied twice…
+    answered = env.api.sent(method="answerCallbackQuery")
+    assert answered[-1].params["callback_query_id"] == tap["callback_query"]["id"]  # …answered
+    assert await env.deps.inbox.unfinished() == []

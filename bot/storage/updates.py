@@ -49,8 +49,7 @@ class Inbox:
     async def open_updates(self) -> list[dict[str, Any]]:
         """Return updates stored but not done (a crash caught them), oldest first."""
         rows = await self.db.fetchall(
-            "SELECT payload FROM inbox WHERE done_at IS NULL AND payload IS NOT NULL"
-            " ORDER BY update_id"
+            "SELECT payload FROM inbox WHERE done_at IS NULL ORDER BY update_id"
         )
         return [json.loads(r[0]) for r in rows]
 
@@ -70,6 +69,29 @@ class Inbox:
             " ON CONFLICT (update_id) DO UPDATE SET done_at = excluded.done_at, payload = NULL",
             [(update_id, stamp, stamp) for update_id in update_ids],
         )
+
+    async def mark_applied(self, tx: Tx, update_id: int, now: datetime) -> None:
+        """Record an update's effect as committed; its payload stays until it is finished."""
+        stamp = to_db_time(now)
+        await tx.execute(
+            "INSERT INTO inbox (update_id, received_at, done_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (update_id) DO UPDATE SET done_at = excluded.done_at",
+            (update_id, stamp, stamp),
+        )
+
+    async def mark_finished(self, tx: Tx, update_ids: Iterable[int]) -> None:
+        """Forget the payload of updates whose handlers ran to the end."""
+        await tx.executemany(
+            "UPDATE inbox SET payload = NULL WHERE update_id = ?", [(i,) for i in update_ids]
+        )
+
+    async def unfinished(self) -> list[dict[str, Any]]:
+        """Return updates whose effect was committed but whose handlers a crash cut short."""
+        rows = await self.db.fetchall(
+            "SELECT payload FROM inbox WHERE done_at IS NOT NULL AND payload IS NOT NULL"
+            " ORDER BY update_id"
+        )
+        return [json.loads(r[0]) for r in rows]
 
     async def prune(self, now: datetime, keep: timedelta = timedelta(days=7)) -> int:
         """Forget done updates older than Telegram would ever redeliver."""
