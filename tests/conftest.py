@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -126,6 +128,13 @@ class Env:
         return await self.deps.delivery.drain()
 
 
+@functools.cache
+def shared_i18n(zone: str) -> I18n:
+    """Return one I18n per zone for the whole session: parsing every catalogue takes about
+    70 ms, once per test it was a good part of the suite; a translator is immutable."""
+    return I18n(ZoneInfo(zone))
+
+
 async def make_env(
     tmp_path: Path, policy: Policy | None = None, start: datetime = MONDAY_0900, **api_kwargs: Any
 ) -> tuple[Env, Any]:
@@ -139,7 +148,7 @@ async def make_env(
     )
     db = await Database(settings.database_path).open()
     await migrate(db)
-    deps = Deps(settings, policy or Policy(), db, clock, I18n(settings.tz))
+    deps = Deps(settings, policy or Policy(), db, clock, shared_i18n(settings.timezone))
     api = FakeBotAPI(clock=clock.timestamp, **api_kwargs)
     app = build_application(
         deps,
