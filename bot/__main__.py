@@ -378,6 +378,89 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_register_import(args: argparse.Namespace) -> int:
+    """Import register entries from XLSX (one sheet per category) or CSV, all or nothing."""
+    from bot.clock import clock_from_env
+    from bot.domain.roster import RosterFileError
+    from bot.i18n import I18n
+    from bot.register_io import import_file, parse_file
+    from bot.storage.register import RegisterImportError
+
+    settings = load_settings()
+    policy = load_policy(settings.policy_file)
+    path = Path(args.file)
+    try:
+        parsed = parse_file(path, policy, I18n(settings.tz).all())
+    except RosterFileError as exc:
+        raise CliError(f"{path}: {exc}") from None
+    if not parsed.ok:
+        for err in parsed.errors:
+            print(f"{path}:{err.line}: {err.reason}", file=sys.stderr)
+        raise CliError(f"{path}: {len(parsed.errors)} bad row(s); nothing was imported")
+    clock = clock_from_env(os.environ.get("LIAISON_FAKE_NOW"))
+
+    async def go() -> Any:
+        db = await _open_db(settings)
+        try:
+            return await import_file(db, parsed, clock.now())
+        finally:
+            await db.close()
+
+    try:
+        counts = asyncio.run(go())
+    except RegisterImportError as exc:
+        for err in exc.errors:
+            print(f"{path}:{err.line}: {err.reason}", file=sys.stderr)
+        raise CliError(f"{path}: {len(exc.errors)} bad row(s); nothing was imported") from None
+    print(
+        f"imported {path}: {counts.added} new, {counts.updated} updated, "
+        f"{counts.closed} closed, {counts.unchanged} unchanged"
+    )
+    return 0
+
+
+def cmd_register_export(args: argparse.Namespace) -> int:
+    """Write the register (open and closed entries) to an .xlsx file, one sheet per category."""
+    from bot.clock import clock_from_env
+    from bot.i18n import I18n
+    from bot.register_io import export_file
+    from bot.storage import office
+    from bot.storage.register import audit
+
+    settings = load_settings()
+    policy = load_policy(settings.policy_file)
+    if not settings.database_path.exists():
+        raise CliError(f"database {settings.database_path} does not exist")
+    t = I18n(settings.tz).get(args.lang)
+    out = Path(args.out)
+    clock = clock_from_env(os.environ.get("LIAISON_FAKE_NOW"))
+
+    async def go() -> int:
+        db = await _open_db(settings)
+        try:
+            township_id = None
+            if args.township:
+                township_id = await office.township_by_name(db, args.township)
+                if township_id is None:
+                    raise CliError(f"no township named {args.township!r}")
+            count = await export_file(db, out, policy, t, township_id)
+            await audit(
+                db,
+                person_id=None,
+                action="export",
+                query=args.township,
+                results=count,
+                now=clock.now(),
+            )
+            return count
+        finally:
+            await db.close()
+
+    count = asyncio.run(go())
+    print(f"exported {count} register entries to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -437,6 +520,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("out", metavar="OUT", help="file to write (.xlsx, or .zip for csv)")
     p.set_defaults(func=cmd_export)
+
+    register = sub.add_parser("register", help="the register of united-front subjects")
+    gsub = register.add_subparsers(dest="register_command", required=True, metavar="ACTION")
+    p = gsub.add_parser(
+        "import",
+        help="import register entries (all or nothing)",
+        description="XLSX with one sheet per category (the sheet is named by the category's "
+        "name in any of the three languages, or its code) or CSV with a category column; "
+        "headers: township, village and the category's fields, in Chinese or as codes. "
+        "Re-importing the same file changes nothing; entries are closed, never deleted.",
+    )
+    p.add_argument("file", metavar="FILE", help="XLSX or CSV (UTF-8) file")
+    p.set_defaults(func=cmd_register_import)
+    p = gsub.add_parser("export", help="write the register to an .xlsx file (import reads it)")
+    p.add_argument("--township", metavar="NAME", help="one township (default: all)")
+    p.add_argument(
+        "--lang",
+        choices=("zh_Hans", "zh_Hant", "en"),
+        default="zh_Hans",
+        help="language of sheet names and headers (default zh_Hans)",
+    )
+    p.add_argument("out", metavar="OUT", help="the .xlsx file to write")
+    p.set_defaults(func=cmd_register_export)
 
     p = sub.add_parser("backup", help="consistent online copy of the database")
     p.add_argument("dest", metavar="DEST", help="destination file (or folder)")

@@ -224,6 +224,71 @@ def _default_quotas() -> list[QuotaRule]:
     ]
 
 
+class RegisterCategory(_Strict):
+    """A category of the register (统战对象台账) and the fields its entries have.
+
+    The first field is the entry's name. Names people read come from locales/
+    (register.cat.<code>, register.field.<field>) unless `label` / `field_labels` give the
+    office's own words for a category or field it adds itself.
+    """
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    kind: Literal["place", "person"]
+    fields: list[str] = Field(min_length=1)
+    visit_weeks: int | None = Field(None, ge=1, le=104)
+    label: str | None = Field(None, min_length=1, max_length=40)
+    field_labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fields(self) -> RegisterCategory:
+        if self.fields[0] != "name":
+            raise ValueError("the first field of a category must be name")
+        bad = [f for f in self.fields if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", f)]
+        if bad or len(set(self.fields)) != len(self.fields):
+            raise ValueError(f"field codes must be unique lower-case words: {self.fields}")
+        return self
+
+
+def _person(code: str, *extra: str, weeks: int | None = None) -> RegisterCategory:
+    return RegisterCategory(
+        code=code, kind="person", fields=["name", *extra, "phone"], visit_weeks=weeks
+    )
+
+
+def _default_register() -> list[RegisterCategory]:
+    # The seed's ten databases (seeds/002) plus the venues a patrol visits.
+    return [
+        RegisterCategory(
+            code="religious_venue",
+            kind="place",
+            fields=["name", "religion", "person_in_charge", "phone"],
+            visit_weeks=4,
+        ),
+        RegisterCategory(
+            code="folk_belief",
+            kind="place",
+            fields=["name", "person_in_charge", "phone"],
+            visit_weeks=4,
+        ),
+        RegisterCategory(
+            code="private_enterprise",
+            kind="place",
+            fields=["name", "person_in_charge", "phone"],
+            visit_weeks=8,
+        ),
+        _person("overseas", "relation", "abroad_at"),
+        _person("entrepreneur", "employer"),
+        _person("professional", "employer", "title"),
+        _person("party_member", "party", "employer"),
+        _person("religious_head", "religion", "employer", weeks=8),
+        _person("folk_belief_head", "employer", weeks=8),
+        _person("minority", "ethnicity"),
+        _person("outside_worker", "abroad_at", "employer"),
+        _person("notable", "title"),
+        _person("talent", "title"),
+    ]
+
+
 class Policy(_Strict):
     """Every time and threshold the bot works by; defaults as in PRODUCT.md §2."""
 
@@ -234,6 +299,17 @@ class Policy(_Strict):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     calendar: CalendarPolicy = Field(default_factory=CalendarPolicy)
     quotas: list[QuotaRule] = Field(default_factory=_default_quotas)
+    # TOML key [[register]]; the attribute name avoids BaseModel's own `register`.
+    register_categories: list[RegisterCategory] = Field(
+        default_factory=_default_register, alias="register"
+    )
+
+    @model_validator(mode="after")
+    def _register_codes(self) -> Policy:
+        codes = [c.code for c in self.register_categories]
+        if len(set(codes)) != len(codes):
+            raise ValueError("two register categories share a code")
+        return self
 
 
 def load_policy(path: Path | None) -> Policy:
