@@ -93,11 +93,11 @@ class Options:
     conversations: int
     concurrency: int
     window: float | None  # seconds of fan-out observed; None: until every reminder is sent
-    parts: tuple[str, ...] = ("conversations", "fanout", "startup", "county")
+    parts: tuple[str, ...] = ("conversations", "fanout", "startup", "county", "register")
     profile: Path | None = None  # write a cProfile of the bot's conversation run here
 
 
-PARTS = ("conversations", "fanout", "startup", "county")
+PARTS = ("conversations", "fanout", "startup", "county", "register")
 
 
 def make_template(folder: Path) -> Path:
@@ -345,15 +345,15 @@ def compile_bot() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "bot")], check=True)
 
 
-def county_bench() -> None:
-    """Run bench/county.py (the county-scale database bench) when it exists."""
-    path = ROOT / "bench" / "county.py"
+def county_bench(name: str = "county") -> None:
+    """Run bench/NAME.py (a database-scale bench: county, register) when it exists."""
+    path = ROOT / "bench" / f"{name}.py"
     if not path.exists():
-        print("county scale: bench/county.py not present yet")
+        print(f"{name}: bench/{name}.py not present yet")
         return
     # Building the Application in-process repeats PTB's per_message notice for each form.
     warnings.filterwarnings("ignore", category=PTBUserWarning)
-    spec = importlib.util.spec_from_file_location("county_bench", path)
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -487,5 +487,7 @@ if __name__ == "__main__":
     asyncio.run(main(options))
     if "county" in options.parts:
         county_bench()
+    if "register" in options.parts:
+        county_bench("register")
     if options.profile and options.profile.exists():
         pstats.Stats(str(options.profile)).sort_stats("tottime").print_stats(40)

@@ -222,14 +222,14 @@ async def search(
         where.append("e.category = ?")
         params.append(category)
     cond = " WHERE " + " AND ".join(where)
-    total = await db.fetchval(
-        "SELECT count(*) FROM register_entries e JOIN villages v ON v.id = e.village_id" + cond,
-        params,
-    )
+    # One scan: the window count is taken over every match before LIMIT cuts the rows.
     rows = await db.fetchall(
-        _ENTRY_SELECT + cond + " ORDER BY e.closed_at IS NOT NULL, e.name LIMIT ?",
+        _ENTRY_SELECT.replace("SELECT ", "SELECT count(*) OVER () AS total, ", 1)
+        + cond
+        + " ORDER BY e.closed_at IS NOT NULL, e.name LIMIT ?",
         [*params, limit],
     )
+    total = rows[0]["total"] if rows else 0
     return [_entry(r) for r in rows], int(total or 0)
 
 
