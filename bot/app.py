@@ -30,6 +30,7 @@ from bot.handlers import (
     notice,
     notices,
     overdue,
+    register,
     report,
     reports_view,
     start,
@@ -58,6 +59,7 @@ FEATURES: tuple[ModuleType, ...] = (
     digest,
     mine,
     overdue,
+    register,
     stats,
     notice,  # the /notice composer
     notices,  # notice buttons (confirm, reply, remind), /notices
@@ -67,6 +69,7 @@ FEATURES: tuple[ModuleType, ...] = (
     unregistered,  # fresh invite links for people who never bound the bot
     export,  # /export, and a typed date range after /stats or /export
     county_digest,  # the county /digest's township buttons
+    register,  # /register: the register of united-front subjects, changes, holiday visits
 )
 # Functions registering due work with the scheduler; every tick runs it in this order.
 DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
@@ -165,8 +168,8 @@ def build_application(
         limiter=limiter,
     )
     deps.scheduler = Scheduler(deps)
-    for register in DUE_WORK:
-        register(deps.scheduler)
+    for add_due_work in DUE_WORK:
+        add_due_work(deps.scheduler)
     return app
 
 

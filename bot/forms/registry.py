@@ -9,7 +9,7 @@ from bot.forms.runtime import Form
 
 def all_forms() -> list[tuple[ModuleType, Form]]:
     """Return (module, form) for each form built on the runtime."""
-    from bot.handlers import alert, info, leave, notice, notices, report_form
+    from bot.handlers import alert, info, leave, notice, notices, register, report_form
 
     return [
         (alert, alert.ALERT),
@@ -18,4 +18,6 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
         (notices, notices.REPLY),
         (leave, leave.LEAVE),
         (report_form, report_form.REPORT),
+        (register, register.CHANGE),
+        (register, register.VISIT),
     ]

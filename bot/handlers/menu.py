@@ -33,6 +33,7 @@ COMMANDS: list[tuple[str, str, tuple[Role, ...]]] = [
     ("notice", "cmd.notice", (Role.COMMISSIONER, Role.COUNTY)),
     ("notices", "cmd.notices", (Role.LIAISON, *_OVERSIGHT)),
     ("leave", "cmd.leave", (Role.LIAISON, Role.COMMISSIONER)),
+    ("register", "cmd.register", (Role.LIAISON, *_OVERSIGHT)),
     ("help", "cmd.help", _ALL),
     ("lang", "cmd.lang", _ALL),
     ("cancel", "cmd.cancel", _ALL),
