@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from bot.config import Policy, RegisterCategory
@@ -25,6 +25,35 @@ from bot.xlsx import Table, write
 def categories(policy: Policy) -> list[Category]:
     """Return the policy's register categories as domain objects."""
     return [_category(c) for c in policy.register_categories]
+
+
+def rhythms(policy: Policy) -> dict[str, int]:
+    """Return {category: weeks} for the categories with a visit rhythm."""
+    return {c.code: c.visit_weeks for c in policy.register_categories if c.visit_weeks}
+
+
+async def due_names(
+    db: Database, policy: Policy, today: date, *, limit: int = 5
+) -> dict[int, list[str]]:
+    """Return {village id: names of entries past their visit rhythm} (at most `limit` each)."""
+    found: dict[int, list[str]] = {}
+    for entry in await store.past_rhythm(db, today, rhythms(policy)):
+        names = found.setdefault(entry.village_id, [])
+        if len(names) < limit:
+            names.append(entry.name)
+    return found
+
+
+async def scope_counts(
+    db: Database, policy: Policy, today: date, township_id: int | None
+) -> tuple[int, int]:
+    """Return (open entries, entries past their visit rhythm) of a township or the county."""
+    where, params = "closed_at IS NULL", ()
+    if township_id is not None:
+        where, params = "closed_at IS NULL AND township_id = ?", (township_id,)
+    total = await db.fetchval(f"SELECT count(*) FROM register_entries WHERE {where}", params)
+    due = await store.past_rhythm(db, today, rhythms(policy), township_id=township_id)
+    return int(total or 0), len(due)
 
 
 def _category(c: RegisterCategory) -> Category:

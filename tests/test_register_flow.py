@@ -3,14 +3,20 @@ confirm or reject, scoped search with audit, holiday visits, never in a group.""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import openpyxl
 
+from bot.domain.report import ReportForm
 from bot.emulator import FakeGroup
 from bot.register_io import import_file, parse_file
 from bot.storage import register as store
+from bot.storage import reports as repo
 from tests.conftest import Env
+from tests.steps import report_to_visited
+
+TUESDAY_0900 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 SHEETS = {
     "宗教活动场所": [
@@ -139,3 +145,66 @@ async def test_never_in_a_group(env: Env, tmp_path: Path) -> None:
     group = FakeGroup(env.api, env.driver, -1009990001, title="河口乡统战群")
     await boss.in_group(group).command("/register", "观音")
     assert not any("观音寺" in t for t in env.api.texts(group.id))
+
+
+async def test_report_offers_entries_past_rhythm_first_and_stores_visits(
+    env: Env, tmp_path: Path
+) -> None:
+    entries = await load(env, tmp_path)
+    wang, boss = await env.bind("王建国"), await env.bind("冯兴敏")
+    await boss.command("/stats")
+    assert "在册3个，超过走访周期1个" in boss.texts()[-1]  # 观音寺: venues every 4 weeks
+    await report_to_visited(wang)
+    ask = env.api.messages(wang.chat_id)[-1]
+    assert "走访了台账里的哪些对象" in ask["text"] and "已超过走访周期：观音寺" in ask["text"]
+    labels = [b["text"] for row in ask["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels[:3] == ["本周没有走访台账对象", "⏰ 观音寺", "马建华"]
+    await wang.press("⏰ 观音寺")
+    await wang.press("选好了 / 完成")
+    await wang.press("10")
+    await wang.press("一切正常")
+    assert "走访台账对象：观音寺" in wang.texts()[-1]
+    await wang.press("提交")
+    report = await env.db.fetchone("SELECT id FROM weekly_reports WHERE week = '2026-W48'")
+    assert report is not None
+    assert await store.report_visits(env.db, report["id"]) == [entries["观音寺"].id]
+    await boss.command("/stats")
+    assert "在册3个，超过走访周期0个" in boss.texts()[-1]
+
+
+async def test_reminder_names_entries_past_rhythm_and_one_tap_repeats_last_visits(
+    env: Env, tmp_path: Path
+) -> None:
+    entries = await load(env, tmp_path)
+    wang = await env.bind("王建国")
+    person = await env.person("王建国")
+    assert person is not None
+    form = ReportForm(
+        week="2026-W47",
+        patrol_date=date(2026, 11, 16),
+        places=["religious"],
+        visited=8,
+        outcome="normal",
+    )
+    async with env.db.transaction() as tx:
+        last_id, _ = await repo.create_report(
+            tx, person=person, form=form, late=False, now=env.clock.now(), files=[]
+        )
+        await store.record_visits(
+            tx,
+            [entries["马建华"].id],
+            village_id=person.village_id or 0,
+            report_id=last_id,
+            person_id=person.id,
+            week="2026-W47",
+            visited_on=date(2026, 11, 16),
+            now=env.clock.now(),
+        )
+    env.clock.set(TUESDAY_0900)
+    await env.tick()
+    reminder = wang.texts()[-1]
+    assert "请记得走访" in reminder and "观音寺" in reminder and "马建华" not in reminder
+    await wang.press("✅ 本周一切正常")
+    report = await env.db.fetchone("SELECT id FROM weekly_reports WHERE week = '2026-W48'")
+    assert report is not None
+    assert await store.report_visits(env.db, report["id"]) == [entries["马建华"].id]

@@ -16,6 +16,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -295,18 +296,12 @@ def _parse_row(
     )
 
 
-def weeks_overdue(last_visit_week: int | None, this_week: int, rhythm: int | None) -> int | None:
-    """Return how many weeks an entry is past its visit rhythm (None: not past it).
-
-    Weeks are counted as ordinals (ISO year * 53 + week would do; callers pass a monotonic
-    week number). An entry never visited is past its rhythm from the start.
-    """
-    if rhythm is None:
-        return None
-    if last_visit_week is None:
-        return rhythm
-    late = this_week - last_visit_week - rhythm
-    return late if late >= 0 else None
+def past_rhythm(last_visit: date | None, today: date, weeks: int | None) -> bool:
+    """True when an entry with a visit rhythm of `weeks` is due: never visited, or not within
+    the last `weeks` weeks."""
+    if weeks is None:
+        return False
+    return last_visit is None or (today - last_visit).days >= 7 * weeks
 
 
 # ---------------------------------------------------------------- files

@@ -23,6 +23,7 @@ from bot.forms import (
     END,
     codec,
 )
+from bot.handlers import patrol_register
 from bot.handlers.common import (
     answer,
     button,
@@ -170,6 +171,15 @@ async def one_tap(update: Update, context: BotContext) -> object:
         text = t("forms.report.filed", ref=report.reference) + "\n\n" + report_text(t, report, [])
         rows = [[b.to_dict() for b in row] for row in _stored_rows(t, context, report)]
         if created:
+            await patrol_register.repeat_last(
+                tx,
+                last_report_id=last.id,
+                report_id=report_id,
+                week=week,
+                patrol_date=form.patrol_date,
+                actor=actor,
+                now=now,
+            )
             await findings.report_stored(deps, tx, report_id, now)
             await confirm(context, tx, text, {"inline_keyboard": rows} if rows else None)
     if not created:

@@ -26,6 +26,7 @@ from bot.forms import (
     Text,
     fixed,
 )
+from bot.handlers import patrol_register
 from bot.handlers.common import may_act_on
 from bot.i18n import Translator
 from bot.reminders import findings
@@ -184,6 +185,9 @@ def _summary(context: BotContext, draft: ReportDraft) -> str:
     deps, t = context.deps, context.t
     village = context.actor.village if context.actor else ""
     text = summary_text(t, draft, village=village or "")
+    visited = patrol_register.summary_line(t, draft)
+    if visited:
+        text += "\n" + visited
     if draft.report_id is None and dom.is_late(
         draft.week or "", deps.clock.now(), deps.policy, deps.tz
     ):
@@ -229,6 +233,15 @@ async def _submit(context: BotContext, draft: ReportDraft, tx: Tx) -> Done | Sta
     if not stored:
         return Done(None, t("report.not_saved"))
     # Findings go to the township's commissioners with the report (issue 9).
+    await patrol_register.record(
+        tx,
+        draft,
+        report_id=report_id,
+        week=form.week,
+        patrol_date=form.patrol_date,
+        actor=actor,
+        now=now,
+    )
     await findings.report_stored(deps, tx, report_id, now)
     text = t(
         "report.submitted" if draft.report_id is None else "report.updated", ref=report.reference
@@ -283,6 +296,7 @@ REPORT = Form(
             empty="report.err.no_places",
             label="report.f.places",
         ),
+        patrol_register.step(),
         Text(
             "visited",
             "report.ask_visited",
@@ -335,6 +349,7 @@ REPORT = Form(
         edit=(
             "date",
             "places",
+            "entries",
             "visited",
             "outcome",
             "findings",
@@ -381,7 +396,11 @@ async def fresh(context: BotContext, actor: Person, weeks: list[str]) -> ReportD
     """Return a new draft with last time's answers as shortcuts and the one-tap weeks."""
     last = await repo.latest_before(context.deps.db, actor.village_id or 0, "9999-W99")
     normal = [w for w in weeks if await last_was_normal(context, actor, w)]
+    options = await patrol_register.entry_options(
+        context.deps.db, context.deps.policy, actor.village_id or 0, today(context)
+    )
     return ReportDraft(
+        entry_options=options,
         week=weeks[0] if len(weeks) == 1 else None,
         weeks=weeks,
         normal_weeks=normal,

@@ -25,6 +25,7 @@ from bot.forms import codec
 from bot.handlers import unregistered
 from bot.handlers.common import answer, button, guard, refuse
 from bot.handlers.period_menu import OVERSIGHT, period_rows, remember, span_of, today, typed_span
+from bot.register_io import scope_counts
 from bot.storage import office as store
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ async def show(
     ov = await store.overview(deps.db, deps.policy, deps.tz, span, deps.clock.now(), township_id)
     by_township = township_id is None
     text = stats_text(t, ov, scope, by_township=by_township)
+    total, due = await scope_counts(deps.db, deps.policy, today(context), township_id)
+    if total:
+        text += "\n" + t("register.stats_due", total=total, due=due)
     markup = _markup(context, ov, township_id)
     parts = split_text(text)
     for i, part in enumerate(parts):

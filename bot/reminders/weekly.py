@@ -19,6 +19,7 @@ from bot.domain.people import Role
 from bot.domain.periods import weeks_ending
 from bot.domain.report import Outcome
 from bot.i18n import Translator
+from bot.register_io import due_names
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import digest as store
 from bot.storage import leave as leave_store
@@ -57,6 +58,12 @@ async def report_buttons(
     return {"inline_keyboard": [[{"text": t(label), "callback_data": REPORT_START}]]}
 
 
+def _to_visit(t: Translator, names: list[str] | None) -> str:
+    if not names:
+        return ""
+    return "\n" + t("register.reminder_due", names=t("common.list_sep").join(names))
+
+
 async def send_reminders(tick: Tick) -> None:
     """Remind liaisons without a report at each reminder moment (held by quiet hours)."""
     deps, now = tick.deps, tick.now
@@ -82,6 +89,8 @@ async def send_reminders(tick: Tick) -> None:
         missing = await store.missing_liaisons(deps.db, due.week)
         # A liaison on approved leave is not nudged (their substitute is: reminders/leave.py).
         missing = await leave_store.not_on_leave(deps.db, missing, now, deps.tz)
+        # Register entries past their visit rhythm are named in the village's reminder.
+        to_visit = await due_names(deps.db, deps.policy, now.astimezone(deps.tz).date())
         for start in range(0, len(missing), ENQUEUE_CHUNK):
             async with deps.db.transaction() as tx:
                 for person in missing[start : start + ENQUEUE_CHUNK]:
@@ -92,7 +101,8 @@ async def send_reminders(tick: Tick) -> None:
                         chat_id=person.telegram_id,  # type: ignore[arg-type]
                         person_id=person.id,
                         payload={
-                            "text": dom.render_reminder(t, due.week, due.due, person.village or ""),
+                            "text": dom.render_reminder(t, due.week, due.due, person.village or "")
+                            + _to_visit(t, to_visit.get(person.village_id or 0)),
                             "reply_markup": await report_buttons(
                                 tx, t, person.village_id, due.week
                             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.domain.register import RegisterRow
@@ -293,7 +293,7 @@ async def last_visits(db: Database, village_id: int) -> dict[int, str]:
     return {r[0]: r[1] for r in rows}
 
 
-async def report_visits(db: Database, report_id: int) -> list[int]:
+async def report_visits(db: Database | Tx, report_id: int) -> list[int]:
     """Return the entry ids a report visited."""
     rows = await db.fetchall(
         "SELECT entry_id FROM register_visits WHERE report_id = ? ORDER BY entry_id", (report_id,)
@@ -423,3 +423,55 @@ async def audit(
             " VALUES (?, ?, ?, ?, ?)",
             (to_db_time(now), person_id, action, query, results),
         )
+
+
+@dataclass(frozen=True)
+class DueEntry:
+    """An open entry past its visit rhythm."""
+
+    id: int
+    village_id: int
+    category: str
+    name: str
+    last_visit: date | None
+
+
+async def past_rhythm(
+    db: Database | Tx,
+    today: date,
+    rhythms: dict[str, int],
+    *,
+    village_id: int | None = None,
+    township_id: int | None = None,
+) -> list[DueEntry]:
+    """Return open entries not visited within their category's rhythm (weeks), longest
+    unvisited first; for one village, one township, or everywhere."""
+    found: list[DueEntry] = []
+    for category, weeks in rhythms.items():
+        cutoff = (today - timedelta(days=7 * weeks)).isoformat()
+        where, params = ["e.category = ?", "e.closed_at IS NULL"], [category]
+        if village_id is not None:
+            where.append("e.village_id = ?")
+            params.append(village_id)
+        if township_id is not None:
+            where.append("e.township_id = ?")
+            params.append(township_id)
+        rows = await db.fetchall(
+            "SELECT e.id, e.village_id, e.name, max(rv.visited_on) AS last FROM register_entries e"
+            " LEFT JOIN register_visits rv ON rv.entry_id = e.id WHERE "
+            + " AND ".join(where)
+            + " GROUP BY e.id HAVING last IS NULL OR last <= ?",
+            (*params, cutoff),
+        )
+        found.extend(
+            DueEntry(
+                r["id"],
+                r["village_id"],
+                category,
+                r["name"],
+                date.fromisoformat(r["last"]) if r["last"] else None,
+            )
+            for r in rows
+        )
+    found.sort(key=lambda e: (e.last_visit or date.min, e.name))
+    return found

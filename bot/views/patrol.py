@@ -35,6 +35,8 @@ class ReportDraft(BaseModel):
     more_days: bool = False
     places: list[str] | None = None
     last_places: list[str] | None = None
+    entry_options: list[tuple[str, str, bool]] = Field(default_factory=list)  # register entries
+    entries: list[str] | None = None  # the register entries visited
     visited: int | None = None
     last_visited: int | None = None
     outcome: str | None = None
