@@ -1,4 +1,4 @@
-"""Exports for the office's ledgers: four sheets as one .xlsx, or as CSV files in one .zip.
+"""Exports for the office's ledgers: five sheets (patrols, disputes, submissions, summary, the register) as one .xlsx, or as CSV files in one .zip.
 
 collect() reads one scope and period from the database; sheets() turns it into rows of real
 values (dates stay dates) with headers in the reader's language; write_xlsx()/write_csv_zip()
@@ -26,10 +26,13 @@ from bot.domain import vocab
 from bot.domain.calendar import week_monday
 from bot.domain.info import STATE_KEYS
 from bot.domain.periods import Span
+from bot.domain.register import Category, category_name
 from bot.domain.report import PLACES
 from bot.domain.summary import CATEGORY_KEYS, KIND_KEYS, LEVEL_KEYS, SEVERITY_KEYS, period_label
 from bot.i18n import Translator
+from bot.register_io import categories as register_categories
 from bot.storage import office as store
+from bot.storage import register as register_store
 from bot.storage.db import Database
 
 STATUS_KEYS = {
@@ -146,6 +149,9 @@ class ExportData:
     excused: set[tuple[int, str]]
     alerts: list[Any]
     submissions: list[Any]
+    register: list[register_store.Entry] = field(default_factory=list)
+    register_visits: dict[int, tuple[int, str]] = field(default_factory=dict)
+    categories: list[Category] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -176,6 +182,9 @@ async def collect(
         excused=await store.excused_weeks(db, policy, tz, ov.weeks, township_id),
         alerts=await store.alert_details(db, span, tz, township_id),
         submissions=await store.submission_details(db, span, tz, township_id),
+        register=await register_store.all_entries(db, township_id),
+        register_visits=await register_store.period_visits(db, span.start, span.end, township_id),
+        categories=register_categories(policy),
     )
 
 
@@ -337,7 +346,7 @@ def _summary_sheet(data: ExportData, t: Translator) -> Sheet:
 
 
 def sheets(data: ExportData, t: Translator) -> list[Sheet]:
-    """Return the four sheets in the reader's language: patrols, disputes, submissions, summary."""
+    """Return the sheets in the reader's language: patrols, disputes, submissions, summary, register."""
     return [
         Sheet(
             t("office.sheet.patrols"), [t(h) for h in PATROL_HEADERS], list(_patrol_rows(data, t))
@@ -349,7 +358,45 @@ def sheets(data: ExportData, t: Translator) -> list[Sheet]:
             list(_submission_rows(data, t)),
         ),
         _summary_sheet(data, t),
+        _register_sheet(data, t),
     ]
+
+
+REGISTER_HEADERS = (
+    "register.field.township",
+    "register.field.village",
+    "register.f.category",
+    "register.field.name",
+    "register.field.phone",
+    "register.field.state",
+    "register.field.close_reason",
+    "register.h.visits",
+    "register.h.last_visit",
+)
+
+
+def _register_sheet(data: ExportData, t: Translator) -> Sheet:
+    """The register of the scope: every entry, open and closed, with its visits in the period."""
+    cats = {c.code: c for c in data.categories}
+    sheet = Sheet(t("register.sheet"), [t(h) for h in REGISTER_HEADERS])
+    for e in data.register:
+        cat = cats.get(e.category)
+        count, last = data.register_visits.get(e.id, (0, None))
+        state = t("register.state.open") if e.is_open else t("register.state.closed")
+        sheet.rows.append(
+            [
+                e.township,
+                e.village,
+                category_name(cat, t) if cat else e.category,
+                e.name,
+                e.fields.get("phone", ""),
+                state,
+                e.close_reason or "",
+                count,
+                date.fromisoformat(last) if last else None,
+            ]
+        )
+    return sheet
 
 
 def file_name(t: Translator, data: ExportData, fmt: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.config import Policy, RegisterCategory
 from bot.domain.register import (
@@ -48,7 +49,8 @@ async def scope_counts(
     db: Database, policy: Policy, today: date, township_id: int | None
 ) -> tuple[int, int]:
     """Return (open entries, entries past their visit rhythm) of a township or the county."""
-    where, params = "closed_at IS NULL", ()
+    where = "closed_at IS NULL"
+    params: tuple[Any, ...] = ()
     if township_id is not None:
         where, params = "closed_at IS NULL AND township_id = ?", (township_id,)
     total = await db.fetchval(f"SELECT count(*) FROM register_entries WHERE {where}", params)

@@ -264,7 +264,7 @@ async def test_export_quarter_for_a_commissioner(env: Env) -> None:
     doc, wb = await _export_file(env, boss)
     assert doc.chat_id == env.users["冯兴敏"].id
     assert next(iter(doc.files.values())).filename.endswith(".xlsx")
-    assert wb.sheetnames == ["巡查报告", "矛盾纠纷", "信息报送", "汇总"]
+    assert wb.sheetnames == ["巡查报告", "矛盾纠纷", "信息报送", "汇总", "统战对象台账"]
     patrols = wb["巡查报告"]
     assert patrols.freeze_panes == "A2"
     header = [c.value for c in patrols[1]]
@@ -339,7 +339,7 @@ async def test_export_typed_range_english_headers_and_the_county_scope(env: Env)
     await _exports_done()
     doc = env.api.sent(method="sendDocument")[-1]
     wb = load_workbook(io.BytesIO(next(iter(doc.files.values())).content))
-    assert wb.sheetnames == ["Patrol reports", "Disputes", "Submissions", "Summary"]
+    assert wb.sheetnames == ["Patrol reports", "Disputes", "Submissions", "Summary", "Register"]
     assert [c.value for c in wb["Patrol reports"][1]][:2] == ["Township", "Village"]
     rows = list(wb["Patrol reports"].iter_rows(min_row=2, values_only=True))
     assert len(rows) == 5 * 3 and {r[0] for r in rows} == {"河口乡", "金汇镇"}
@@ -380,7 +380,9 @@ async def test_cli_export(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
         with zipfile.ZipFile(out) as zf:
             names = sorted(zf.namelist())
-            assert names == sorted(["巡查报告.csv", "矛盾纠纷.csv", "信息报送.csv", "汇总.csv"])
+            assert names == sorted(
+                ["巡查报告.csv", "矛盾纠纷.csv", "信息报送.csv", "汇总.csv", "统战对象台账.csv"]
+            )
             text = zf.read("巡查报告.csv").decode("utf-8-sig")
             assert len(text.strip().splitlines()) == 22 and "金汇镇" not in text
     row = await env.db.fetchone("SELECT via, person_id, format FROM export_audit")

@@ -208,3 +208,33 @@ async def test_reminder_names_entries_past_rhythm_and_one_tap_repeats_last_visit
     report = await env.db.fetchone("SELECT id FROM weekly_reports WHERE week = '2026-W48'")
     assert report is not None
     assert await store.report_visits(env.db, report["id"]) == [entries["马建华"].id]
+
+
+async def test_export_carries_the_register_of_the_scope_only(env: Env, tmp_path: Path) -> None:
+
+    from bot.domain.periods import Span
+    from bot.export import collect, sheets
+
+    entries = await load(env, tmp_path)
+    hekou = entries["观音寺"].township_id
+    span = Span("range", date(2026, 11, 1), date(2026, 12, 1))
+    async with env.db.transaction() as tx:
+        await store.record_visits(
+            tx,
+            [entries["观音寺"].id],
+            village_id=entries["观音寺"].village_id,
+            report_id=None,
+            person_id=None,
+            week=None,
+            visited_on=date(2026, 11, 20),
+            now=env.clock.now(),
+        )
+    data = await collect(
+        env.db, env.deps.policy, env.deps.tz, span, env.clock.now(), hekou, "河口乡"
+    )
+    t = env.deps.i18n.get("zh_Hans")
+    register = sheets(data, t)[-1]
+    assert register.title == "统战对象台账"
+    names = {row[3]: row for row in register.rows}
+    assert set(names) == {"观音寺", "马建华", "白玉兰"}  # 土地庙 is 金汇镇's
+    assert names["观音寺"][7] == 1 and names["观音寺"][8] == date(2026, 11, 20)

@@ -330,7 +330,7 @@ def read_sheets(path: Path) -> list[Sheet]:
         for sheet in book.worksheets:
             if hasattr(sheet, "reset_dimensions"):
                 sheet.reset_dimensions()
-            rows = [
+            rows: list[tuple[int, list[object]]] = [
                 (number, list(values))
                 for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
             ]

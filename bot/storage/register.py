@@ -449,7 +449,8 @@ async def past_rhythm(
     found: list[DueEntry] = []
     for category, weeks in rhythms.items():
         cutoff = (today - timedelta(days=7 * weeks)).isoformat()
-        where, params = ["e.category = ?", "e.closed_at IS NULL"], [category]
+        where = ["e.category = ?", "e.closed_at IS NULL"]
+        params: list[Any] = [category]
         if village_id is not None:
             where.append("e.village_id = ?")
             params.append(village_id)
@@ -475,3 +476,20 @@ async def past_rhythm(
         )
     found.sort(key=lambda e: (e.last_visit or date.min, e.name))
     return found
+
+
+async def period_visits(
+    db: Database, start: date, end: date, township_id: int | None
+) -> dict[int, tuple[int, str]]:
+    """Return {entry id: (visits in [start, end), last visit date)} for a scope."""
+    cond, params = "", [start.isoformat(), end.isoformat()]
+    if township_id is not None:
+        cond = " AND e.township_id = ?"
+        params.append(str(township_id))
+    rows = await db.fetchall(
+        "SELECT rv.entry_id, count(*), max(rv.visited_on) FROM register_visits rv"
+        " JOIN register_entries e ON e.id = rv.entry_id"
+        " WHERE rv.visited_on >= ? AND rv.visited_on < ?" + cond + " GROUP BY rv.entry_id",
+        params,
+    )
+    return {r[0]: (r[1], r[2]) for r in rows}
