@@ -504,7 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         help="write reports, alerts, submissions and a summary of a period to a workbook",
         description="Write the period's patrol reports (one row per village and week), dispute "
-        "alerts, information submissions and a summary. xlsx: one workbook with five sheets (the last is the register); "
+        "alerts, information submissions and a summary. xlsx: one workbook with five sheets "
+        "(the last is the register); "
         "csv: a .zip holding one UTF-8 CSV file per sheet. Every export is recorded in the "
         "audit table.",
     )

@@ -1,4 +1,5 @@
-"""Exports for the office's ledgers: five sheets (patrols, disputes, submissions, summary, the register) as one .xlsx, or as CSV files in one .zip.
+"""Exports for the office's ledgers: five sheets (patrols, disputes, submissions, summary,
+the register) as one .xlsx, or as CSV files in one .zip.
 
 collect() reads one scope and period from the database; sheets() turns it into rows of real
 values (dates stay dates) with headers in the reader's language; write_xlsx()/write_csv_zip()
@@ -346,7 +347,8 @@ def _summary_sheet(data: ExportData, t: Translator) -> Sheet:
 
 
 def sheets(data: ExportData, t: Translator) -> list[Sheet]:
-    """Return the sheets in the reader's language: patrols, disputes, submissions, summary, register."""
+    """Return the sheets in the reader's language (patrols, disputes, submissions, summary,
+    register)."""
     return [
         Sheet(
             t("office.sheet.patrols"), [t(h) for h in PATROL_HEADERS], list(_patrol_rows(data, t))

@@ -104,6 +104,9 @@ async def test_search_respects_scope_and_is_audited(env: Env, tmp_path: Path) ->
     assert "没有找到" in boss.texts()[-1]  # 土地庙 belongs to 金汇镇
     await county.command("/register", "庙")
     assert "土地庙" in county.texts()[-1]
+    await boss.command("/register", "少数民族家庭和个人")  # a category lists its entries
+    assert "马建华" in boss.texts()[-1] and "白玉兰" in boss.texts()[-1]
+    assert "观音寺" not in boss.texts()[-1]
     await boss.command("/register", "13900000003")
     assert "马建华" in boss.texts()[-1]
     await boss.press("马建华")
@@ -114,9 +117,10 @@ async def test_search_respects_scope_and_is_audited(env: Env, tmp_path: Path) ->
     assert any("土地庙" not in str(c.params.get("text", "")) for c in calls)
     assert "土地庙" not in boss.texts()[-1]
     audit = await env.db.fetchall("SELECT action, query, results FROM register_audit ORDER BY id")
-    assert [tuple(r) for r in audit][:3] == [
+    assert [tuple(r) for r in audit][:4] == [
         ("search", "庙", 0),
         ("search", "庙", 1),
+        ("search", "少数民族家庭和个人", 2),
         ("search", "13900000003", 1),
     ]
     assert ("open", str(entries["马建华"].id), 1) in [tuple(r) for r in audit]

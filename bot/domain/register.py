@@ -317,27 +317,15 @@ def read_sheets(path: Path) -> list[Sheet]:
         raise RosterFileError(
             f"{path.name}: unsupported file type {suffix or '(none)'!r}; use .xlsx or .csv (UTF-8)"
         )
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from xml.etree.ElementTree import ParseError
 
-    _read_bytes(path)
+    from bot.xlsx_read import read
+
+    _read_bytes(path)  # a clear message for a missing or unreadable file
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        return [(title, rows) for title, rows in read(path)]
+    except (zipfile.BadZipFile, KeyError, ParseError, ValueError, OSError) as exc:
         raise RosterFileError(f"{path.name} is not a readable .xlsx workbook ({exc})") from exc
-    try:
-        sheets: list[Sheet] = []
-        for sheet in book.worksheets:
-            if hasattr(sheet, "reset_dimensions"):
-                sheet.reset_dimensions()
-            rows: list[tuple[int, list[object]]] = [
-                (number, list(values))
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
-            sheets.append((sheet.title, rows))
-        return sheets
-    finally:
-        book.close()
 
 
 # Locale keys of the default categories and fields (literal, so the locale test sees them).

@@ -19,7 +19,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.domain.people import Person, Role
-from bot.domain.register import Category, category_name, field_name
+from bot.domain.register import Category, category_name, field_name, headings
 from bot.domain.vocab import day_month
 from bot.forms import Choice, Done, Form, Invalid, Stay, Step, Summary, Text, codec
 from bot.handlers.common import answer, button, guard, keyboard, refuse, safe_answer_query
@@ -331,7 +331,12 @@ async def _search(update: Update, context: BotContext, actor: Person, query: str
         rows = [[button(t("register.btn.pending"), "rg:pend")]] if pending else []
         await answer(update, context, "\n".join(lines), keyboard(*rows))
         return
-    found, total = await store.search(deps.db, query[:MAX_TEXT], township_id=_scope(actor))
+    # A category's name (in any language) lists that category; anything else is matched
+    # against names, phones, fields and villages.
+    category = headings(list(_cats(context).values()), deps.i18n.all()).category(query)
+    found, total = await store.search(
+        deps.db, "" if category else query[:MAX_TEXT], township_id=_scope(actor), category=category
+    )
     await store.audit(
         deps.db,
         person_id=actor.id,
