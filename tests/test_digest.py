@@ -175,6 +175,7 @@ async def test_digest_with_activity_has_counts_and_no_sensitive_details(env: Env
         "马庄村 · 一般",
         "方庄村 · 轻微",
         "11月18日 09:00—11月25日 09:00",
+        "本时段报送信息 2 篇",
     ):
         assert expected in text, (expected, text)
     assert "工作动态" in text or "work" in text.lower()

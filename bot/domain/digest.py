@@ -167,6 +167,7 @@ class Digest:
     # The span the alerts and submissions were counted in (the 7 days before the post).
     since: datetime | None = None
     until: datetime | None = None
+    submitted: int | None = None  # information submissions in that span
 
     @property
     def reported(self) -> int:
@@ -248,6 +249,8 @@ def render_digest(d: Digest, t: Translator) -> str:
     else:
         lines.append(t("digest.open_none"))
     lines += ["", t("digest.quotas_head")]
+    if d.submitted is not None:
+        lines.append(t("digest.submitted_window", n=d.submitted))
     if not d.quotas:
         lines.append(t("digest.quotas_none"))
     for q in d.quotas:

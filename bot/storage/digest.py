@@ -258,4 +258,9 @@ async def collect_digest(
         ],
         since=start,
         until=end,
+        submitted=await db.fetchval(
+            "SELECT COUNT(*) FROM submissions WHERE township_id = ? AND submitted_at >= ?"
+            " AND submitted_at < ?",
+            (township_id, to_db_time(start), to_db_time(end)),
+        ),
     )
