@@ -43,9 +43,9 @@ migrate: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Everything but the tests that start the real bot process (marker `process`).
+# Everything but the tests that start real processes (marker `process`), on every core.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not process"
+	$(BIN)/python -m pytest -q -m "not process" -n auto
 
 # ruff (lint and format) and mypy (bot/; --strict for bot.domain and bot.storage), as in CI.
 lint: $(STAMP)
