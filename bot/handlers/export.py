@@ -14,7 +14,6 @@ import logging
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import export
 from bot.context import BotContext
 from bot.deps import Deps
 from bot.domain.people import Person, Role
@@ -118,6 +117,9 @@ async def _build_and_send(
 ) -> None:
     deps: Deps = context.deps
     now = deps.clock.now()
+    # The export code (and its xlsx writer) loads on first use, not at start-up.
+    from bot import export
+
     data = await export.collect(deps.db, deps.policy, deps.tz, span, now, township_id, scope)
     content = await asyncio.to_thread(export.render, data, t, "xlsx")
     async with deps.db.transaction() as tx:
