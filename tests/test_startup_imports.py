@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 # Loaded on first use only: charts, spreadsheets (both ways), exports, the demo and its emulator.
-LAZY = ("matplotlib", "openpyxl", "bot.export", "bot.xlsx", "bot.emulator", "bot.demo", "PIL")
+# (bot.xlsx itself is small and loads with bot.register_io.)
+LAZY = ("matplotlib", "openpyxl", "bot.export", "bot.emulator", "bot.demo", "PIL")
 
 PROBE = """
 import sys
