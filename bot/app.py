@@ -15,6 +15,7 @@ from telegram.warnings import PTBUserWarning
 from bot import charts
 from bot.context import BotContext
 from bot.deps import Deps
+from bot.forms.registry import questions_again
 from bot.handlers import (
     alert,
     common,
@@ -131,6 +132,8 @@ def build_application(
     app: LiaisonApplication = builder.build()
     app.deps = deps
     app.setup_inbox()  # after deps: it hooks into the database
+    # A form's question a crash may have kept unshown is sent again at start-up.
+    app.again_hook = lambda update, since: questions_again(app, update, since)
     # Charts need a CJK font; without one, statistics are text only (one warning here).
     deps.chart_font = charts.usable_font()
 

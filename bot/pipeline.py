@@ -23,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -30,6 +31,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, BaseHandler, BaseUpdateProcessor, ExtBot, TypeHandler
 
 from bot.logs import handler_var, update_id_var, user_id_var
+from bot.storage.outbox import Lane, enqueue
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -39,6 +41,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 StoreHook = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class Again:
+    """A message to queue at start-up: chat, person, sendMessage payload and its dedup key."""
+
+    chat_id: int
+    person_id: int
+    payload: dict[str, Any]
+    dedup_key: str
+
+
+# Given an update a crash cut short and when it arrived: what its person must see again.
+AgainHook = Callable[[Update, datetime], Awaitable[list[Again]]]
 
 
 @dataclass
@@ -141,6 +157,7 @@ class LiaisonApplication(Application):
         self._done: list[int] = []  # processed, waiting for the next commit
         self._finished: list[int] = []  # effect committed earlier, handlers done since
         self._commit_lock = asyncio.Lock()
+        self.again_hook: AgainHook | None = None
         if isinstance(self.bot, InboxBot):
             self.bot.set_store_hook(self._store_fetched)
         self.deps.db.before_commit = self._mark_with_effect
@@ -165,14 +182,33 @@ class LiaisonApplication(Application):
         again; a button press among them is answered, so no tap is left spinning.
         """
         cut_short = await self.deps.inbox.unfinished()
-        for data in cut_short:
+        again: list[Again] = []
+        for data, received in cut_short:
             query = data.get("callback_query")
             if query:
                 with contextlib.suppress(TelegramError):  # too old by now: nothing to do
                     await self.bot.answer_callback_query(str(query["id"]))
+            again += await self._again(data, received)
         if cut_short:
             async with self.deps.db.transaction() as tx:
-                await self.deps.inbox.mark_finished(tx, [int(d["update_id"]) for d in cut_short])
+                # Queued with the finished mark: a second restart never queues it again.
+                for message in again:
+                    await enqueue(
+                        tx,
+                        self.deps.clock.now(),
+                        chat_id=message.chat_id,
+                        person_id=message.person_id,
+                        payload=message.payload,
+                        dedup_key=message.dedup_key,
+                        lane=Lane.URGENT,
+                    )
+                ids = [int(d["update_id"]) for d, _ in cut_short]
+                await self.deps.inbox.mark_finished(tx, ids)
+            if again:
+                log.info(
+                    "inbox: %d questions a crash may have kept unshown are sent again", len(again)
+                )
+                self.deps.wake_outbox()
         raw = await self.deps.inbox.open_updates()
         for data in raw:
             update = Update.de_json(data, self.bot)
@@ -181,6 +217,16 @@ class LiaisonApplication(Application):
         if raw:
             log.info("inbox: %d updates left undone by the last run are processed now", len(raw))
         return len(raw)
+
+    async def _again(self, data: dict[str, Any], received: datetime) -> list[Again]:
+        """Ask the again hook what a cut-short update's person must be shown again."""
+        if self.again_hook is None:
+            return []
+        try:
+            return await self.again_hook(Update.de_json(data, self.bot), received)
+        except Exception:  # never keep the bot from starting over one update
+            log.exception("inbox: could not tell what update %s left unshown", data["update_id"])
+            return []
 
     async def process_update(self, update: object) -> None:
         """Handle an update once, then commit its state and its done mark together."""
@@ -212,9 +258,10 @@ class LiaisonApplication(Application):
             persistence: SQLitePersistence = self.persistence  # type: ignore[assignment]
             writes = persistence.take()
             done, self._done = self._done, []
-            # "Finished" marks ride along with the next commit (a crash before it only means
-            # their button presses are answered again at start-up, which Telegram ignores).
-            if not writes and not done and len(self._finished) < 100 and self.running:
+            # "Finished" marks are committed as soon as the handlers are through: a crash
+            # before that makes the start-up answer the tap and show the form's question
+            # again (`replay_inbox`), so only the update in flight at a kill may repeat one.
+            if not writes and not done and not self._finished:
                 return
             finished, self._finished = self._finished, []
             try:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
 
+from bot.emulator import FakeUser
 from bot.pipeline import ChatOrderedProcessor
-from tests.conftest import Env
+from tests.conftest import Env, make_env
 
 
 class StoreOnlyDriver:
@@ -152,3 +154,90 @@ async def test_a_tap_whose_effect_committed_before_a_crash_is_answered_at_start(
     answered = env.api.sent(method="answerCallbackQuery")
     assert answered[-1].params["callback_query_id"] == tap["callback_query"]["id"]  # …answered
     assert await env.deps.inbox.unfinished() == []
+
+
+async def _alert_open(tmp_path: Path) -> tuple[Env, Any, FakeUser]:
+    """A liaison with an /alert form open on a fresh database."""
+    env, driver = await make_env(tmp_path)
+    await env.seed()
+    liaison = await env.bind("王建国")
+    await liaison.command("/alert")
+    return env, driver, liaison
+
+
+def _commit_nothing_more(env: Env) -> None:
+    """From here on the process commits nothing but what handlers commit themselves."""
+
+    async def killed() -> None:
+        return None
+
+    env.app.update_persistence = killed  # type: ignore[method-assign]
+
+
+async def _kill(env: Env, driver: Any) -> None:
+    """Stop the process the way SIGKILL does: nothing more is committed."""
+    _commit_nothing_more(env)
+    await driver.__aexit__(None, None, None)
+    await env.db.close()
+
+
+async def _restart(tmp_path: Path, env: Env, chat_id: int) -> list[Any]:
+    """A new process on the same database: its start-up; return what it sent to the chat."""
+    env, driver = await make_env(tmp_path, start=env.clock.now())
+    try:
+        await env.app.replay_inbox()
+        await env.deliver()
+        return env.api.sent(method="sendMessage", chat_id=chat_id)
+    finally:
+        await _kill(env, driver)
+        env.api.assert_no_violations()
+
+
+async def test_a_question_a_crash_kept_unshown_is_sent_once_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    env, driver, liaison = await _alert_open(tmp_path)
+    crash = StoreOnlyDriver(env)
+    liaison.driver = crash
+    await liaison.press("土地、山林、水利")
+    # The answer commits; the next question never reaches the person (the send fails), and
+    # the process dies before anything else is committed.
+    env.api.fail(chat_id=liaison.id, times=None)
+    tap = Update.de_json(crash.stored[0], env.app.bot)
+    await _process_then_kill(env, driver, tap)
+
+    # The restart, then another one: the question arrives once.
+    runs = [await _restart(tmp_path, env, liaison.id) for _ in range(2)]
+    assert [len(run) for run in runs] == [1, 0]
+    again = runs[0][0]
+    assert "紧急程度" in (again.text or "")
+    # Through the form's own render: its buttons carry the draft's token and current step.
+    token = await _open_token(tmp_path)
+    data = [b["callback_data"] for r in again.params["reply_markup"]["inline_keyboard"] for b in r]
+    assert data and all(d.startswith(f"alf:{token}:severity:") for d in data)
+
+
+async def _process_then_kill(env: Env, driver: Any, update: Update) -> None:
+    """Process an update whose final commit a kill prevents."""
+    _commit_nothing_more(env)
+    await env.app.process_update(update)
+    await _kill(env, driver)
+
+
+async def _open_token(tmp_path: Path) -> str:
+    from bot.storage.db import Database
+
+    db = await Database(tmp_path / "bot.sqlite3").open()
+    try:
+        return str(await db.fetchval("SELECT token FROM form_drafts WHERE state = 'open'"))
+    finally:
+        await db.close()
+
+
+async def test_a_question_that_was_shown_is_not_sent_again_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    env, driver, liaison = await _alert_open(tmp_path)
+    await liaison.press("土地、山林、水利")  # answered and shown: its handlers ran through
+    await _kill(env, driver)
+    assert await _restart(tmp_path, env, liaison.id) == []

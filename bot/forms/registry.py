@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import ModuleType
 
+from telegram import Update
+from telegram.ext import Application
+
+from bot.context import BotContext
 from bot.forms.runtime import Form
+from bot.handlers.common import load_actor
+from bot.pipeline import Again
 
 
 def all_forms() -> list[tuple[ModuleType, Form]]:
@@ -21,3 +28,19 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
         (register, register.CHANGE),
         (register, register.VISIT),
     ]
+
+
+async def questions_again(app: Application, update: Update, since: datetime) -> list[Again]:
+    """Return the current question of each form draft a cut-short update may have left unshown.
+
+    The again hook of the inbox (bot/pipeline.py); forms live in private chats only.
+    """
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != "private":
+        return []
+    context = BotContext.from_update(update, app)
+    await load_actor(update, context)
+    if context.actor is None:
+        return []
+    found = [await form.again(context, chat.id, since) for _, form in all_forms()]
+    return [message for message in found if message is not None]

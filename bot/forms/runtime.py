@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -24,7 +25,9 @@ from bot.domain.people import Role
 from bot.forms.codec import Press, decode
 from bot.forms.steps import Done, Stay, Step, Submit, Summary, say
 from bot.handlers.common import answer, button, guard, keyboard, safe_answer_query
+from bot.pipeline import Again
 from bot.storage import drafts as store
+from bot.storage.db import to_db_time
 from bot.storage.drafts import DraftRow
 from bot.storage.outbox import Lane, enqueue
 
@@ -255,6 +258,13 @@ class Form:
         note: str | None = None,
         edit: bool = True,
     ) -> None:
+        text, markup = self._render(context, row, draft, note)
+        await answer(update, context, text, markup, edit=edit and update.callback_query is not None)
+
+    def _render(
+        self, context: BotContext, row: DraftRow, draft: Any, note: str | None = None
+    ) -> tuple[str, InlineKeyboardMarkup | None]:
+        """Return the text and buttons of the draft's current step."""
         t = context.t
         step = row.step or self.next_step(draft)
         rows: list[list[tuple[str, str, str]]]
@@ -282,8 +292,29 @@ class Form:
         rows.append([("x", "", t(self.keys["cancel"]))])
         data = lambda a, v: v if a == "@" else Press(row.token, step, a, v).encode(self.prefix)  # noqa: E731
         markup = keyboard(*[[button(label, data(a, v)) for a, v, label in r] for r in rows])
-        text = f"{note}\n\n{text}" if note else text
-        await answer(update, context, text, markup, edit=edit and update.callback_query is not None)
+        return (f"{note}\n\n{text}" if note else text), markup
+
+    async def again(self, context: BotContext, chat_id: int, since: datetime) -> Again | None:
+        """Return the open draft's current question to send again, if its reply may be lost.
+
+        Called at start-up for an update whose effect committed but whose handlers a crash cut
+        short (bot/pipeline.py): when the actor's open draft in that chat changed since the
+        update arrived, that change was the update's, and the question after it may never
+        have been shown. The key names the draft's change, so it is queued once.
+        """
+        assert context.actor is not None
+        now = context.deps.clock.now()
+        row = await store.open_of(context.deps.db, self.name, context.actor.id)
+        if row is None or row.chat_id != chat_id or row.updated_at < since:
+            return None
+        if is_idle(row.updated_at, now):  # the next message drops it with its notice
+            return None
+        text, markup = self._render(context, row, self.model.model_validate(row.payload))
+        payload: dict[str, Any] = {"text": text}
+        if markup is not None:
+            payload["reply_markup"] = markup.to_dict()
+        key = f"{self.name}:again:{row.token}:{to_db_time(row.updated_at)}"
+        return Again(chat_id, context.actor.id, payload, key)
 
     def _editable(self, draft: Any) -> list[str]:
         return [n for n in self.summary.edit if (s := self.step(n)) and s.applies(draft)]

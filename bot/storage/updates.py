@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.storage.db import Database, Tx, to_db_time
+from bot.storage.db import Database, Tx, from_db_time, to_db_time
 from bot.storage.jsontext import dump_json
 
 
@@ -85,13 +85,14 @@ class Inbox:
             "UPDATE inbox SET payload = NULL WHERE update_id = ?", [(i,) for i in update_ids]
         )
 
-    async def unfinished(self) -> list[dict[str, Any]]:
-        """Return updates whose effect was committed but whose handlers a crash cut short."""
+    async def unfinished(self) -> list[tuple[dict[str, Any], datetime]]:
+        """Return updates whose effect was committed but whose handlers a crash cut short,
+        each with when it was received."""
         rows = await self.db.fetchall(
-            "SELECT payload FROM inbox WHERE done_at IS NOT NULL AND payload IS NOT NULL"
-            " ORDER BY update_id"
+            "SELECT payload, received_at FROM inbox"
+            " WHERE done_at IS NOT NULL AND payload IS NOT NULL ORDER BY update_id"
         )
-        return [json.loads(r[0]) for r in rows]
+        return [(json.loads(r[0]), _time(r[1])) for r in rows]
 
     async def prune(self, now: datetime, keep: timedelta = timedelta(days=7)) -> int:
         """Forget done updates older than Telegram would ever redeliver."""
@@ -99,3 +100,9 @@ class Inbox:
             return await tx.changes(
                 "DELETE FROM inbox WHERE done_at < ?", (to_db_time(now - keep),)
             )
+
+
+def _time(value: str) -> datetime:
+    stamp = from_db_time(value)
+    assert stamp is not None
+    return stamp
