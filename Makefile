@@ -41,7 +41,7 @@ migrate: $(STAMP)
 
 # The whole suite; CI runs it (.ci/run) after `make lint`.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 # Everything but the tests that start real processes (marker `process`), on every core.
 test-fast: $(STAMP)

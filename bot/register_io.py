@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Policy, RegisterCategory
 from bot.domain.register import (
@@ -20,7 +20,9 @@ from bot.domain.register import (
 )
 from bot.storage import register as store
 from bot.storage.db import Database
-from bot.xlsx import Table, write
+
+if TYPE_CHECKING:
+    from bot.xlsx import Table
 
 
 def categories(policy: Policy) -> list[Category]:
@@ -83,6 +85,8 @@ async def export_tables(
     db: Database, policy: Policy, t: Words, township_id: int | None = None
 ) -> list[Table]:
     """Return one sheet per category, open and closed entries, in the layout import reads."""
+    from bot.xlsx import Table  # only exports need it, not the running bot's start-up
+
     entries = await store.all_entries(db, township_id)
     rows = (
         ExportEntry(
@@ -104,6 +108,8 @@ async def export_file(
     db: Database, out: Path, policy: Policy, t: Words, township_id: int | None = None
 ) -> int:
     """Write the register to an .xlsx file; return how many entries it holds."""
+    from bot.xlsx import write
+
     tables = await export_tables(db, policy, t, township_id)
     out.parent.mkdir(parents=True, exist_ok=True)
     write(tables, out)

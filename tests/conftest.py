@@ -173,3 +173,12 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         await driver.__aexit__(None, None, None)
         await e.db.close()
     e.api.assert_no_violations()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run every real-process test on one xdist worker, one after another (`make test` uses
+    --dist loadgroup): they start bots and loopback servers and time their waits, so they
+    share a worker while the in-process tests spread over the others."""
+    for item in items:
+        if item.get_closest_marker("process") is not None:
+            item.add_marker(pytest.mark.xdist_group("process"))

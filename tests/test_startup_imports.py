@@ -6,8 +6,16 @@ import subprocess
 import sys
 
 # Loaded on first use only: charts, spreadsheets (both ways), exports, the demo and its emulator.
-# (bot.xlsx itself is small and loads with bot.register_io.)
-LAZY = ("matplotlib", "openpyxl", "bot.export", "bot.emulator", "bot.demo", "PIL")
+LAZY = (
+    "matplotlib",
+    "openpyxl",
+    "bot.export",
+    "bot.xlsx",
+    "bot.xlsx_read",
+    "bot.emulator",
+    "bot.demo",
+    "PIL",
+)
 
 PROBE = """
 import sys
