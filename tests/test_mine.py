@@ -37,7 +37,7 @@ async def test_mine_lists_weeks_and_opens_a_report(env: Env) -> None:
 async def test_mine_open_and_edit_this_week_en(env: Env) -> None:
     wang = await env.bind("王建国", language_code="en")
     await wang.command("/report")
-    await wang.press("This week (W48)")
+    await wang.press("This week (week 48)")
     await wang.press("Today")
     await wang.press("Other")
     await wang.press("Done")
@@ -48,7 +48,7 @@ async def test_mine_open_and_edit_this_week_en(env: Env) -> None:
     await wang.command("/mine")
     calls = await wang.press("Patrol reports")
     assert "Week 48: on time" in calls[-1].text
-    await wang.press("Open W48")
+    await wang.press("Open week 48")
     await wang.press("Edit")  # opens the report form on the stored report
     await wang.press("Edit")
     await wang.press("Visited")

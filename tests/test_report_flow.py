@@ -79,7 +79,7 @@ def _buttons(env: Env, user) -> list[tuple[str, str]]:  # type: ignore[no-untype
 async def test_issues_path_with_evidence_and_dispute_en(env: Env) -> None:
     user = await env.bind("王建国", language_code="en")
     await user.command("/report")
-    await user.press("This week (W48)")
+    await user.press("This week (week 48)")
     await user.press("Today")
     await user.press("Minority households")
     await user.press("Private enterprises")

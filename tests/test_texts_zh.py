@@ -63,3 +63,11 @@ def test_each_chinese_catalogue_uses_one_quote_style(lang: str) -> None:
 )
 def test_rules(text: str, ok: bool) -> None:
     assert (not _offences(text)) is ok, _offences(text)
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "zh_Hant", "en"])
+def test_no_week_or_quarter_codes_in_any_language(lang: str) -> None:
+    """English readers get "week 48", not "W48", either."""
+    codes = re.compile(r"\bW\{|\bW\d|-W\d|\bQ\{|-Q\d")
+    bad = {k: v for k, v in load_catalogues()[lang].items() if codes.search(v)}
+    assert not bad, bad
