@@ -339,3 +339,21 @@ async def test_weekly_digest_carries_a_chart_uploaded_once(env: Env) -> None:
     # The stored upload is dropped by housekeeping once sent and old.
     await at(env, local(2026, 11, 28, 12, 0))
     assert await env.db.fetchval("SELECT COUNT(*) FROM outbox_files") == 0
+
+
+async def test_commissioners_own_digest_is_followed_by_the_township_chart(env: Env) -> None:
+    group = await bound_group(env)
+    boss = env.users["冯兴敏"]
+    env.clock.set(local(2026, 11, 25, 10, 0))
+    for chat_id, user in ((boss.id, boss), (group.id, boss.in_group(group))):
+        await user.command("/digest")
+        await env.deliver()
+        sends = [
+            c
+            for c in env.api.calls
+            if c.chat_id == chat_id and c.ok and c.method in ("sendMessage", "sendPhoto")
+        ]
+        text, photo = sends[-2], sends[-1]
+        assert text.method == "sendMessage" and "第48周" in (text.text or "")
+        assert photo.method == "sendPhoto" and photo.text == "河口乡"
+        assert next(iter(photo.files.values())).content.startswith(b"\x89PNG")

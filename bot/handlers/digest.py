@@ -17,13 +17,15 @@ from telegram.ext import (
     filters,
 )
 
+from bot import charts
 from bot.context import BotContext
 from bot.domain import digest as dom
 from bot.domain.people import Role
+from bot.domain.periods import weeks_ending
 from bot.handlers import county_digest
 from bot.handlers.common import answer, refuse
 from bot.storage import digest as store
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import enqueue, store_file
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ async def digest_command(update: Update, context: BotContext) -> None:
         return
     now = deps.clock.now()
     week = dom.patrol_week_before(now, deps.policy, deps.tz)
-    texts = []
+    texts, charts_of = [], []
     for township_id, name in townships:
         data = await store.collect_digest(
             deps.db,
@@ -137,17 +139,33 @@ async def digest_command(update: Update, context: BotContext) -> None:
             now,
         )
         texts.append(dom.render_digest(data, t))
+        # The township's chart, as the weekly digest carries it (None without a CJK font).
+        span = weeks_ending(week, charts.DIGEST_WEEKS)
+        charts_of.append((name, await charts.overview_png(deps, span, township_id, name, t)))
     # Through the outbox: long digests are split there and sent within the group's limits.
+    # The outbox sends a chat's messages in order, so each chart follows its digest.
+    person_id = actor.id if chat.type == ChatType.PRIVATE else None
     async with deps.db.transaction() as tx:
-        for text in texts:
+        for text, (name, chart) in zip(texts, charts_of, strict=True):
             await enqueue(
                 tx,
                 now,
                 chat_id=chat.id,
-                person_id=actor.id if chat.type == ChatType.PRIVATE else None,
+                person_id=person_id,
                 payload={"text": text},
                 ref_kind="digest_now",
             )
+            if chart is not None:
+                photo = await store_file(tx, now, "digest-chart.png", chart)
+                await enqueue(
+                    tx,
+                    now,
+                    chat_id=chat.id,
+                    person_id=person_id,
+                    method="sendPhoto",
+                    payload={"photo": photo, "caption": name},
+                    ref_kind="digest_now",
+                )
     deps.wake_outbox()
 
 
