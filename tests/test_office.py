@@ -19,7 +19,9 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.__main__ import main
+from bot.domain import office as dom
 from bot.domain.calendar import shift_week
+from bot.domain.periods import Span
 from bot.emulator import FakeGroup
 from bot.handlers.export import TASK_PREFIX
 from bot.storage.db import to_db_time
@@ -416,3 +418,33 @@ async def test_county_digest_is_one_message_per_county_with_a_chart(env: Env) ->
     hekou_id = (await _ids(env))["河口乡"]
     calls = await other.press_data(f"dg:{hekou_id}:2026-W47", msg.result)
     assert not any("高河村" in (c.text or "") for c in calls)
+
+
+def test_report_masks_count_late_joiners_and_excused_weeks() -> None:
+    """The per-village bit masks (bit i = week i) give the same counts as week by week."""
+    due = [datetime(2026, 11, d, 10, tzinfo=UTC) for d in (3, 10, 17, 24)]
+    weeks = [dom.WeekDue(f"2026-W{45 + i}", d) for i, d in enumerate(due)]
+    early = dom.Place(1, "甲村", 9, "乡", due[0] - timedelta(days=30))
+    late_joiner = dom.Place(2, "乙村", 9, "乡", due[1] + timedelta(days=1))
+    on_leave = dom.Place(3, "丙村", 9, "乡", None)
+    ov = dom.build_overview(
+        Span("month", datetime(2026, 11, 1).date(), datetime(2026, 12, 1).date()),
+        weeks,
+        [early, late_joiner, on_leave],
+        # 甲村: weeks 0, 1, 3 sent, 1 late; 乙村: weeks 2, 3 on time; 丙村: week 0 only
+        {1: (0b1011, 0b1001), 2: (0b1100, 0b1100), 3: (0b0001, 0b0001)},
+        {(3, "2026-W46"), (3, "2026-W45")},  # a report sent in an excused week still counts
+        [],
+        [],
+        [],
+        datetime(2026, 11, 30).date(),
+    )
+    got = {
+        v.id: (v.figures.owed, v.figures.reported, v.figures.on_time, v.figures.excused)
+        for v in ov.townships[0].children
+    }
+    assert got == {1: (4, 3, 2, 0), 2: (2, 2, 2, 0), 3: (3, 1, 1, 1)}
+    weekly = {v.id: v.weekly for v in ov.townships[0].children}
+    assert weekly[2] == [(0, 0), (0, 0), (1, 1), (1, 1)]
+    assert weekly[3] == [(1, 1), (0, 0), (1, 0), (1, 0)]
+    assert ov.townships[0].weekly == [(2, 2), (1, 1), (3, 1), (3, 2)]

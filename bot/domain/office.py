@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -245,7 +245,7 @@ def build_overview(
     span: Span,
     weeks: Sequence[WeekDue],
     places: Sequence[Place],
-    reports: dict[tuple[int, str], bool],
+    reports: Mapping[int, tuple[int, int]],
     excused: set[tuple[int, str]],
     alerts: Iterable[AlertRow],
     subs: Sequence[SubmissionRow],
@@ -254,31 +254,39 @@ def build_overview(
 ) -> Overview:
     """Return figures per village and per township, and their total.
 
-    `reports` maps (village id, week) to whether that report was late; `excused` holds the
-    village-weeks covered by approved leave (empty until leave exists).
+    `reports` maps a village id to two bit masks over `weeks` (bit i = weeks[i]): the weeks it
+    reported and those it reported on time; `excused` holds the village-weeks covered by
+    approved leave.
     """
     by_village: dict[int, Unit] = {}
     townships: dict[int, Unit] = {}
+    on_leave = {vid for vid, _ in excused}
     for place in places:
         f = Figures()
-        weekly = []
-        # Most villages joined before the period: then every week is owed, no check needed.
-        always = not weeks or owes(place, weeks[0].due)
         vid = place.village_id
-        for w in weeks:
-            if not always and not owes(place, w.due):
-                weekly.append((0, 0))
-                continue
-            late = reports.get((vid, w.week))
-            if late is None and (vid, w.week) in excused:
-                f.excused += 1
-                weekly.append((0, 0))
-                continue
-            f.owed += 1
-            if late is not None:
-                f.reported += 1
-                f.on_time += not late
-            weekly.append((1, int(late is not None)))
+        sent, on_time = reports.get(vid, (0, 0))
+        # Most villages joined before the period and had no leave: every week is owed.
+        always = not weeks or owes(place, weeks[0].due)
+        if always and vid not in on_leave:
+            f.owed = len(weeks)
+            f.reported = sent.bit_count()
+            f.on_time = on_time.bit_count()
+            weekly = [(1, sent >> i & 1) for i in range(len(weeks))]
+        else:
+            weekly = []
+            for i, w in enumerate(weeks):
+                if not always and not owes(place, w.due):
+                    weekly.append((0, 0))
+                    continue
+                reported = sent >> i & 1
+                if not reported and (vid, w.week) in excused:
+                    f.excused += 1
+                    weekly.append((0, 0))
+                    continue
+                f.owed += 1
+                f.reported += reported
+                f.on_time += on_time >> i & 1
+                weekly.append((1, reported))
         unit = Unit(place.village_id, place.village, f, weekly=weekly)
         by_village[place.village_id] = unit
         town = townships.get(place.township_id)
