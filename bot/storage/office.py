@@ -93,9 +93,9 @@ async def report_masks(
             bit = 1 << index[week]
             masks[vid] = (sent | bit, on_time if late else on_time | bit)
         return masks
-    bit = "CASE week " + " ".join(f"WHEN ? THEN {1 << i}" for i in range(len(keys))) + " END"
+    case = "CASE week " + " ".join(f"WHEN ? THEN {1 << i}" for i in range(len(keys))) + " END"
     rows = await db.fetchall(
-        f"SELECT village_id, SUM({bit}), SUM(CASE WHEN late THEN 0 ELSE {bit} END)"
+        f"SELECT village_id, SUM({case}), SUM(CASE WHEN late THEN 0 ELSE {case} END)"
         f" FROM weekly_reports WHERE week IN ({marks})" + where + " GROUP BY village_id",
         (*keys, *keys, *keys, *params),
     )
