@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
@@ -36,6 +36,17 @@ CLOSE_REASONS = {
     "moved": "register.reason.moved",
     "deceased": "register.reason.deceased",
     "venue_closed": "register.reason.venue_closed",
+}
+# The runtime's words, shared by the change form and the holiday-visit form.
+FORM_KEYS = {
+    "cancelled": "register.cancelled",
+    "dropped": "register.draft_dropped",
+    "submit": "register.btn.submit",
+    "edit": "register.btn.edit",
+    "cancel": "register.btn.cancel",
+    "ask_edit": "register.ask.edit",
+    "use_buttons": "register.err.use_buttons",
+    "old_button": "forms.old_button",
 }
 KIND_KEYS = {
     "add": "register.kind.add",
@@ -141,6 +152,18 @@ def _summary(context: BotContext, draft: ChangeDraft) -> str:
     return "\n".join(lines)
 
 
+def _decision_buttons(t: Translator, change_id: int) -> InlineKeyboardMarkup:
+    """✅ Confirm / ❌ Reject for a proposed change (the card and the pending list alike)."""
+    markup = keyboard(
+        [
+            button(t("register.btn.confirm"), f"rg:ok:{change_id}"),
+            button(t("register.btn.reject"), f"rg:no:{change_id}"),
+        ]
+    )
+    assert markup is not None
+    return markup
+
+
 async def _submit(context: BotContext, draft: ChangeDraft, tx: Tx) -> Done | Stay:
     deps, actor, t = context.deps, context.actor, context.t
     assert actor is not None
@@ -173,13 +196,7 @@ async def _submit(context: BotContext, draft: ChangeDraft, tx: Tx) -> Done | Sta
 
     def render(tr: Translator, person: Person) -> dict[str, Any]:
         text = tr("register.change_card", village=actor.village or "", name=actor.name)
-        markup = keyboard(
-            [
-                button(tr("register.btn.confirm"), f"rg:ok:{change_id}"),
-                button(tr("register.btn.reject"), f"rg:no:{change_id}"),
-            ]
-        )
-        assert markup is not None
+        markup = _decision_buttons(tr, change_id)
         return {"text": f"{text}\n{summary}", "reply_markup": markup.to_dict()}
 
     await notify(deps, tx, now, officers, render, key=lambda p: f"rgc:{change_id}:{p.id}")
@@ -243,16 +260,7 @@ CHANGE = Form(
     ],
     summary=Summary(render=_summary, edit=("kind",)),
     submit=_submit,
-    keys={
-        "cancelled": "register.cancelled",
-        "dropped": "register.draft_dropped",
-        "submit": "register.btn.submit",
-        "edit": "register.btn.edit",
-        "cancel": "register.btn.cancel",
-        "ask_edit": "register.ask.edit",
-        "use_buttons": "register.err.use_buttons",
-        "old_button": "forms.old_button",
-    },
+    keys=FORM_KEYS,
 )
 
 
@@ -450,13 +458,7 @@ async def on_pending(update: Update, context: BotContext) -> None:
         return
     for change in changes[:MAX_SHOWN]:
         text = await _change_text(context, change)
-        markup = keyboard(
-            [
-                button(t("register.btn.confirm"), f"rg:ok:{change['id']}"),
-                button(t("register.btn.reject"), f"rg:no:{change['id']}"),
-            ]
-        )
-        await answer(update, context, text, markup)
+        await answer(update, context, text, _decision_buttons(t, change["id"]))
 
 
 async def _change_text(context: BotContext, change: dict[str, Any]) -> str:
@@ -577,16 +579,7 @@ VISIT = Form(
     steps=[Text("note", "register.ask.note", _text, label="register.f.note")],
     summary=Summary(render=_visit_summary, edit=("note",)),
     submit=_visit_submit,
-    keys={
-        "cancelled": "register.cancelled",
-        "dropped": "register.draft_dropped",
-        "submit": "register.btn.submit",
-        "edit": "register.btn.edit",
-        "cancel": "register.btn.cancel",
-        "ask_edit": "register.ask.edit",
-        "use_buttons": "register.err.use_buttons",
-        "old_button": "forms.old_button",
-    },
+    keys=FORM_KEYS,
 )
 
 
