@@ -1,4 +1,5 @@
-"""The form runtime's rules, checked once for each form built on it (/alert, /info, /report)."""
+"""The form runtime's rules, checked once for each form built on it (/alert, /info, /report,
+and the reviewer's "return with a comment")."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.emulator import FakeUser
+from bot.storage.submissions import SubmissionRepo
 from tests.conftest import Env
 
 Steps = Callable[[FakeUser], Awaitable[Any]]
@@ -19,16 +21,25 @@ class Case:
     form: str
     command: str
     button: str  # a button of the first question that needs one
-    next_question: str  # words of the question after it
-    fill: Steps  # from the first question to the summary
-    edit_field: str  # a field of the Edit menu
-    edit_answer: Steps
-    edited: str  # what the summary shows after the edit
-    submit: str
+    next_question: str  # words of what pressing it shows
     dropped: str  # words of the notice of a draft idle for a day
+    fill: Steps | None = None  # from the first question to the summary (forms with one)
+    edit_field: str = ""  # a field of the Edit menu
+    edit_answer: Steps | None = None
+    edited: str = ""  # what the summary shows after the edit
+    submit: str = ""
+    person: str = "王建国"  # who fills the form
+    other: str = "李秀英"  # someone else who may start it too
+    open: Callable[[Env, FakeUser], Awaitable[Any]] | None = None  # instead of the command
+    wrong: str = "随便写"  # a text the first question does not take
+    reprompt: str = "按钮"  # words of its re-prompt
+    restarts: bool = True  # a message after a sweep starts the form again
 
     def __str__(self) -> str:
         return self.form
+
+    async def start(self, env: Env, user: FakeUser) -> Any:
+        return await (self.open(env, user) if self.open else user.command(self.command))
 
 
 async def _steps(user: FakeUser, *actions: str) -> None:
@@ -39,46 +50,82 @@ async def _steps(user: FakeUser, *actions: str) -> None:
             await user.press(action)
 
 
+async def _return_pressed(env: Env, user: FakeUser) -> Any:
+    """Press "退回" on a submission of 王建国 waiting for review (stored on the first call)."""
+    sid = await env.db.fetchval("SELECT id FROM submissions")
+    if sid is None:
+        liaison = await env.on_roster("王建国")
+        assert liaison.township_id is not None
+        async with env.db.transaction() as tx:
+            sid = await SubmissionRepo(env.db).create(
+                tx,
+                env.clock.now(),
+                township_id=liaison.township_id,
+                village_id=liaison.village_id,
+                person_id=liaison.id,
+                kind="work_update",
+                title="村里开会",
+                body="本周开会一次。",
+                attachments=[],
+            )
+    return await user.press_data(f"info:ret:{sid}:1", user.last_message())
+
+
 CASES = [
     Case(
         "alert",
         "/alert",
         "宗教",
         "紧急程度",
-        lambda u: _steps(u, "土地、山林、水利", "紧急", "> 12", "就在本村", "> 两家争地"),
-        "涉及人数",
-        lambda u: u.send("9"),
-        "9",
-        "确认上报",
         "预警已超过24小时",
+        fill=lambda u: _steps(u, "土地、山林、水利", "紧急", "> 12", "就在本村", "> 两家争地"),
+        edit_field="涉及人数",
+        edit_answer=lambda u: u.send("9"),
+        edited="9",
+        submit="确认上报",
     ),
     Case(
         "info",
         "/info",
         "工作动态",
         "标题",
-        lambda u: _steps(u, "工作动态", "> 村里开会", "> 本周开会一次。", "完成", "跳过"),
-        "标题",
-        lambda u: u.send("新的标题"),
-        "新的标题",
-        "报送",
         "超过24小时未完成",
+        fill=lambda u: _steps(u, "工作动态", "> 村里开会", "> 本周开会一次。", "完成", "跳过"),
+        edit_field="标题",
+        edit_answer=lambda u: u.send("新的标题"),
+        edited="新的标题",
+        submit="报送",
     ),
     Case(
         "report",
         "/report",
         "报本周（第48周）",
         "哪天",
-        lambda u: _steps(
+        "24小时",
+        fill=lambda u: _steps(
             u, "报本周（第48周）", "今天", "宗教活动场所", "选好了 / 完成", "> 7", "一切正常"
         ),
-        "走访户数",
-        lambda u: u.send("15"),
-        "15",
-        "提交",
-        "24小时",
+        edit_field="走访户数",
+        edit_answer=lambda u: u.send("15"),
+        edited="15",
+        submit="提交",
     ),
 ]
+# One question, answered by text, no summary: its only button is Cancel.
+RETURN = Case(
+    "info_return",
+    "",
+    "取消",
+    "已取消退回",
+    "退回意见24小时没有发出",
+    person="冯兴敏",
+    other="赵志强",
+    open=_return_pressed,
+    wrong="长" * 1001,
+    reprompt="不超过1000字",
+    restarts=False,
+)
+RULES = [*CASES, RETURN]
 
 
 def _popup(calls: list) -> str:
@@ -106,13 +153,13 @@ def _data(user: FakeUser, label: str) -> tuple[str, dict]:
     raise AssertionError(f"no button {label!r}")
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("case", RULES, ids=str)
 async def test_stale_button_of_an_earlier_draft_is_refused(env: Env, case: Case) -> None:
-    user = await env.bind("王建国")
-    await user.command(case.command)
+    user = await env.bind(case.person)
+    await case.start(env, user)
     old, message = _data(user, case.button)
     await user.command("/cancel")
-    await user.command(case.command)  # a new draft
+    await case.start(env, user)  # a new draft
     calls = await user.press_data(old, message)
     assert "过期" in _popup(calls) and not [c for c in calls if c.method == "sendMessage"]
     assert (await _states(env, case.form))[0] == "cancelled"
@@ -120,22 +167,22 @@ async def test_stale_button_of_an_earlier_draft_is_refused(env: Env, case: Case)
     assert case.next_question in calls[-1].text
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("case", RULES, ids=str)
 async def test_someone_elses_button_is_refused(env: Env, case: Case) -> None:
-    wang, li = await env.bind("王建国"), await env.bind("李秀英")
-    await wang.command(case.command)
+    wang, li = await env.bind(case.person), await env.bind(case.other)
+    await case.start(env, wang)
     data, _ = _data(wang, case.button)
-    await li.command(case.command)
+    await case.start(env, li)
     calls = await li.press_data(data, li.last_message())
     assert "不" in _popup(calls) and not [c for c in calls if c.method == "sendMessage"]
     calls = await wang.press(case.button)
     assert case.next_question in calls[-1].text
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("case", RULES, ids=str)
 async def test_swept_draft_answers_the_next_press_and_message_once(env: Env, case: Case) -> None:
-    user = await env.bind("王建国")
-    await user.command(case.command)
+    user = await env.bind(case.person)
+    await case.start(env, user)
     old, message = _data(user, case.button)
     env.clock.advance(hours=23, minutes=59)
     await env.tick()
@@ -145,18 +192,18 @@ async def test_swept_draft_answers_the_next_press_and_message_once(env: Env, cas
     await env.tick()
     assert _count(user, case.dropped) == 1
     assert await _states(env, case.form) == ["dropped"]
-    calls = await user.send("随便写")  # a message starts the form again, once
-    assert len([c for c in calls if c.method == "sendMessage"]) == 1
-    assert await _states(env, case.form) == ["dropped", "open"]
+    calls = await user.send("随便写")  # a message starts the form again, once (if it can)
+    assert len([c for c in calls if c.method == "sendMessage"]) == int(case.restarts)
+    assert await _states(env, case.form) == ["dropped"] + ["open"] * case.restarts
     calls = await user.press_data(old, message)  # says why in a popup, no second notice
     assert case.dropped in _popup(calls) and not [c for c in calls if c.method == "sendMessage"]
     assert _count(user, case.dropped) == 1
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("case", RULES, ids=str)
 async def test_idle_draft_is_dropped_on_the_next_interaction(env: Env, case: Case) -> None:
-    user = await env.bind("王建国")
-    await user.command(case.command)
+    user = await env.bind(case.person)
+    await case.start(env, user)
     env.clock.advance(hours=25)
     calls = await user.press(case.button)
     assert case.dropped in calls[-1].text
@@ -165,13 +212,13 @@ async def test_idle_draft_is_dropped_on_the_next_interaction(env: Env, case: Cas
     assert await _states(env, case.form) == ["dropped"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("case", RULES, ids=str)
 async def test_cancel_command_and_cancel_button(env: Env, case: Case) -> None:
-    user = await env.bind("王建国")
-    await user.command(case.command)
+    user = await env.bind(case.person)
+    await case.start(env, user)
     calls = await user.command("/cancel")
     assert "取消" in calls[-1].text
-    await user.command(case.command)
+    await case.start(env, user)
     calls = await user.press("取消")
     assert "取消" in calls[-1].text
     assert await _states(env, case.form) == ["cancelled", "cancelled"]
@@ -179,21 +226,22 @@ async def test_cancel_command_and_cancel_button(env: Env, case: Case) -> None:
     assert not any(case.next_question in (c.text or "") for c in calls)
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("case", RULES, ids=str)
 async def test_wrong_input_reprompts_and_keeps_the_step(env: Env, case: Case) -> None:
-    user = await env.bind("王建国")
-    await user.command(case.command)
-    for wrong in (user.send("随便写"), user.send_photo()):
+    user = await env.bind(case.person)
+    await case.start(env, user)
+    for wrong in (user.send(case.wrong), user.send_photo()):
         calls = await wrong
-        assert "按钮" in calls[-1].text and calls[-1].buttons
+        assert case.reprompt in calls[-1].text and calls[-1].buttons
     calls = await user.press(case.button)
     assert case.next_question in calls[-1].text
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 async def test_edit_from_the_summary_returns_to_the_summary(env: Env, case: Case) -> None:
-    user = await env.bind("王建国")
-    await user.command(case.command)
+    user = await env.bind(case.person)
+    await case.start(env, user)
+    assert case.fill and case.edit_answer
     await case.fill(user)
     assert case.submit in user.last_message()["reply_markup"].__str__()
     await user.press("修改")

@@ -10,7 +10,8 @@ Declare a form::
             Text("people_count", "alert.ask_people", parse_people),  # parse → value or Invalid
             Collect(name="photos", ask=..., accept={"photo": add}, done_label=..., flow=False),
         ],
-        summary=Summary(render=render_alert, edit=("category", "people_count")),
+        summary=Summary(render=render_alert, edit=("category", "people_count")),  # None: the
+        # last answer submits at once (a one-question form: a reviewer's comment)
         submit=submit_alert,   # async (context, draft, tx) -> Done(record_id, text) | Stay(note)
         keys={...},  # cancelled, dropped, submit, edit, cancel, ask_edit, use_buttons, old_button
     )

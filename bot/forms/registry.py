@@ -16,11 +16,12 @@ from bot.pipeline import Again
 
 def all_forms() -> list[tuple[ModuleType, Form]]:
     """Return (module, form) for each form built on the runtime."""
-    from bot.handlers import alert, info, leave, notice, notices, register, report_form
+    from bot.handlers import alert, info, info_review, leave, notice, notices, register, report_form
 
     return [
         (alert, alert.ALERT),
         (info, info.INFO),
+        (info_review, info_review.RETURN),
         (notice, notice.NOTICE),
         (notices, notices.REPLY),
         (leave, leave.LEAVE),

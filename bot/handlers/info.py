@@ -35,19 +35,12 @@ from bot.domain.info import (
 )
 from bot.domain.people import Role
 from bot.domain.text import clip
-from bot.forms import Choice, Collect, Done, Form, Invalid, Stay, Summary, Text, codec
+from bot.forms import Choice, Collect, Done, Form, Invalid, Stay, Summary, Text
 from bot.handlers import info_review
-from bot.handlers.common import (
-    answer,
-    button,
-    guard,
-    keyboard,
-    refuse,
-    safe_answer_query,
-)
-from bot.handlers.info_review import button_fields, notify_reviewers, submissions, time_now
+from bot.handlers.common import answer, button, guard, keyboard, refuse, safe_answer_query
+from bot.handlers.info_review import notify_reviewers, pressed, show_list, submissions
 from bot.storage.db import Tx
-from bot.storage.submissions import Attachment, Submission
+from bot.storage.submissions import Attachment
 
 END = ConversationHandler.END
 
@@ -122,28 +115,26 @@ def _body_done(context: BotContext, draft: InfoDraft) -> Stay | None:
     return None
 
 
-def _add_photo(context: BotContext, draft: InfoDraft, message: Message) -> Stay:
-    t = context.t
-    if _count(draft.files, "photo") >= MAX_PHOTOS:
-        return Stay(t("info.err.too_many_photos", max=MAX_PHOTOS))
-    best = message.photo[-1]
-    meta = {"size": best.file_size}
-    file = {"kind": "photo", "file_id": best.file_id, "file_unique_id": best.file_unique_id}
-    draft.files.append({**file, "meta": meta})
-    return Stay(t("info.file_received", n=len(draft.files)))
-
-
-def _add_document(context: BotContext, draft: InfoDraft, message: Message) -> Stay:
+def _add_file(context: BotContext, draft: InfoDraft, message: Message) -> Stay:
+    """Keep a photo or a document (within the limits) among the draft's files."""
     t, doc = context.t, message.document
-    assert doc is not None
-    if doc.file_size is not None and doc.file_size > MAX_DOCUMENT_BYTES:
+    if doc and doc.file_size is not None and doc.file_size > MAX_DOCUMENT_BYTES:
         mb = MAX_DOCUMENT_BYTES // (1024 * 1024)
         return Stay(t("info.err.document_too_big", name=doc.file_name or "", mb=mb))
-    if _count(draft.files, "document") >= MAX_FILES:
-        return Stay(t("info.err.too_many_documents", max=MAX_FILES))
-    meta = {"file_name": doc.file_name, "mime_type": doc.mime_type, "size": doc.file_size}
-    file = {"kind": "document", "file_id": doc.file_id, "file_unique_id": doc.file_unique_id}
-    draft.files.append({**file, "meta": meta})
+    kind, most = ("document", MAX_FILES) if doc else ("photo", MAX_PHOTOS)
+    if _count(draft.files, kind) >= most:
+        key = "info.err.too_many_documents" if doc else "info.err.too_many_photos"
+        return Stay(t(key, max=most))
+    file = doc or message.photo[-1]
+    meta = {"file_name": doc.file_name, "mime_type": doc.mime_type} if doc else {}
+    draft.files.append(
+        {
+            "kind": kind,
+            "file_id": file.file_id,
+            "file_unique_id": file.file_unique_id,
+            "meta": {**meta, "size": file.file_size},
+        }
+    )
     return Stay(t("info.file_received", n=len(draft.files)))
 
 
@@ -169,7 +160,7 @@ async def _submit(context: BotContext, draft: InfoDraft, tx: Tx) -> Done | Stay:
         )
     except ValidationError:
         return Stay(context.t("info.err.incomplete"))
-    now, repo = time_now(context), submissions(context)
+    now, repo = context.deps.clock.now(), submissions(context)
     if draft.revise_of:
         sid = draft.revise_of
         if await repo.resubmit(tx, now, sid, actor.id, valid.title, valid.body) is None:
@@ -234,7 +225,7 @@ INFO = Form(
         Collect(
             name="files",
             ask=lambda c, d: c.t("info.ask_files", photos=MAX_PHOTOS),
-            accept={"photo": _add_photo, "document": _add_document},
+            accept={"photo": _add_file, "document": _add_file},
             done_label=lambda c, d: c.t("info.btn.files_done" if d.files else "info.btn.skip"),
             finish=_files_done,
             done=lambda d: d.files_done,
@@ -269,54 +260,31 @@ INFO.restart = start_info
 # --- the liaison's own submissions (/mine → "mine:i") ------------------------------------
 
 
-async def _own_submission(update: Update, context: BotContext, tag: str) -> Submission | None:
-    """Load the submission a pressed "info:<tag>:<id>" names if the actor wrote it, else refuse."""
-    fields = button_fields(update, tag, 1)
-    found = codec.parse_int(fields[0]) if fields else None
-    sub = await submissions(context).get(found) if found is not None else None
-    if sub is None or context.actor is None or sub.person_id != context.actor.id:
-        await refuse(update, context, "common.not_allowed")
-        return None
-    return sub
-
-
 @guard(Role.LIAISON)
 async def mine_list(update: Update, context: BotContext) -> None:
     """List the liaison's latest submissions and their state."""
-    actor = context.actor
-    assert actor is not None
+    assert context.actor is not None
     t = context.t
-    subs = await submissions(context).of_person(actor.id)
-    if not subs:
-        await answer(update, context, t("info.mine.none"))
-        return
-    rows = [
-        [
-            button(
-                clip(
-                    t(
-                        "info.mine.item",
-                        ref=reference(s.id),
-                        state=t(STATE_KEYS[s.state]),
-                        title=s.title,
-                    ),
-                    60,
-                ),
-                f"info:m:{s.id}",
-            )
-        ]
-        for s in subs
-    ]
-    await answer(update, context, t("info.mine.list"), keyboard(*rows))
+    await show_list(
+        update,
+        context,
+        await submissions(context).of_person(context.actor.id),
+        (t("info.mine.none"), t("info.mine.list")),
+        lambda s: t(
+            "info.mine.item", ref=reference(s.id), state=t(STATE_KEYS[s.state]), title=s.title
+        ),
+        "m",
+    )
 
 
 @guard(Role.LIAISON)
 async def mine_open(update: Update, context: BotContext) -> None:
     """Show one of the liaison's submissions; a returned one can be revised."""
     t = context.t
-    sub = await _own_submission(update, context, "m")
-    if sub is None:
+    found = await pressed(update, context, "m", own=True)
+    if found is None:
         return
+    sub = found[0]
     text = t(
         "info.mine.detail",
         ref=reference(sub.id),
@@ -335,9 +303,10 @@ async def mine_open(update: Update, context: BotContext) -> None:
 
 async def start_revise(update: Update, context: BotContext) -> object:
     """Start revising a returned submission: the summary with its title and body to edit."""
-    sub = await _own_submission(update, context, "rev")
-    if sub is None:
+    found = await pressed(update, context, "rev", own=True)
+    if found is None:
         return END
+    sub = found[0]
     if sub.state != "returned":
         await refuse(update, context, "info.revise_not_possible")
         return END

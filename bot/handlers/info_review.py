@@ -1,36 +1,26 @@
-"""Review of information submissions: Adopt / Return (with a comment, the "info_return"
-conversation, drawn in info_review.mmd) and /review. The liaison's form: bot/handlers/info.py.
+"""Review of information submissions: the card to the commissioners, Adopt, Return with a
+comment (the "info_return" form, declared on bot/forms/; info_return.mmd is generated from it)
+and /review. The liaison's form and /mine: bot/handlers/info.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from pydantic import BaseModel
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext, drafts
-from bot.domain.info import (
-    MAX_COMMENT,
-    STATE_KEYS,
-    kind_label,
-    reference,
-)
-from bot.domain.people import Person, Role
+from bot.context import BotContext
+from bot.domain.info import MAX_COMMENT, STATE_KEYS, kind_label, reference
+from bot.domain.people import Role
 from bot.domain.text import clip, split_text
-from bot.forms import codec
+from bot.forms import END, Done, Form, Invalid, Text, codec
 from bot.handlers.common import (
     answer,
     button,
-    conversation,
     guard,
     keyboard,
     may_act_on,
@@ -38,33 +28,52 @@ from bot.handlers.common import (
     safe_answer_query,
 )
 from bot.i18n import Translator
-from bot.storage.outbox import enqueue
-from bot.storage.submissions import Attachment, Submission, SubmissionRepo
+from bot.notify import notify, refresh_copies
+from bot.storage.db import Tx
+from bot.storage.submissions import Submission, SubmissionRepo
 
-COMMENT = "comment"  # the reviewer's return conversation
-END = ConversationHandler.END
-RETURN_DRAFT = "info_return"
 REVIEWERS = (Role.COMMISSIONER, Role.LEADER)
-
-
-def button_fields(update: Update, tag: str, n: int) -> list[str] | None:
-    """Return the n fields after "info:<tag>:" of a pressed button, None when malformed."""
-    data = update.callback_query.data if update.callback_query else None
-    fields = codec.split(data, "info", n + 1)
-    if not fields or fields[0] != tag:
-        return None
-    return fields[1:]
 
 
 def submissions(context: BotContext) -> SubmissionRepo:
     return SubmissionRepo(context.deps.db)
 
 
-def time_now(context: BotContext) -> datetime:
-    return context.deps.clock.now()
+async def pressed(
+    update: Update, context: BotContext, tag: str, n: int = 1, *, own: bool = False
+) -> tuple[Submission, list[int]] | None:
+    """Load the submission a pressed "info:<tag>:<id>[:<version>]" names, with the numbers;
+    refuse it when forged, out of the actor's scope or (own=True) someone else's."""
+    query, actor = update.callback_query, context.actor
+    numbers = codec.ids(query.data if query else None, "info", tag, n)
+    if numbers is None:
+        await refuse(update, context, "common.stale")
+        return None
+    sub = await submissions(context).get(numbers[0])
+    if sub is None or actor is None:
+        allowed = False
+    else:
+        allowed = sub.person_id == actor.id if own else may_act_on(actor, sub.township_id)
+    if sub is None or not allowed:
+        await refuse(update, context, "common.not_allowed")
+        return None
+    return sub, numbers
 
 
-# --- review -----------------------------------------------------------------------------
+async def show_list(
+    update: Update,
+    context: BotContext,
+    subs: list[Submission],
+    texts: tuple[str, str],
+    item: Callable[[Submission], str],
+    tag: str,
+) -> None:
+    """Answer texts[1] with a button "info:<tag>:<id>" per submission; texts[0] when none."""
+    rows = [[button(clip(item(s), 60), f"info:{tag}:{s.id}")] for s in subs]
+    await answer(update, context, texts[1] if subs else texts[0], keyboard(*rows))
+
+
+# --- the card to the commissioners --------------------------------------------------------
 
 
 def _review_text(t: Translator, sub: Submission, attachments: int) -> str:
@@ -83,349 +92,235 @@ def _review_text(t: Translator, sub: Submission, attachments: int) -> str:
     )
 
 
-def _review_markup(t: Translator, sub: Submission, attachments: int) -> dict[str, Any]:
-    rows = [
-        [
-            {"text": t("info.btn.adopt"), "callback_data": f"info:ok:{sub.id}:{sub.version}"},
-            {"text": t("info.btn.return"), "callback_data": f"info:ret:{sub.id}:{sub.version}"},
-        ]
+def _review_markup(t: Translator, sub: Submission, attachments: int) -> InlineKeyboardMarkup:
+    decide = [
+        button(t("info.btn.adopt"), f"info:ok:{sub.id}:{sub.version}"),
+        button(t("info.btn.return"), f"info:ret:{sub.id}:{sub.version}"),
     ]
-    if attachments:
-        rows.append([{"text": t("info.btn.open"), "callback_data": f"info:o:{sub.id}"}])
-    return {"inline_keyboard": rows}
+    markup = keyboard(
+        decide, [button(t("info.btn.open"), f"info:o:{sub.id}")] if attachments else []
+    )
+    assert markup is not None
+    return markup
 
 
-async def notify_reviewers(context: BotContext, tx: Any, now: datetime, sub: Submission) -> None:
+async def notify_reviewers(context: BotContext, tx: Tx, now: datetime, sub: Submission) -> None:
     """Queue the submission to every commissioner of its township, with Adopt / Return."""
     files = await SubmissionRepo.count_attachments(tx, sub.id)
-    for person in await context.deps.people.in_township(
-        sub.township_id, (Role.COMMISSIONER,), tx=tx
-    ):
-        if person.telegram_id is None:
-            continue
-        t = context.deps.i18n.for_person(person)
-        await enqueue(
-            tx,
-            now,
-            chat_id=person.telegram_id,
-            person_id=person.id,
-            payload={
-                "text": _review_text(t, sub, files),
-                "reply_markup": _review_markup(t, sub, files),
-            },
-            dedup_key=f"info:review:{sub.id}:{sub.version}:{person.id}",
-            ref_kind="submission",
-            ref_id=sub.id,
-        )
+    people = await context.deps.people.in_township(sub.township_id, (Role.COMMISSIONER,), tx=tx)
+    await notify(
+        context.deps,
+        tx,
+        now,
+        people,
+        lambda t, _: {
+            "text": _review_text(t, sub, files),
+            "reply_markup": _review_markup(t, sub, files).to_dict(),
+        },
+        key=lambda person: f"info:review:{sub.id}:{sub.version}:{person.id}",
+        ref_kind="submission",
+        ref_id=sub.id,
+    )
 
 
-async def _close_review_messages(
-    context: BotContext, tx: Any, now: datetime, sub: Submission, reviewer: Person, key: str
-) -> None:
-    """Replace the buttons on every commissioner's copy with the outcome."""
-    for sent in await context.deps.outbox.for_ref("submission", sub.id, tx=tx):
-        if sent.message_id is None or sent.person_id is None or sent.state != "sent":
-            continue
-        person = await context.deps.people.get(sent.person_id, tx=tx)
-        if person is None or person.role not in REVIEWERS:
-            continue
-        t = context.deps.i18n.for_person(person)
-        await enqueue(
-            tx,
-            now,
-            chat_id=sent.chat_id,
-            method="editMessageText",
-            person_id=person.id,
-            payload={
-                "message_id": sent.message_id,
-                "text": clip(
-                    t(key, ref=reference(sub.id), title=sub.title, name=reviewer.name), 4000
-                ),
-            },
-            dedup_key=f"info:close:{sub.id}:{sub.version}:{sent.outbox_id}",
-        )
+# --- Adopt and Return ----------------------------------------------------------------------
 
 
-async def _submission_in_scope(
-    update: Update, context: BotContext, fields: list[str] | None
-) -> Submission | None:
-    """Load the submission a button names (id first); refuse when forged or out of scope."""
-    numbers = [codec.parse_int(f) for f in fields or []]
-    if not numbers or None in numbers:
-        await refuse(update, context, "common.stale")
+async def _pending(update: Update, context: BotContext, tag: str) -> Submission | None:
+    """Load the submission of an "info:<tag>:<id>:<version>" button while that version waits."""
+    found = await pressed(update, context, tag, 2)
+    if found is None:
         return None
-    sub = await submissions(context).get(numbers[0] or 0)
-    if sub is None or not may_act_on(context.actor, sub.township_id):
-        await refuse(update, context, "common.not_allowed")
+    sub, (_, version) = found
+    if sub.state != "pending" or sub.version != version:
+        await safe_answer_query(update.callback_query, context.t("info.review.already"), alert=True)
         return None
     return sub
 
 
-async def _already_reviewed(update: Update, context: BotContext) -> None:
-    await safe_answer_query(
-        update.callback_query,
-        context.t("info.review.already"),
-        alert=True,
-    )
-
-
-async def _load_for_review(
-    update: Update, context: BotContext, prefix: str
-) -> tuple[Submission, int] | None:
-    """Parse "prefix:id:version", check scope and that it still waits for review."""
-    fields = button_fields(update, prefix, 2)
-    sub = await _submission_in_scope(update, context, fields)
-    if sub is None or fields is None:
-        return None
-    version = int(fields[1])
-    if sub.state != "pending" or sub.version != version:
-        await _already_reviewed(update, context)
-        return None
-    return sub, version
-
-
-def _outcome_notice(
-    t: Translator, sub: Submission, reviewer: Person, comment: str | None
-) -> tuple[dict[str, Any], str]:
-    """Return the liaison's notice of a review outcome and its dedup key."""
-    fields = {"ref": reference(sub.id), "title": sub.title, "name": reviewer.name}
+def _outcome(
+    t: Translator, sub: Submission, names: dict[str, str], comment: str | None
+) -> dict[str, Any] | str:
+    """Return the liaison's notice of a review outcome."""
     if comment is None:
-        return {"text": t("info.adopted_notice", **fields)}, f"info:adopted:{sub.id}"
+        return t("info.adopted_notice", **names)
     revise = {"text": t("info.btn.revise"), "callback_data": f"info:rev:{sub.id}"}
-    payload = {
-        "text": t("info.returned_notice", comment=comment, **fields),
+    return {
+        "text": t("info.returned_notice", comment=comment, **names),
         "reply_markup": {"inline_keyboard": [[revise]]},
     }
-    return payload, f"info:returned:{sub.id}:{sub.version}"
 
 
 async def _record_review(
-    context: BotContext, sub: Submission, version: int, comment: str | None
+    context: BotContext, tx: Tx, sub: Submission, version: int, comment: str | None
 ) -> bool:
     """Adopt (no comment) or return a submission; tell its liaison, close reviewers' copies."""
-    reviewer = context.actor
+    deps, reviewer = context.deps, context.actor
     assert reviewer is not None
-    now = time_now(context)
-    adopted = comment is None
-    async with context.deps.db.transaction() as tx:
-        if not await submissions(context).review(
-            tx,
-            now,
-            sub.id,
-            state="adopted" if adopted else "returned",
-            reviewer_id=reviewer.id,
-            comment=comment,
-            expect_version=version,
-        ):
-            return False  # reviewed already, or the button shows an older version
-        liaison = await context.deps.people.get(sub.person_id, tx=tx)
-        if liaison is not None and liaison.telegram_id is not None:
-            payload, dedup_key = _outcome_notice(
-                context.deps.i18n.for_person(liaison), sub, reviewer, comment
-            )
-            await enqueue(
-                tx,
-                now,
-                chat_id=liaison.telegram_id,
-                person_id=liaison.id,
-                payload=payload,
-                dedup_key=dedup_key,
-            )
-        closed = "info.review.closed_adopted" if adopted else "info.review.closed_returned"
-        await _close_review_messages(context, tx, now, sub, reviewer, closed)
+    now = deps.clock.now()
+    state = "adopted" if comment is None else "returned"
+    if not await submissions(context).review(
+        tx,
+        now,
+        sub.id,
+        state=state,
+        reviewer_id=reviewer.id,
+        comment=comment,
+        expect_version=version,
+    ):
+        return False  # reviewed already, or the button shows an older version
+    names = {"ref": reference(sub.id), "title": sub.title, "name": reviewer.name}
+    liaison = await deps.people.get(sub.person_id, tx=tx)
+    await notify(
+        deps,
+        tx,
+        now,
+        [liaison] if liaison else [],
+        lambda t, _: _outcome(t, sub, names, comment),
+        key=lambda _: f"info:{state}:{sub.id}" + (f":{sub.version}" if comment else ""),
+    )
+    closed = "info.review.closed_returned" if comment else "info.review.closed_adopted"
+    await refresh_copies(
+        deps, tx, now, "submission", sub.id, lambda t, _: clip(t(closed, **names), 4000)
+    )
     return True
 
 
 @guard(*REVIEWERS)
 async def on_adopt(update: Update, context: BotContext) -> None:
     """Adopt a submission and tell the liaison."""
-    found = await _load_for_review(update, context, "ok")
-    if found is None:
+    sub = await _pending(update, context, "ok")
+    if sub is None:
         return
-    sub, version = found
-    if not await _record_review(context, sub, version, comment=None):
-        await _already_reviewed(update, context)
+    async with context.deps.db.transaction() as tx:
+        adopted = await _record_review(context, tx, sub, sub.version, comment=None)
+    if not adopted:
+        await safe_answer_query(update.callback_query, context.t("info.review.already"), alert=True)
         return
     context.deps.wake_outbox()
-    await answer(
-        update,
-        context,
-        context.t("info.review.adopted", ref=reference(sub.id), title=sub.title),
-        edit=True,
-    )
+    text = context.t("info.review.adopted", ref=reference(sub.id), title=sub.title)
+    await answer(update, context, text, edit=True)
 
 
-def _return_cancel_markup(t: Translator) -> InlineKeyboardMarkup | None:
-    return keyboard([button(t("info.btn.cancel"), "info:rc")])
+class ReturnDraft(BaseModel):
+    """A reviewer returning one version of a submission, and the comment once typed."""
+
+    sid: int
+    version: int
+    title: str
+    comment: str | None = None
 
 
-@guard(*REVIEWERS, end_conversation=True)
-async def start_return(update: Update, context: BotContext) -> str | int:
-    """Ask the reviewer why the submission goes back."""
-    found = await _load_for_review(update, context, "ret")
-    if found is None:
-        return END
-    sub, version = found
-    drafts(context)[RETURN_DRAFT] = {
-        "id": sub.id,
-        "version": version,
-        "updated_at": time_now(context).isoformat(),
-    }
-    t = context.t
-    await answer(
-        update,
-        context,
-        t("info.review.ask_comment", ref=reference(sub.id), title=sub.title),
-        _return_cancel_markup(t),
-    )
-    return COMMENT
-
-
-async def _ask_comment_again(update: Update, context: BotContext) -> str:
-    t = context.t
-    await answer(
-        update, context, t("info.review.comment_invalid", max=MAX_COMMENT), _return_cancel_markup(t)
-    )
-    return COMMENT
-
-
-@guard(*REVIEWERS, end_conversation=True)
-async def on_comment(update: Update, context: BotContext) -> str | int:
-    """Return the submission with the reviewer's comment; the liaison may revise it."""
-    text = ((update.effective_message.text if update.effective_message else None) or "").strip()
-    pending = drafts(context).get(RETURN_DRAFT)
-    if pending is None:
-        return END
+def _comment(text: str) -> str | Invalid:
+    text = text.strip()
     if not text or len(text) > MAX_COMMENT:
-        return await _ask_comment_again(update, context)
-    actor = context.actor
-    assert actor is not None
-    sub = await submissions(context).get(int(pending["id"]))
+        return Invalid("info.review.comment_invalid", {"max": MAX_COMMENT})
+    return text
+
+
+async def _return(context: BotContext, draft: ReturnDraft, tx: Tx) -> Done:
+    """Return the submission with the comment; the liaison may revise it."""
+    sub = await submissions(context).get(draft.sid, tx)
     # Scope again: the roster may have changed while the reviewer was typing.
-    if sub is None or not may_act_on(actor, sub.township_id):
-        drafts(context).pop(RETURN_DRAFT, None)
-        await refuse(update, context, "common.not_allowed")
+    if sub is None or not may_act_on(context.actor, sub.township_id):
+        return Done(None, context.t("common.not_allowed"))
+    if not await _record_review(context, tx, sub, draft.version, draft.comment):
+        return Done(None, context.t("info.review.already"))
+    return Done(sub.id, context.t("info.review.returned", ref=reference(sub.id)))
+
+
+RETURN = Form(
+    name="info_return",
+    prefix="inr",
+    model=ReturnDraft,
+    roles=REVIEWERS,
+    steps=[
+        Text(
+            "comment",
+            lambda c, d: c.t("info.review.ask_comment", ref=reference(d.sid), title=d.title),
+            _comment,
+            wrong=lambda c, d: c.t("info.review.comment_invalid", max=MAX_COMMENT),
+        )
+    ],
+    summary=None,  # the comment returns the submission at once
+    submit=_return,
+    keys={
+        "cancelled": "info.review.return_cancelled",
+        "dropped": "info.review.return_dropped",
+        "cancel": "info.btn.cancel",
+    },
+)
+
+
+async def start_return(update: Update, context: BotContext) -> object:
+    """Ask the reviewer why the submission goes back."""
+    sub = await _pending(update, context, "ret")
+    if sub is None:
         return END
-    ok = await _record_review(context, sub, int(pending["version"]), comment=text)
-    drafts(context).pop(RETURN_DRAFT, None)
-    if not ok:
-        await answer(update, context, context.t("info.review.already"))
-        return END
-    context.deps.wake_outbox()
-    await answer(update, context, context.t("info.review.returned", ref=reference(sub.id)))
-    return END
+    draft = ReturnDraft(sid=sub.id, version=sub.version, title=sub.title)
+    return await RETURN.begin(update, context, draft)
 
 
-@guard(*REVIEWERS, end_conversation=True)
-async def comment_other(update: Update, context: BotContext) -> str:
-    """Re-prompt for a text comment."""
-    return await _ask_comment_again(update, context)
-
-
-@guard(*REVIEWERS, end_conversation=True)
-async def cancel_return(update: Update, context: BotContext) -> int:
-    """Give up returning; the submission stays pending."""
-    drafts(context).pop(RETURN_DRAFT, None)
-    await answer(
-        update,
-        context,
-        context.t("info.review.return_cancelled"),
-        edit=update.callback_query is not None,
-    )
-    return END
+# --- /review ---------------------------------------------------------------------------------
 
 
 @guard(*REVIEWERS)
 async def review_list(update: Update, context: BotContext) -> None:
     """List submissions waiting for review in the reviewer's township, oldest first."""
-    actor = context.actor
-    assert actor is not None
+    assert context.actor is not None
     t = context.t
-    pending = await submissions(context).pending(actor.township_id)
-    if not pending:
-        await answer(update, context, t("info.review.none"))
-        return
-    rows = [
-        [
-            button(
-                clip(
-                    t(
-                        "info.review.item",
-                        ref=reference(s.id),
-                        village=s.village or "",
-                        kind=kind_label(t, s.kind),
-                        title=s.title,
-                    ),
-                    60,
-                ),
-                f"info:o:{s.id}",
-            )
-        ]
-        for s in pending[:30]
-    ]
-    await answer(update, context, t("info.review.list", n=len(pending)), keyboard(*rows))
+    pending = await submissions(context).pending(context.actor.township_id)
+    await show_list(
+        update,
+        context,
+        pending[:30],
+        (t("info.review.none"), t("info.review.list", n=len(pending))),
+        lambda s: t(
+            "info.review.item",
+            ref=reference(s.id),
+            village=s.village or "",
+            kind=kind_label(t, s.kind),
+            title=s.title,
+        ),
+        "o",
+    )
 
 
 @guard(*REVIEWERS)
 async def review_open(update: Update, context: BotContext) -> None:
     """Show one submission with its attachments and the Adopt / Return buttons."""
-    t = context.t
-    sub = await _submission_in_scope(update, context, button_fields(update, "o", 1))
-    if sub is None:
+    t, chat = context.t, update.effective_chat
+    found = await pressed(update, context, "o")
+    if found is None or chat is None:
         return
+    sub = found[0]
     await safe_answer_query(update.callback_query)
     files = await submissions(context).attachments(sub.id)
-    text = _review_text(t, sub, len(files))
+    text, markup = _review_text(t, sub, len(files)), None
     if sub.state != "pending":
         text += "\n\n" + t("info.state_line", state=t(STATE_KEYS[sub.state]))
-        markup = None
     else:
-        rows = _review_markup(t, sub, 0)["inline_keyboard"]
-        markup = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in r]
-                for r in rows
-            ]
-        )
-    await _send_files(update, context, files)
+        markup = _review_markup(t, sub, 0)
+    for f in files:
+        if f.kind == "photo":
+            await context.bot.send_photo(chat.id, f.file_id)
+        else:
+            await context.bot.send_document(chat.id, f.file_id)
     parts = split_text(text)
     for part in parts[:-1]:
         await answer(update, context, part)
     await answer(update, context, parts[-1], markup)
 
 
-async def _send_files(update: Update, context: BotContext, files: list[Attachment]) -> None:
-    chat = update.effective_chat
-    if chat is None:
-        return
-    for f in files:
-        if f.kind == "photo":
-            await context.bot.send_photo(chat.id, f.file_id)
-        else:
-            await context.bot.send_document(chat.id, f.file_id)
-
-
 # --- wiring ------------------------------------------------------------------------------
 
 
 def get_handlers() -> list[BaseHandler]:
-    """Return the return-with-comment conversation, then the review buttons and /review."""
-    returning = conversation(
-        "info_return",
-        entry_points=[CallbackQueryHandler(start_return, pattern=r"^info:ret:")],
-        states={
-            COMMENT: [
-                MessageHandler(filters.TEXT & ~filters.COMMAND, on_comment),
-                MessageHandler(~filters.COMMAND, comment_other),
-            ],
-        },
-        fallbacks=[
-            CallbackQueryHandler(cancel_return, pattern=r"^info:rc$"),
-            CommandHandler("cancel", cancel_return),
-        ],
-    )
+    """Return the return-with-comment form, then the review buttons and /review."""
     return [
-        returning,
+        RETURN.conversation(
+            [CallbackQueryHandler(RETURN.guarded(start_return), pattern=r"^info:ret:")]
+        ),
         CallbackQueryHandler(on_adopt, pattern=r"^info:ok:"),
         CallbackQueryHandler(review_open, pattern=r"^info:o:"),
         CommandHandler("review", review_list),
