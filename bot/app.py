@@ -60,7 +60,7 @@ FEATURES: tuple[ModuleType, ...] = (
     digest,
     mine,
     overdue,
-    register,
+    register,  # /register: the register of united-front subjects, changes, holiday visits
     stats,
     notice,  # the /notice composer
     notices,  # notice buttons (confirm, reply, remind), /notices
@@ -70,7 +70,6 @@ FEATURES: tuple[ModuleType, ...] = (
     unregistered,  # fresh invite links for people who never bound the bot
     export,  # /export, and a typed date range after /stats or /export
     county_digest,  # the county /digest's township buttons
-    register,  # /register: the register of united-front subjects, changes, holiday visits
 )
 # Functions registering due work with the scheduler; every tick runs it in this order.
 DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (

@@ -16,7 +16,17 @@ from bot.pipeline import Again
 
 def all_forms() -> list[tuple[ModuleType, Form]]:
     """Return (module, form) for each form built on the runtime."""
-    from bot.handlers import alert, info, info_review, leave, notice, notices, register, report_form
+    from bot.handlers import (
+        alert,
+        info,
+        info_review,
+        leave,
+        notice,
+        notices,
+        register,
+        register_visit,
+        report_form,
+    )
 
     return [
         (alert, alert.ALERT),
@@ -27,7 +37,7 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
         (leave, leave.LEAVE),
         (report_form, report_form.REPORT),
         (register, register.CHANGE),
-        (register, register.VISIT),
+        (register_visit, register_visit.VISIT),
     ]
 
 

@@ -1,11 +1,10 @@
 """/register: the register of united-front subjects (统战对象台账).
 
 A liaison sees their own village's entries and reports a change (add an entry, correct a field,
-propose closing one) through a form on the runtime; the township's commissioners confirm or
-reject it with one tap, and only then does it enter the register. Commissioners and above
-search within their scope (`/register 观音`), open an entry's card (fields, last visits, open
-changes) and record a holiday visit with a note. Entries are never shown in groups; every
-search and opening by an officer is written to the audit table.
+propose closing one) through a form on the runtime (register.mmd is generated from it); the
+township's commissioners confirm or reject it with one tap, and only then does it enter the
+register. Officers search it instead (bot/handlers/register_search.py) and record holiday
+visits from an entry's card (bot/handlers/register_visit.py). Entries are never shown in groups.
 """
 
 from __future__ import annotations
@@ -17,51 +16,31 @@ from pydantic import BaseModel
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.config import Policy
 from bot.context import BotContext
 from bot.domain.people import Person, Role
-from bot.domain.register import Category, category_name, field_name, headings
+from bot.domain.register import category_name, field_name
 from bot.domain.vocab import day_month
 from bot.forms import Choice, Done, Form, Invalid, Stay, Step, Summary, Text, codec
+from bot.handlers import register_search, register_visit
 from bot.handlers.common import answer, button, guard, keyboard, refuse, safe_answer_query
+from bot.handlers.register_search import OFFICERS, search
 from bot.i18n import Translator
 from bot.notify import notify
-from bot.register_io import categories
 from bot.storage import register as store
 from bot.storage.db import Tx
+from bot.views.register import FORM_KEYS, MAX_SHOWN, cat_name, cats, text_answer
 
-OFFICERS = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
-MAX_TEXT = 200
-MAX_SHOWN = 10
 CLOSE_REASONS = {
     "moved": "register.reason.moved",
     "deceased": "register.reason.deceased",
     "venue_closed": "register.reason.venue_closed",
-}
-# The runtime's words, shared by the change form and the holiday-visit form.
-FORM_KEYS = {
-    "cancelled": "register.cancelled",
-    "dropped": "register.draft_dropped",
-    "submit": "register.btn.submit",
-    "edit": "register.btn.edit",
-    "cancel": "register.btn.cancel",
-    "ask_edit": "register.ask.edit",
-    "use_buttons": "register.err.use_buttons",
-    "old_button": "forms.old_button",
 }
 KIND_KEYS = {
     "add": "register.kind.add",
     "correct": "register.kind.correct",
     "close": "register.kind.close",
 }
-
-
-def _cats(context: BotContext) -> dict[str, Category]:
-    return {c.code: c for c in categories(context.deps.policy)}
-
-
-def _cat_name(context: BotContext, t: Translator, code: str) -> str:
-    cat = _cats(context).get(code)
-    return category_name(cat, t) if cat else code
 
 
 # --- the liaison's change form ----------------------------------------------------------------
@@ -86,32 +65,18 @@ def _kinds(context: BotContext, draft: ChangeDraft) -> list[tuple[str, str]]:
 
 
 def _category_options(context: BotContext, draft: ChangeDraft) -> list[tuple[str, str]]:
-    return [(c.code, category_name(c, context.t)) for c in _cats(context).values()]
+    return [(c.code, category_name(c, context.t)) for c in cats(context.deps.policy).values()]
 
 
 def _entry_options(context: BotContext, draft: ChangeDraft) -> list[tuple[str, str]]:
     return draft.entries[:30]
 
 
-async def _entry_category(context: BotContext, entry_id: str | None) -> Category | None:
-    found = await store.entry(context.deps.db, int(entry_id)) if entry_id else None
-    return _cats(context).get(found.category) if found else None
-
-
 def _field_options(context: BotContext, draft: ChangeDraft) -> list[tuple[str, str]]:
     code = dict(draft.entries).get(draft.entry_id or "", "")
-    cat = _cats(context).get(code.partition("|")[0]) if code else None
+    cat = cats(context.deps.policy).get(code.partition("|")[0]) if code else None
     fields = cat.fields if cat else ("name", "phone")
     return [(f, field_name(cat, f, context.t)) for f in fields]
-
-
-def _text(value: str) -> str | Invalid:
-    text = " ".join(value.split())
-    if not text:
-        return Invalid("register.err.empty")
-    if len(text) > MAX_TEXT:
-        return Invalid("register.err.too_long", {"max": MAX_TEXT})
-    return text
 
 
 def _reason_options(context: BotContext, draft: ChangeDraft) -> list[tuple[str, str]]:
@@ -123,7 +88,7 @@ def _set_reason(context: BotContext, draft: ChangeDraft, value: str) -> None:
 
 
 def _typed_reason(context: BotContext, draft: ChangeDraft, message: Message) -> Stay | None:
-    found = _text(message.text or "")
+    found = text_answer(message.text or "")
     if isinstance(found, Invalid):
         return Stay(context.t(found.key, **found.args))
     draft.reason = found
@@ -134,22 +99,25 @@ def _label(draft: ChangeDraft) -> str:
     return dict(draft.entries).get(draft.entry_id or "", "").partition("|")[2]
 
 
-def _summary(context: BotContext, draft: ChangeDraft) -> str:
-    t = context.t
-    lines = [t("register.sum.head"), t("register.sum.kind", kind=t(KIND_KEYS[draft.kind or "add"]))]
-    if draft.kind == "add":
-        lines.append(
-            t(
-                "register.sum.add",
-                category=_cat_name(context, t, draft.category or ""),
-                name=draft.name or "—",
-            )
-        )
-    elif draft.kind == "correct":
-        lines.append(t("register.sum.correct", entry=_label(draft), value=draft.value or "—"))
+def _change_lines(
+    t: Translator, policy: Policy, kind: str, fields: dict[str, Any], entry: str
+) -> str:
+    """Return a change's kind and what it changes: of a draft and of a stored change alike."""
+    if kind == "add":
+        category = cat_name(policy, t, fields.get("category") or "")
+        body = t("register.sum.add", category=category, name=fields.get("name") or "—")
+    elif kind == "correct":
+        body = t("register.sum.correct", entry=entry, value=fields.get("value") or "—")
     else:
-        lines.append(t("register.sum.close", entry=_label(draft), reason=draft.reason or "—"))
-    return "\n".join(lines)
+        body = t("register.sum.close", entry=entry, reason=fields.get("reason") or "—")
+    return t("register.sum.kind", kind=t(KIND_KEYS[kind])) + "\n" + body
+
+
+def _summary(context: BotContext, draft: ChangeDraft) -> str:
+    lines = _change_lines(
+        context.t, context.deps.policy, draft.kind or "add", draft.model_dump(), _label(draft)
+    )
+    return context.t("register.sum.head") + "\n" + lines
 
 
 def _decision_buttons(t: Translator, change_id: int) -> InlineKeyboardMarkup:
@@ -220,7 +188,7 @@ CHANGE = Form(
         Text(
             "name",
             "register.ask.name",
-            _text,
+            text_answer,
             when=lambda d: d.kind == "add",
             label="register.f.name",
         ),
@@ -241,7 +209,7 @@ CHANGE = Form(
         Text(
             "value",
             "register.ask.value",
-            _text,
+            text_answer,
             when=lambda d: d.kind == "correct",
             label="register.f.value",
         ),
@@ -291,13 +259,13 @@ async def _village_list(context: BotContext, actor: Person) -> str:
     for e in sorted(entries, key=lambda e: (not _is_venue(context, e), e.category, e.name)):
         if e.category != current:
             current = e.category
-            lines.append(t("register.cat_head", category=_cat_name(context, t, e.category)))
+            lines.append(t("register.cat_head", category=cat_name(deps.policy, t, e.category)))
         lines.append(_entry_line(t, e, last.get(e.id)))
     return "\n".join(lines)
 
 
 def _is_venue(context: BotContext, entry: store.Entry) -> bool:
-    cat = _cats(context).get(entry.category)
+    cat = cats(context.deps.policy).get(entry.category)
     return bool(cat and cat.is_venue)
 
 
@@ -318,121 +286,8 @@ async def start(update: Update, context: BotContext) -> object:
     if actor.role not in OFFICERS:
         await refuse(update, context, "common.not_allowed")
         return None
-    query = " ".join(context.args or []).strip()
-    await _search(update, context, actor, query)
+    await search(update, context, actor, " ".join(context.args or []).strip())
     return None
-
-
-def _scope(actor: Person) -> int | None:
-    return None if actor.role is Role.COUNTY else actor.township_id
-
-
-async def _search(update: Update, context: BotContext, actor: Person, query: str) -> None:
-    t, deps = context.t, context.deps
-    pending = []
-    if actor.role is Role.COMMISSIONER and actor.township_id is not None:
-        pending = await store.pending_changes(deps.db, actor.township_id)
-    if not query:
-        lines = [t("register.search_help")]
-        if pending:
-            lines.append(t("register.pending", count=len(pending)))
-        rows = [[button(t("register.btn.pending"), "rg:pend")]] if pending else []
-        await answer(update, context, "\n".join(lines), keyboard(*rows))
-        return
-    # A category's name (in any language) lists that category; anything else is matched
-    # against names, phones, fields and villages.
-    category = headings(list(_cats(context).values()), deps.i18n.all()).category(query)
-    found, total = await store.search(
-        deps.db, "" if category else query[:MAX_TEXT], township_id=_scope(actor), category=category
-    )
-    await store.audit(
-        deps.db,
-        person_id=actor.id,
-        action="search",
-        query=query[:MAX_TEXT],
-        results=total,
-        now=deps.clock.now(),
-    )
-    if not found:
-        await answer(update, context, t("register.no_match", query=query[:50]))
-        return
-    lines = [t("register.found", count=total, shown=min(total, MAX_SHOWN))]
-    rows = []
-    for e in found[:MAX_SHOWN]:
-        label = f"{e.village} · {e.name}"
-        lines.append(
-            t("register.found_line", entry=label, category=_cat_name(context, t, e.category))
-        )
-        rows.append([button(label[:40], f"rg:open:{e.id}")])
-    await answer(update, context, "\n".join(lines), keyboard(*rows))
-
-
-async def _card(context: BotContext, entry: store.Entry) -> str:
-    t, deps = context.t, context.deps
-    cat = _cats(context).get(entry.category)
-    lines = [
-        t("register.card_head", name=entry.name, category=_cat_name(context, t, entry.category)),
-        t("register.card_place", township=entry.township, village=entry.village),
-    ]
-    for code, value in entry.fields.items():
-        lines.append(t("register.card_field", field=field_name(cat, code, t), value=value))
-    if not entry.is_open:
-        lines.append(t("register.card_closed", reason=entry.close_reason or "—"))
-    visits = await store.visits(deps.db, entry.id)
-    if visits:
-        lines.append(t("register.card_visits"))
-        for v in visits:
-            kind = t("register.visit_holiday") if v["kind"] == "holiday" else ""
-            lines.append(
-                t(
-                    "register.visit_line",
-                    date=day_month(t, date.fromisoformat(v["visited_on"])),
-                    who=v["who"] or "",
-                    kind=kind,
-                    note=v["note"] or "",
-                )
-            )
-    else:
-        lines.append(t("register.never_visited"))
-    open_changes = [
-        c
-        for c in await store.pending_changes(deps.db, entry.township_id)
-        if c["entry_id"] == entry.id
-    ]
-    if open_changes:
-        lines.append(t("register.card_changes", count=len(open_changes)))
-    return "\n".join(lines)
-
-
-def _in_scope(actor: Person, entry: store.Entry) -> bool:
-    if actor.role is Role.COUNTY:
-        return True
-    if actor.role is Role.LIAISON:
-        return actor.village_id == entry.village_id
-    return actor.township_id == entry.township_id
-
-
-@guard(*OFFICERS)
-async def on_open(update: Update, context: BotContext) -> None:
-    """Open an entry's card from search results."""
-    found = codec.ids(update.callback_query.data if update.callback_query else None, "rg", "open")
-    deps, actor = context.deps, context.actor
-    assert actor is not None
-    entry = await store.entry(deps.db, found[0]) if found else None
-    if entry is None or not _in_scope(actor, entry):
-        await refuse(update, context, "common.not_allowed")
-        return
-    await store.audit(
-        deps.db,
-        person_id=actor.id,
-        action="open",
-        query=str(entry.id),
-        results=1,
-        now=deps.clock.now(),
-    )
-    await safe_answer_query(update.callback_query)
-    markup = keyboard([button(context.t("register.btn.holiday"), f"rg:hv:{entry.id}")])
-    await answer(update, context, await _card(context, entry), markup if entry.is_open else None)
 
 
 @guard(Role.LIAISON)
@@ -463,24 +318,14 @@ async def on_pending(update: Update, context: BotContext) -> None:
 
 async def _change_text(context: BotContext, change: dict[str, Any]) -> str:
     t, deps = context.t, context.deps
-    payload = change["payload"]
     who = await deps.people.get(change["proposed_by"])
     head = t(
         "register.change_card", village=who.village if who else "", name=who.name if who else ""
     )
     entry = await store.entry(deps.db, change["entry_id"]) if change["entry_id"] else None
     label = entry.name if entry else ""
-    if change["kind"] == "add":
-        body = t(
-            "register.sum.add",
-            category=_cat_name(context, t, payload.get("category", "")),
-            name=payload.get("name", ""),
-        )
-    elif change["kind"] == "correct":
-        body = t("register.sum.correct", entry=label, value=payload.get("value", ""))
-    else:
-        body = t("register.sum.close", entry=label, reason=payload.get("reason", ""))
-    return f"{head}\n{t('register.sum.kind', kind=t(KIND_KEYS[change['kind']]))}\n{body}"
+    lines = _change_lines(t, deps.policy, change["kind"], change["payload"], label)
+    return f"{head}\n{lines}"
 
 
 async def _decide(update: Update, context: BotContext, confirm: bool) -> None:
@@ -534,69 +379,6 @@ async def on_reject(update: Update, context: BotContext) -> None:
     await _decide(update, context, False)
 
 
-# --- a holiday visit (重大节庆走访慰问) ------------------------------------------------------
-
-
-class VisitDraft(BaseModel):
-    """A holiday visit being recorded."""
-
-    entry_id: int = 0
-    entry: str = ""
-    note: str | None = None
-
-
-def _visit_summary(context: BotContext, draft: VisitDraft) -> str:
-    return context.t("register.visit_sum", entry=draft.entry, note=draft.note or "—")
-
-
-async def _visit_submit(context: BotContext, draft: VisitDraft, tx: Tx) -> Done | Stay:
-    deps, actor, t = context.deps, context.actor, context.t
-    assert actor is not None
-    entry = await store.entry(deps.db, draft.entry_id)
-    if entry is None or not _in_scope(actor, entry):
-        return Done(None, t("common.not_allowed"))
-    now = deps.clock.now()
-    await store.record_visits(
-        tx,
-        [entry.id],
-        village_id=entry.village_id,
-        report_id=None,
-        person_id=actor.id,
-        week=None,
-        visited_on=now.astimezone(deps.tz).date(),
-        now=now,
-        kind="holiday",
-        note=draft.note,
-    )
-    return Done(entry.id, t("register.visit_recorded", entry=entry.name))
-
-
-VISIT = Form(
-    name="register_visit",
-    prefix="rgv",
-    model=VisitDraft,
-    roles=OFFICERS,
-    steps=[Text("note", "register.ask.note", _text, label="register.f.note")],
-    summary=Summary(render=_visit_summary, edit=("note",)),
-    submit=_visit_submit,
-    keys=FORM_KEYS,
-)
-
-
-@guard(*OFFICERS)
-async def on_holiday(update: Update, context: BotContext) -> object:
-    """🎉 Record a holiday visit to an entry of one's scope."""
-    found = codec.ids(update.callback_query.data if update.callback_query else None, "rg", "hv")
-    deps, actor = context.deps, context.actor
-    assert actor is not None
-    entry = await store.entry(deps.db, found[0]) if found else None
-    if entry is None or not _in_scope(actor, entry) or not entry.is_open:
-        await refuse(update, context, "common.not_allowed")
-        return None
-    await safe_answer_query(update.callback_query)
-    return await VISIT.begin(update, context, VisitDraft(entry_id=entry.id, entry=entry.name))
-
-
 def get_handlers() -> list[BaseHandler]:
     """Return /register, its forms and its buttons."""
     return [
@@ -608,8 +390,8 @@ def get_handlers() -> list[BaseHandler]:
                 CallbackQueryHandler(on_change, pattern=r"^rg:chg$"),
             ]
         ),
-        VISIT.conversation([CallbackQueryHandler(on_holiday, pattern=r"^rg:hv:")]),
-        CallbackQueryHandler(on_open, pattern=r"^rg:open:"),
+        *register_visit.get_handlers(),
+        *register_search.get_handlers(),
         CallbackQueryHandler(on_pending, pattern=r"^rg:pend$"),
         CallbackQueryHandler(on_confirm, pattern=r"^rg:ok:"),
         CallbackQueryHandler(on_reject, pattern=r"^rg:no:"),
