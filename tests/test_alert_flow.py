@@ -335,8 +335,34 @@ async def test_cancel_drops_a_half_written_update(env):
     await liaison.send("写了一半")
     calls = await liaison.command("/cancel")
     assert any("取消" in (c.text or "") for c in calls)
-    assert "alert_update" not in str(
+    # The draft lived in its form_drafts row only, never in user_data.
+    assert "写了一半" not in str(
         await env.db.fetchval("SELECT data FROM ptb_user_data WHERE user_id = ?", (liaison.id,))
     )
+    state = "SELECT state FROM form_drafts WHERE form = 'alert_update'"
+    assert await env.db.fetchval(state) == "cancelled"
     await env.deliver()
     assert not any("写了一半" in t for t in comm.texts())
+
+
+async def test_escalate_by_hand_with_a_reason(env):
+    liaison, comm, leader, _county = await bind_all(env)
+    await raise_alert(liaison)  # high: commissioners only
+    await env.deliver()
+    await comm.press("上报上级")
+    assert "请写明原因" in comm.texts()[-1]
+    assert "请用文字输入" in (await comm.send_photo())[-1].text  # the reason is text
+    calls = await comm.send("双方情绪激动，需要乡里出面")
+    assert any("已报告赵志强（分管领导）" in (c.text or "") for c in calls)
+    await env.deliver()
+    assert any("将 A-1 上报给您" in t and "需要乡里出面" in t for t in leader.texts())
+    assert (await repo.get_alert(env.db, 1)).level == 2
+    # The old card's Escalate now asks again for the next level; a reason typed for a level the
+    # alert has already left changes nothing.
+    await comm.press_data("al:esc:1", comm.last_message())
+    await leader.press_data("al:esc:1", leader.last_message())
+    await leader.send("县里处理")
+    assert (await repo.get_alert(env.db, 1)).level == 3
+    calls = await comm.send("再报一次")
+    assert any("不能再上报" in (c.text or "") for c in calls)
+    assert (await repo.get_alert(env.db, 1)).level == 3

@@ -29,7 +29,7 @@ MAX_PHOTOS = 10
 
 
 class AlertDraft(BaseModel):
-    """What a liaison has answered so far (JSON-safe, kept in user_data)."""
+    """What a liaison has answered so far (JSON-safe, kept in the form_drafts row)."""
 
     category: str | None = None
     severity: str | None = None
@@ -55,6 +55,27 @@ class AlertDraft(BaseModel):
         if not self.description and not self.voice_file_id:
             return "what"
         return None
+
+
+class ActionDraft(BaseModel):
+    """A commissioner's resolving (a level, then a note) or escalating (a reason) of an alert."""
+
+    alert_id: int
+    ref: str
+    escalate: bool = False
+    level_was: int = 0  # escalating: the level it was at when the reason was asked for
+    level: str | None = None  # resolving: the level it was settled at
+    note: str | None = None  # the outcome note, or the reason to escalate
+
+
+class UpdateDraft(BaseModel):
+    """A liaison's update to one of their alerts: text and photos until Send."""
+
+    alert_id: int
+    ref: str
+    text: str = ""
+    photos: list[list[str]] = Field(default_factory=list)  # [file_id, file_unique_id]
+    send: bool = False  # Send was pressed
 
 
 def parse_people(text: str) -> tuple[int | None, str | None]:

@@ -18,6 +18,7 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
     """Return (module, form) for each form built on the runtime."""
     from bot.handlers import (
         alert,
+        alert_desk,
         info,
         info_review,
         leave,
@@ -30,6 +31,8 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
 
     return [
         (alert, alert.ALERT),
+        (alert, alert.UPDATE),
+        (alert_desk, alert_desk.ACTION),
         (info, info.INFO),
         (info_review, info_review.RETURN),
         (notice, notice.NOTICE),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from telegram import Message
 
@@ -95,7 +95,9 @@ class Step:
         pairs = list(self.options(context, draft)) if self.options else []
         return [[link] for link in links] + _rows(pairs, "v", self.columns)
 
-    def press(self, context: BotContext, draft: Any, action: str, value: str) -> Result | bool:
+    def press(
+        self, context: BotContext, draft: Any, action: str, value: str
+    ) -> Result | Literal[False]:
         """Apply a button of this step; False when it is not one of its buttons now."""
         if action != "v" or not self.options:
             return False
@@ -106,7 +108,7 @@ class Step:
         setattr(draft, self.name, self.convert(value))
         return None
 
-    def message(self, context: BotContext, draft: Any, message: Message) -> Result | bool:
+    def message(self, context: BotContext, draft: Any, message: Message) -> Result | Literal[False]:
         """Take a message; False when this step does not take its kind."""
         for kind, handler in self.accept.items():
             if getattr(message, kind, None):
@@ -150,7 +152,9 @@ class Multi(Step):
         done: Row = [("ok", "", context.t(self.done_label))]
         return [*_rows(quick, "q", 1), *_rows(pairs, "t", self.columns), done]
 
-    def press(self, context: BotContext, draft: Any, action: str, value: str) -> Result | bool:
+    def press(
+        self, context: BotContext, draft: Any, action: str, value: str
+    ) -> Result | Literal[False]:
         chosen = list(getattr(draft, self.name) or [])
         if action == "q" and self.quick and value in [v for v, _ in self.quick(context, draft)]:
             assert self.apply is not None
@@ -175,7 +179,9 @@ class Collect(Step):
     def rows(self, context: BotContext, draft: Any) -> list[Row]:
         return [*super().rows(context, draft), [("ok", "", say(self.done_label, context, draft))]]
 
-    def press(self, context: BotContext, draft: Any, action: str, value: str) -> Result | bool:
+    def press(
+        self, context: BotContext, draft: Any, action: str, value: str
+    ) -> Result | Literal[False]:
         if action != "ok":
             return super().press(context, draft, action, value)
         return self.finish(context, draft) if self.finish else None

@@ -1,72 +1,47 @@
-"""Dispute alerts from the liaison's side: the /alert form (declared on bot/forms/; alert.mmd
-is generated from it), raising one from a weekly report, and updates to one's alerts from
-/mine (the "alert_update" conversation). The commissioner's side: bot/handlers/alert_desk.py.
+"""Dispute alerts from the liaison's side: the /alert form, raising one from a weekly report,
+and updates to one's alerts from /mine (the "alert_update" form). Both are declared on
+bot/forms/ (alert.mmd and alert_update.mmd are generated). The commissioner's side:
+bot/handlers/alert_desk.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-
-from bot.context import BotContext, drafts
+from bot.context import BotContext
 from bot.domain.alert import (
     CATEGORIES,
     MAX_DESCRIPTION,
     MAX_PHOTOS,
     MAX_PLACE,
     SEVERITIES,
-    Alert,
     AlertDraft,
+    UpdateDraft,
     check_text,
     parse_people,
 )
-from bot.domain.people import Person, Role
+from bot.domain.people import Role
 from bot.domain.vocab import ALERT_STATE_KEYS as STATE_KEYS
 from bot.domain.vocab import CATEGORY_KEYS, SEVERITY_KEYS
-from bot.forms import Choice, Collect, Done, Form, Invalid, Stay, Summary, Text, codec, fixed
+from bot.forms import END, Choice, Collect, Done, Form, Invalid, Stay, Summary, Text, codec, fixed
 from bot.handlers import alert_desk
-from bot.handlers.alert_desk import (
-    TEXT_ERRORS,
-    action_reprompt,
-    alert_in_scope,
-    cancel_row,
-    drop_state,
-    load_state,
-    now_iso,
-    timeline_text,
-)
+from bot.handlers.alert_desk import TEXT_ERRORS, alert_in_scope, limited, timeline_text
 from bot.handlers.common import (
     answer,
     button,
-    confirm,
-    conversation,
     guard,
     keyboard,
     may_act_on,
     refuse,
     safe_answer_query,
-    send_confirmations,
 )
-from bot.i18n import Translator
 from bot.reminders import escalation as notify
 from bot.storage import alerts as repo
 from bot.storage.db import Tx
 from bot.storage.reports import get_report
 from bot.views import alert as alert_view
 
-UPDATE = 20  # the liaison update conversation's one state
-END = ConversationHandler.END
 PEOPLE_CHOICES = (2, 5, 10, 30, 100)
 
 SEVERITY_HINT_KEYS = {
@@ -78,29 +53,6 @@ SEVERITY_HINT_KEYS = {
 PEOPLE_ERRORS = {"not_a_number": "alert.err.people_nan", "out_of_range": "alert.err.people_range"}
 
 # --- the liaison's form (declared; bot/forms/ walks it) ----------------------------------
-
-
-def _summary(context: BotContext, form: AlertDraft) -> str:
-    t = context.t
-    located = form.latitude is not None and form.longitude is not None
-    where = [
-        form.place_text,
-        t("alert.card.location", lat=f"{form.latitude:.5f}", lon=f"{form.longitude:.5f}")
-        if located
-        else None,
-    ]
-    what = form.description or ""
-    if form.voice_file_id:
-        what = (what + "\n" if what else "") + t("alert.card.voice")
-    return t(
-        "alert.summary",
-        category=t(CATEGORY_KEYS[form.category or "other"]),
-        severity=t(SEVERITY_KEYS[form.severity or "low"]),
-        people=form.people_count if form.people_count is not None else "—",
-        place=" · ".join(x for x in where if x) or "—",
-        description=what or "—",
-        photos=len(form.photos),
-    )
 
 
 def _severity_text(context: BotContext, form: AlertDraft) -> str:
@@ -115,14 +67,6 @@ def _what_text(context: BotContext, form: AlertDraft) -> str:
     if form.description:
         text += "\n\n" + context.t("alert.carried", text=form.description)
     return text
-
-
-def _limit(limit: int) -> Callable[[str], str | Invalid]:
-    def parse(text: str) -> str | Invalid:
-        error = check_text(text, limit)
-        return Invalid(TEXT_ERRORS[error], {"limit": limit}) if error else text.strip()
-
-    return parse
 
 
 def _people(text: str) -> int | Invalid:
@@ -142,7 +86,7 @@ def _voice(context: BotContext, form: AlertDraft, message: Message) -> None:
     form.voice_file_id = message.voice.file_id
 
 
-def _photo(context: BotContext, form: AlertDraft, message: Message) -> Stay:
+def _photo(context: BotContext, form: AlertDraft | UpdateDraft, message: Message) -> Stay:
     if len(form.photos) >= MAX_PHOTOS:
         return Stay(context.t("alert.err.photos_max", n=MAX_PHOTOS))
     best = message.photo[-1]
@@ -206,7 +150,7 @@ ALERT = Form(
         Text(
             "place",
             "alert.ask_place",
-            _limit(MAX_PLACE),
+            limited(MAX_PLACE),
             store="place_text",
             accept={"location": _location},
             options=lambda c, f: [
@@ -220,7 +164,7 @@ ALERT = Form(
         Text(
             "what",
             _what_text,
-            _limit(MAX_DESCRIPTION),
+            limited(MAX_DESCRIPTION),
             store="description",
             accept={"voice": _voice},
             options=lambda c, f: [("keep", c.t("alert.btn.keep_text"))] if f.description else [],
@@ -239,7 +183,7 @@ ALERT = Form(
         ),
     ],
     summary=Summary(
-        render=_summary,
+        render=lambda c, d: alert_view.draft_text(c.t, d),
         edit=("category", "severity", "people_count", "place", "what"),
         extras=(("alert.btn.add_photos", "photos"),),
     ),
@@ -297,20 +241,8 @@ async def mine_alerts(update: Update, context: BotContext) -> None:
     if not items:
         await answer(update, context, t("alert.mine_empty"))
         return
-    lines = [t("alert.mine_head")]
-    rows = []
-    for a in items:
-        lines.append(
-            t(
-                "alert.mine_line",
-                ref=a.ref,
-                time=t.datetime(a.created_at),
-                category=t(CATEGORY_KEYS.get(a.category, "alert.cat.other")),
-                state=t(STATE_KEYS[a.state]),
-            )
-        )
-        rows.append([button(f"{a.ref} · {t(STATE_KEYS[a.state])}", f"al:mine:{a.id}")])
-    await answer(update, context, "\n".join(lines), keyboard(*rows))
+    rows = [[button(f"{a.ref} · {t(STATE_KEYS[a.state])}", f"al:mine:{a.id}")] for a in items]
+    await answer(update, context, alert_view.mine_text(t, items), keyboard(*rows))
 
 
 @guard(Role.LIAISON)
@@ -335,134 +267,78 @@ async def mine_timeline(update: Update, context: BotContext) -> None:
     await answer(update, context, await timeline_text(context, alert))
 
 
-@guard(Role.LIAISON, end_conversation=True)
-async def start_update(update: Update, context: BotContext) -> int:
-    """Add an update: collect text and photos until Send."""
+def _update_text(context: BotContext, draft: UpdateDraft, message: Message) -> Stay:
+    text = f"{draft.text}\n{message.text or ''}".strip()
+    if error := check_text(text, MAX_DESCRIPTION):
+        return Stay(context.t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION))
+    draft.text = text
+    return Stay(context.t("alert.update_noted"))
+
+
+def _update_photo(context: BotContext, draft: UpdateDraft, message: Message) -> Stay:
+    if message.caption:
+        draft.text = f"{draft.text}\n{message.caption}".strip()[:MAX_DESCRIPTION]
+    return _photo(context, draft, message)
+
+
+def _send(context: BotContext, draft: UpdateDraft) -> Stay | None:
+    if not draft.text and not draft.photos:
+        return Stay(context.t("alert.update_empty"), popup=True)
+    draft.send = True
+    return None
+
+
+async def _store_update(context: BotContext, draft: UpdateDraft, tx: Tx) -> Done:
+    """Record the update and forward it (text, then photos) to whoever acknowledged the alert."""
+    deps, actor = context.deps, context.actor
+    alert = await repo.get_alert(tx, draft.alert_id)
+    if alert is None or not may_act_on(actor, alert.township_id, alert.village_id):
+        return Done(None, context.t("common.not_allowed"))
+    assert actor is not None
+    now, photos = deps.clock.now(), draft.photos
+    detail = {"text": draft.text, "photos": len(photos)}
+    event_id = await repo.add_event(tx, alert.id, now, "update", actor.id, detail)
+    await repo.add_attachments(tx, now, "alert_update", event_id, photos)
+    files = [f for f, _u in photos]
+    await notify.forward_update(deps, tx, alert, actor, now, event_id, draft.text, files)
+    return Done(event_id, context.t("alert.update_sent", ref=alert.ref))
+
+
+UPDATE = Form(
+    name="alert_update",
+    prefix="alu",
+    model=UpdateDraft,
+    steps=[
+        Collect(
+            name="update",
+            ask=lambda c, d: c.t("alert.ask_update", ref=d.ref),
+            accept={"text": _update_text, "photo": _update_photo},
+            done_label="alert.btn.send_update",
+            finish=_send,
+            done=lambda d: d.send,
+            wrong="alert.err.update",
+        ),
+    ],
+    submit=_store_update,
+    keys={
+        "cancelled": "alert.cancelled",
+        "dropped": "alert.update_dropped",
+        "cancel": "alert.btn.cancel",
+        "use_buttons": "alert.err.update",
+    },
+)
+
+
+async def start_update(update: Update, context: BotContext) -> object:
+    """Add an update to one's open alert: text and photos until Send."""
     alert = await alert_in_scope(update, context, "upd", (Role.LIAISON,))
     if alert is None:
         return END
-    t = context.t
     if alert.state == "resolved":
-        await safe_answer_query(
-            update.callback_query,
-            t("alert.update_closed", ref=alert.ref),
-            alert=True,
-        )
+        text = context.t("alert.update_closed", ref=alert.ref)
+        await safe_answer_query(update.callback_query, text, alert=True)
         return END
-    drafts(context)["alert_update"] = {
-        "id": alert.id,
-        "text": "",
-        "photos": [],
-        "updated_at": now_iso(context),
-    }
-    await answer(update, context, t("alert.ask_update", ref=alert.ref), _update_markup(t))
-    return UPDATE
-
-
-def _update_markup(t: Translator) -> InlineKeyboardMarkup | None:
-    return keyboard([button(t("alert.btn.send_update"), "alu:send")], cancel_row(t, "alu:cancel"))
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_update_text(update: Update, context: BotContext) -> int:
-    """Text of an update (several messages are joined)."""
-    data = load_state(context, "alert_update")
-    message = update.effective_message
-    assert message is not None
-    if data is None:
-        return END
-    t = context.t
-    text = ((data.get("text") or "") + "\n" + (message.text or "")).strip()
-    error = check_text(text, MAX_DESCRIPTION)
-    if error:
-        await answer(
-            update, context, t(TEXT_ERRORS[error], limit=MAX_DESCRIPTION), _update_markup(t)
-        )
-        return UPDATE
-    data["text"], data["updated_at"] = text, now_iso(context)
-    await answer(update, context, t("alert.update_noted"), _update_markup(t))
-    return UPDATE
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_update_photo(update: Update, context: BotContext) -> int:
-    """A photo for an update."""
-    data = load_state(context, "alert_update")
-    message = update.effective_message
-    assert message is not None and message.photo
-    if data is None:
-        return END
-    t = context.t
-    if len(data["photos"]) >= MAX_PHOTOS:
-        await answer(update, context, t("alert.err.photos_max", n=MAX_PHOTOS), _update_markup(t))
-        return UPDATE
-    best = message.photo[-1]
-    data["photos"].append([best.file_id, best.file_unique_id])
-    if message.caption:
-        data["text"] = ((data.get("text") or "") + "\n" + message.caption).strip()[:MAX_DESCRIPTION]
-    data["updated_at"] = now_iso(context)
-    await answer(update, context, t("alert.photo_added", n=len(data["photos"])), _update_markup(t))
-    return UPDATE
-
-
-@guard(Role.LIAISON, end_conversation=True)
-async def on_update_button(update: Update, context: BotContext) -> int:
-    """Send or cancel an update."""
-    query = update.callback_query
-    assert query is not None
-    data = load_state(context, "alert_update")
-    t = context.t
-    if data is None:
-        await safe_answer_query(query, t("common.stale"), alert=True)
-        return END
-    if query.data == "alu:cancel":
-        drop_state(context, "alert_update")
-        await answer(update, context, t("alert.cancelled"), edit=True)
-        return END
-    if not data.get("text") and not data.get("photos"):
-        await safe_answer_query(query, t("alert.update_empty"), alert=True)
-        return UPDATE
-    deps, actor = context.deps, context.actor
-    assert actor is not None
-    alert = await repo.get_alert(deps.db, int(data["id"]))
-    if alert is None or not may_act_on(actor, alert.township_id, alert.village_id):
-        drop_state(context, "alert_update")
-        await refuse(update, context, "common.not_allowed")
-        return END
-    now = deps.clock.now()
-    async with deps.db.transaction() as tx:
-        await _store_update(deps, tx, alert, actor, now, data)
-        await confirm(context, tx, t("alert.update_sent", ref=alert.ref))
-    drop_state(context, "alert_update")
-    await send_confirmations(update, context)
-    return END
-
-
-async def _store_update(
-    deps: Any, tx: Any, alert: Alert, actor: Person, now: datetime, data: dict[str, Any]
-) -> None:
-    """Record the update and forward it (text, then photos) to whoever acknowledged the alert."""
-    photos = data.get("photos") or []
-    event_id = await repo.add_event(
-        tx,
-        alert.id,
-        now,
-        "update",
-        actor.id,
-        {"text": data.get("text") or "", "photos": len(photos)},
-    )
-    await repo.add_attachments(tx, now, "alert_update", event_id, photos)
-    await notify.forward_update(
-        deps, tx, alert, actor, now, event_id, data.get("text") or "", [f for f, _u in photos]
-    )
-
-
-@guard(end_conversation=True)
-async def update_cancel(update: Update, context: BotContext) -> int:
-    """Cancel a liaison's update to an alert (/cancel), dropping what was typed."""
-    drop_state(context, "alert_update")
-    await answer(update, context, context.t("alert.cancelled"))
-    return END
+    return await UPDATE.begin(update, context, UpdateDraft(alert_id=alert.id, ref=alert.ref))
 
 
 # --- wiring ----------------------------------------------------------------------------------
@@ -470,25 +346,14 @@ async def update_cancel(update: Update, context: BotContext) -> int:
 
 def get_handlers() -> list[BaseHandler]:
     """Return the alert form, the liaison's updates, then the commissioner's desk."""
-    text = filters.TEXT & ~filters.COMMAND
     form = ALERT.conversation(
         [
             CommandHandler("alert", ALERT.guarded(start_alert)),
             CallbackQueryHandler(ALERT.guarded(from_report), pattern=r"^alert:fromreport:"),
         ]
     )
-    updates = conversation(
-        "alert_update",
-        [CallbackQueryHandler(start_update, pattern=r"^al:upd:\d+$")],
-        {
-            UPDATE: [
-                MessageHandler(filters.PHOTO, on_update_photo),
-                MessageHandler(text, on_update_text),
-                CallbackQueryHandler(on_update_button, pattern=r"^alu:(send|cancel)$"),
-                MessageHandler(~filters.COMMAND, action_reprompt("alert.err.update", UPDATE)),
-            ],
-        },
-        [CommandHandler("cancel", update_cancel)],
+    updates = UPDATE.conversation(
+        [CallbackQueryHandler(UPDATE.guarded(start_update), pattern=r"^al:upd:\d+$")]
     )
     return [
         form,

@@ -1,77 +1,50 @@
 """Alerts on the commissioner's desk: Acknowledge, Timeline, Reopen, /alerts, and resolving or
-escalating by hand (the "alert_action" conversation: resolution level and note, or a reason).
-Diagram: alert_actions.mmd. The liaison's form and updates: bot/handlers/alert.py.
+escalating by hand (the "alert_action" form: the resolution level and a note, or a reason;
+declared on bot/forms/, alert_action.mmd is generated from it). The liaison's side:
+bot/handlers/alert.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext, drafts
-from bot.domain.alert import (
-    MAX_NOTE,
-    RESOLUTION_LEVELS,
-    TOP_LEVEL,
-    Alert,
-    check_text,
-)
+from bot.context import BotContext
+from bot.domain.alert import MAX_NOTE, RESOLUTION_LEVELS, TOP_LEVEL, ActionDraft, Alert, check_text
 from bot.domain.people import Role
 from bot.domain.vocab import ALERT_STATE_KEYS as STATE_KEYS
-from bot.domain.vocab import LEVEL_KEYS, RESOLUTION_KEYS, SEVERITY_KEYS
-from bot.forms import codec
+from bot.domain.vocab import LEVEL_KEYS, RESOLUTION_KEYS
+from bot.forms import END, Choice, Done, Form, Invalid, Text, codec, fixed
 from bot.handlers.common import (
     answer,
     button,
-    conversation,
     guard,
     keyboard,
     may_act_on,
     refuse,
     safe_answer_query,
 )
-from bot.i18n import Translator
 from bot.reminders import escalation as notify
 from bot.storage import alerts as repo
 from bot.storage.db import Tx
 from bot.views import alert as alert_view
 
-RES_LEVEL, RES_NOTE, ESC_REASON = range(10, 13)
-END = ConversationHandler.END
 OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
 TEXT_ERRORS = {"empty": "alert.err.empty", "too_long": "alert.err.too_long"}
 
-# --- state of the short conversations, in user_data ------------------------------------
 
+def limited(limit: int) -> Callable[[str], str | Invalid]:
+    """Return a parser of free text: the stripped text, or Invalid when empty or too long."""
 
-def now_iso(context: BotContext) -> str:
-    return context.deps.clock.now().isoformat()
+    def parse(text: str) -> str | Invalid:
+        error = check_text(text, limit)
+        return Invalid(TEXT_ERRORS[error], {"limit": limit}) if error else text.strip()
 
-
-def load_state(context: BotContext, name: str) -> dict[str, Any] | None:
-    return drafts(context).get(name)
-
-
-def drop_state(context: BotContext, name: str) -> None:
-    drafts(context).pop(name, None)
-
-
-def cancel_row(t: Translator, data: str) -> list:
-    return [button(t("alert.btn.cancel"), data)]
-
-
-# --- the alert buttons (commissioners and above) -------------------------------------------
+    return parse
 
 
 async def alert_in_scope(
@@ -98,72 +71,49 @@ async def alert_in_scope(
     return alert
 
 
-async def _apply(
-    context: BotContext,
-    alert_id: int,
-    now: datetime,
-    change: Callable[[Tx, Alert], Awaitable[bool]],
-    told_key: str | None = None,
-    **told: Any,
-) -> tuple[bool, Alert]:
-    """Run change on the alert as stored now; if it took, update every copy and tell the liaison."""
-    # One transaction, so two people pressing at once cannot both change the alert.
-    deps = context.deps
-    async with deps.db.transaction() as tx:
-        fresh = await repo.get_alert(tx, alert_id)
-        assert fresh is not None
-        done = await change(tx, fresh)
-        if done:
-            await notify.refresh_cards(deps, tx, alert_id, now)
-            if told_key is not None:
-                await notify.tell(deps, tx, fresh.person_id, now, told_key, **told)
-    return done, fresh
+# --- the alert buttons (commissioners and above) -------------------------------------------
+
+Change = Callable[[Tx, Alert, int, datetime], Awaitable[bool]]
 
 
-async def _say_already(update: Update, context: BotContext, alert: Alert) -> None:
-    """Answer the button with the state the alert is already in."""
-    t = context.t
-    assert update.callback_query is not None
-    await safe_answer_query(
-        update.callback_query,
-        t("alert.already", ref=alert.ref, state=t(STATE_KEYS[alert.state])),
-        alert=True,
-    )
-
-
-async def _answer_press(
-    update: Update, context: BotContext, done: bool, alert: Alert, done_key: str
+async def _one_press(
+    update: Update, context: BotContext, tag: str, change: Change, told: str, done_key: str
 ) -> None:
-    """Confirm a one-press change, or say the alert is already past it."""
-    if not done:
-        await _say_already(update, context, alert)
+    """Acknowledge or Reopen: change the alert as stored now, update every copy, tell the
+    liaison; or say the alert is already past it."""
+    alert = await alert_in_scope(update, context, tag)
+    if alert is None:
         return
-    assert update.callback_query is not None
-    context.deps.wake_outbox()
-    await safe_answer_query(update.callback_query, context.t(done_key, ref=alert.ref))
+    actor, deps, t, query = context.actor, context.deps, context.t, update.callback_query
+    assert actor is not None
+    now = deps.clock.now()
+    # One transaction, so two people pressing at once cannot both change the alert.
+    async with deps.db.transaction() as tx:
+        fresh = await repo.get_alert(tx, alert.id)
+        assert fresh is not None
+        if done := await change(tx, fresh, actor.id, now):
+            await notify.refresh_cards(deps, tx, alert.id, now)
+            once = f"alert:{alert.id}:told_ack" if tag == "ack" else None
+            values: dict[str, Any] = {"ref": alert.ref, "name": actor.name, "time": t.time(now)}
+            await notify.tell(deps, tx, fresh.person_id, now, told, dedup_key=once, **values)
+    if not done:
+        state = t(STATE_KEYS[fresh.state])
+        await safe_answer_query(query, t("alert.already", ref=alert.ref, state=state), alert=True)
+        return
+    deps.wake_outbox()
+    await safe_answer_query(query, t(done_key, ref=alert.ref))
 
 
 @guard()
 async def on_ack(update: Update, context: BotContext) -> None:
     """Acknowledge: record who and when, update every copy, tell the liaison."""
-    alert = await alert_in_scope(update, context, "ack")
-    if alert is None:
-        return
-    actor = context.actor
-    assert actor is not None
-    now = context.deps.clock.now()
-    done, fresh = await _apply(
-        context,
-        alert.id,
-        now,
-        lambda tx, a: repo.acknowledge(tx, a, actor.id, now),
-        "alert.told_ack",
-        ref=alert.ref,
-        name=actor.name,
-        time=context.t.time(now),
-        dedup_key=f"alert:{alert.id}:told_ack",
-    )
-    await _answer_press(update, context, done, fresh, "alert.ack_done")
+    await _one_press(update, context, "ack", repo.acknowledge, "alert.told_ack", "alert.ack_done")
+
+
+@guard()
+async def on_reopen(update: Update, context: BotContext) -> None:
+    """Reopen a resolved alert."""
+    await _one_press(update, context, "reo", repo.reopen, "alert.told_reopen", "alert.reopened")
 
 
 @guard()
@@ -180,27 +130,6 @@ async def timeline_text(context: BotContext, alert: Alert) -> str:
     return alert_view.timeline_text(context.t, alert, events)
 
 
-@guard()
-async def on_reopen(update: Update, context: BotContext) -> None:
-    """Reopen a resolved alert."""
-    alert = await alert_in_scope(update, context, "reo")
-    if alert is None:
-        return
-    actor = context.actor
-    assert actor is not None
-    now = context.deps.clock.now()
-    done, fresh = await _apply(
-        context,
-        alert.id,
-        now,
-        lambda tx, a: repo.reopen(tx, a, actor.id, now),
-        "alert.told_reopen",
-        ref=alert.ref,
-        name=actor.name,
-    )
-    await _answer_press(update, context, done, fresh, "alert.reopened")
-
-
 @guard(*OVERSIGHT)
 async def alerts_command(update: Update, context: BotContext) -> None:
     """/alerts: unresolved alerts of the actor's scope, oldest first."""
@@ -211,32 +140,9 @@ async def alerts_command(update: Update, context: BotContext) -> None:
     if not items:
         await answer(update, context, t("alert.list_empty"))
         return
-    now = context.deps.clock.now()
-    lines = [t("alert.list_head", n=len(items))]
-    rows = []
-    for a in items[:30]:
-        age = _age(t, now - a.created_at)
-        lines.append(
-            t(
-                "alert.list_line",
-                ref=a.ref,
-                village=a.village,
-                age=age,
-                severity=t(SEVERITY_KEYS[a.severity]),
-                state=t(STATE_KEYS[a.state]),
-            )
-        )
-        rows.append([button(f"{a.ref} {a.village}", f"al:open:{a.id}")])
-    await answer(update, context, "\n".join(lines), keyboard(*rows))
-
-
-def _age(t: Translator, delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 60:
-        return t("alert.age_min", n=minutes)
-    if minutes < 48 * 60:
-        return t("alert.age_hours", n=minutes // 60)
-    return t("alert.age_days", n=minutes // 1440)
+    text = alert_view.list_text(t, items, context.deps.clock.now())
+    rows = [[button(f"{a.ref} {a.village}", f"al:open:{a.id}")] for a in items[: alert_view.LISTED]]
+    await answer(update, context, text, keyboard(*rows))
 
 
 @guard(*OVERSIGHT)
@@ -245,249 +151,102 @@ async def on_open(update: Update, context: BotContext) -> None:
     alert = await alert_in_scope(update, context, "open")
     if alert is None:
         return
+    markup = InlineKeyboardMarkup.de_json(alert_view.card_markup(context.t, alert), None)
+    await answer(update, context, alert_view.card_text(context.t, alert), markup)
+
+
+# --- resolve and escalate by hand (declared; bot/forms/ walks it) ---------------------------
+
+
+def _ask_note(context: BotContext, draft: ActionDraft) -> str:
     t = context.t
-    await answer(
-        update,
-        context,
-        alert_view.card_text(t, alert),
-        InlineKeyboardMarkup.de_json(alert_view.card_markup(t, alert), None),
-    )
+    if draft.escalate:
+        return t("alert.ask_reason", ref=draft.ref, level=t(LEVEL_KEYS[draft.level_was + 1]))
+    return t("alert.ask_note")
 
 
-# --- resolve and escalate by hand ---------------------------------------------------------
-
-
-@guard(end_conversation=True)
-async def start_resolve(update: Update, context: BotContext) -> int:
-    """Resolve: ask the level it was settled at."""
-    alert = await alert_in_scope(update, context, "res")
-    if alert is None:
-        return END
-    t = context.t
-    if alert.state == "resolved":
-        await _say_already(update, context, alert)
-        return END
-    drafts(context)["alert_action"] = {"id": alert.id, "updated_at": now_iso(context)}
-    rows = [[button(t(RESOLUTION_KEYS[lv]), f"alr:lv:{lv}")] for lv in RESOLUTION_LEVELS]
-    await answer(
-        update,
-        context,
-        t("alert.ask_rlevel", ref=alert.ref),
-        keyboard(*rows, cancel_row(t, "alr:cancel")),
-    )
-    return RES_LEVEL
-
-
-@guard(end_conversation=True)
-async def on_rlevel(update: Update, context: BotContext) -> int:
-    """The resolution level was chosen; ask for the outcome note."""
-    query = update.callback_query
-    assert query is not None
-    data = load_state(context, "alert_action")
-    fields = codec.split(query.data, "alr", 2)
-    if data is None or fields is None or fields[1] not in RESOLUTION_LEVELS:
-        await safe_answer_query(query, context.t("common.stale"), alert=True)
-        return RES_LEVEL if data else END
-    data["level"] = fields[1]
-    data["updated_at"] = now_iso(context)
-    t = context.t
-    await answer(
-        update, context, t("alert.ask_note"), keyboard(cancel_row(t, "alr:cancel")), edit=True
-    )
-    return RES_NOTE
-
-
-async def _bad_note(update: Update, context: BotContext, text: str) -> bool:
-    """Re-prompt if a resolution note or escalation reason is empty or too long."""
-    error = check_text(text, MAX_NOTE)
-    if not error:
-        return False
-    await answer(update, context, context.t(TEXT_ERRORS[error], limit=MAX_NOTE))
-    return True
-
-
-async def _action_target(update: Update, context: BotContext, data: dict[str, Any]) -> Alert | None:
-    """Reload the alert being resolved or escalated and check the actor's scope again."""
-    actor = context.actor
-    alert = await repo.get_alert(context.deps.db, int(data["id"]))
+async def _act(context: BotContext, draft: ActionDraft, tx: Tx) -> Done:
+    """Resolve or escalate the alert as stored now; update every copy, tell whoever must know."""
+    deps, actor, t = context.deps, context.actor, context.t
+    alert = await repo.get_alert(tx, draft.alert_id)
     if alert is None or actor is None or not may_act_on(actor, alert.township_id):
-        drop_state(context, "alert_action")
-        await refuse(update, context, "common.not_allowed")
-        return None
-    return alert
-
-
-@guard(end_conversation=True)
-async def on_note(update: Update, context: BotContext) -> int:
-    """The outcome note: resolve, update every copy, tell the liaison."""
-    data = load_state(context, "alert_action")
-    message = update.effective_message
-    assert message is not None
-    t = context.t
-    if not data or "level" not in data:
-        return END
-    text = message.text or ""
-    if await _bad_note(update, context, text):
-        return RES_NOTE
-    alert = await _action_target(update, context, data)
-    if alert is None:
-        return END
-    deps, actor = context.deps, context.actor
-    assert actor is not None
-    now = deps.clock.now()
-    level, note = data["level"], text.strip()
-    done, fresh = await _apply(
-        context,
-        alert.id,
-        now,
-        lambda tx, a: repo.resolve(tx, a, actor.id, now, level, note),
-        "alert.told_resolved",
-        ref=alert.ref,
-        name=actor.name,
-        level=t(RESOLUTION_KEYS[level]),
-        note=note,
-    )
-    drop_state(context, "alert_action")
-    deps.wake_outbox()
-    await answer(
-        update,
-        context,
-        t(
-            "alert.resolved_done" if done else "alert.already",
-            ref=alert.ref,
-            state=t(STATE_KEYS[fresh.state]),
-        ),
-    )
-    return END
-
-
-@guard(end_conversation=True)
-async def start_escalate(update: Update, context: BotContext) -> int:
-    """Escalate by hand: ask for the reason."""
-    alert = await alert_in_scope(update, context, "esc")
-    if alert is None:
-        return END
-    t = context.t
-    if alert.state == "resolved" or alert.level >= TOP_LEVEL:
-        await safe_answer_query(
-            update.callback_query,
-            t("alert.cannot_escalate", ref=alert.ref),
-            alert=True,
+        return Done(None, t("common.not_allowed"))
+    now, note, level = deps.clock.now(), draft.note or "", draft.level or "village"
+    if draft.escalate:
+        # Someone may have escalated it since the reason was asked for: then do nothing. No
+        # refresh of the cards here, as on time: it would strip the new cards of their reason.
+        climbed = alert.level == draft.level_was and await notify.escalate(
+            deps, tx, alert, now, by=actor, reason=note
         )
-        return END
-    drafts(context)["alert_action"] = {
-        "id": alert.id,
-        "level_was": alert.level,
-        "updated_at": now_iso(context),
-    }
-    await answer(
-        update,
-        context,
-        t("alert.ask_reason", ref=alert.ref, level=t(LEVEL_KEYS[alert.level + 1])),
-        keyboard(cancel_row(t, "alr:cancel")),
-    )
-    return ESC_REASON
-
-
-@guard(end_conversation=True)
-async def on_reason(update: Update, context: BotContext) -> int:
-    """The escalation reason: climb one level now."""
-    data = load_state(context, "alert_action")
-    message = update.effective_message
-    assert message is not None
-    t = context.t
-    if not data:
-        return END
-    text = message.text or ""
-    if await _bad_note(update, context, text):
-        return ESC_REASON
-    alert = await _action_target(update, context, data)
-    if alert is None:
-        return END
-    deps, actor = context.deps, context.actor
-    now = deps.clock.now()
-    level_was, reason = data.get("level_was"), text.strip()
-
-    async def climb(tx: Tx, fresh: Alert) -> bool:
-        # Someone may have escalated it since the reason was asked for: then do nothing.
-        return fresh.level == level_was and bool(
-            await notify.escalate(deps, tx, fresh, now, by=actor, reason=reason)
-        )
-
-    done, _fresh = await _apply(context, alert.id, now, climb)
-    drop_state(context, "alert_action")
-    deps.wake_outbox()
-    if done:
-        events = await repo.events(deps.db, alert.id)
-        told: list[Any] = next(
+        if not climbed:
+            return Done(None, t("alert.cannot_escalate", ref=alert.ref))
+        events = await repo.events(tx, alert.id)
+        to: list[Any] = next(
             (e.detail.get("to", []) for e in reversed(events) if e.kind == "delivered"), []
         )
-        await answer(
-            update,
-            context,
-            t("alert.escalated_done", ref=alert.ref, names=alert_view.names_label(t, told)),
-        )
+        text = t("alert.escalated_done", ref=alert.ref, names=alert_view.names_label(t, to))
+    elif await repo.resolve(tx, alert, actor.id, now, level, note):
+        told: dict[str, Any] = {"ref": alert.ref, "name": actor.name, "note": note}
+        told["level"] = t(RESOLUTION_KEYS[level])
+        await notify.tell(deps, tx, alert.person_id, now, "alert.told_resolved", **told)
+        await notify.refresh_cards(deps, tx, alert.id, now)
+        text = t("alert.resolved_done", ref=alert.ref)
     else:
-        await answer(update, context, t("alert.cannot_escalate", ref=alert.ref))
-    return END
+        state = t(STATE_KEYS[alert.state])
+        return Done(None, t("alert.already", ref=alert.ref, state=state))
+    return Done(alert.id, text)
 
 
-@guard(end_conversation=True)
-async def action_cancel(update: Update, context: BotContext) -> int:
-    """Cancel resolving or escalating."""
-    drop_state(context, "alert_action")
-    await answer(
-        update, context, context.t("alert.cancelled"), edit=update.callback_query is not None
-    )
-    return END
+ACTION = Form(
+    name="alert_action",
+    prefix="ala",
+    model=ActionDraft,
+    roles=OVERSIGHT,
+    steps=[
+        Choice(
+            "level",
+            lambda c, d: c.t("alert.ask_rlevel", ref=d.ref),
+            fixed(RESOLUTION_LEVELS, RESOLUTION_KEYS),
+            when=lambda d: not d.escalate,
+        ),
+        Text("note", _ask_note, limited(MAX_NOTE), wrong="alert.err.note"),
+    ],
+    submit=_act,
+    keys={
+        "cancelled": "alert.cancelled",
+        "dropped": "alert.action_dropped",
+        "cancel": "alert.btn.cancel",
+        "use_buttons": "alert.err.use_buttons",
+    },
+)
 
 
-def action_reprompt(key: str, state: int) -> Any:
-    @guard(end_conversation=True)
-    async def callback(update: Update, context: BotContext) -> int:
-        if update.callback_query is not None:
-            await safe_answer_query(update.callback_query, context.t(key), alert=True)
-        else:
-            await answer(update, context, context.t(key))
-        return state
-
-    return callback
+async def start_action(update: Update, context: BotContext) -> object:
+    """Resolve or Escalate on an alert card: open the form, unless the alert is past it."""
+    query = update.callback_query
+    assert query is not None
+    escalate = (query.data or "").startswith("al:esc:")
+    alert = await alert_in_scope(update, context, "esc" if escalate else "res")
+    if alert is None:
+        return END
+    if alert.state == "resolved" or (escalate and alert.level >= TOP_LEVEL):
+        key = "alert.cannot_escalate" if escalate else "alert.already"
+        text = context.t(key, ref=alert.ref, state=context.t(STATE_KEYS[alert.state]))
+        await safe_answer_query(query, text, alert=True)
+        return END
+    draft = ActionDraft(alert_id=alert.id, ref=alert.ref, escalate=escalate, level_was=alert.level)
+    return await ACTION.begin(update, context, draft)
 
 
 # --- wiring ----------------------------------------------------------------------------------
 
 
 def get_handlers() -> list[BaseHandler]:
-    """Return the resolve/escalate conversation, then /alerts and the alert card buttons."""
-    text = filters.TEXT & ~filters.COMMAND
-    other = ~filters.COMMAND
-
-    def action_step(state: int, error_key: str, expected: BaseHandler) -> list[BaseHandler]:
-        return [
-            expected,
-            CallbackQueryHandler(action_cancel, pattern=r"^alr:cancel$"),
-            MessageHandler(other, action_reprompt(error_key, state)),
-        ]
-
-    action = conversation(
-        "alert_action",
-        [
-            CallbackQueryHandler(start_resolve, pattern=r"^al:res:\d+$"),
-            CallbackQueryHandler(start_escalate, pattern=r"^al:esc:\d+$"),
-        ],
-        {
-            RES_LEVEL: action_step(
-                RES_LEVEL,
-                "alert.err.use_buttons",
-                CallbackQueryHandler(on_rlevel, pattern=r"^alr:lv:"),
-            ),
-            RES_NOTE: action_step(RES_NOTE, "alert.err.note", MessageHandler(text, on_note)),
-            ESC_REASON: action_step(ESC_REASON, "alert.err.note", MessageHandler(text, on_reason)),
-        },
-        [CommandHandler("cancel", action_cancel)],
-    )
+    """Return the resolve/escalate form, then /alerts and the alert card buttons."""
     return [
-        action,
+        ACTION.conversation(
+            [CallbackQueryHandler(ACTION.guarded(start_action), pattern=r"^al:(res|esc):\d+$")]
+        ),
         CommandHandler("alerts", alerts_command, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(on_ack, pattern=r"^al:ack:"),
         CallbackQueryHandler(on_timeline, pattern=r"^al:tl:"),

@@ -16,6 +16,8 @@ from bot.storage.outbox import Lane, enqueue
 NOTICES = {
     "report": "report.draft_dropped",
     "alert": "alert.draft_dropped",
+    "alert_action": "alert.action_dropped",
+    "alert_update": "alert.update_dropped",
     "info": "info.expired",
     "info_return": "info.review.return_dropped",
     "register": "register.draft_dropped",

@@ -166,7 +166,7 @@ async def add_event(
     )
 
 
-async def events(db: Database, alert_id: int) -> list[AlertEvent]:
+async def events(db: Database | Tx, alert_id: int) -> list[AlertEvent]:
     """Return an alert's timeline, oldest first."""
     rows = await db.fetchall(
         "SELECT e.id, e.at, e.kind, e.person_id, p.name, e.detail FROM alert_events e"

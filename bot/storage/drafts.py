@@ -1,7 +1,7 @@
 """Drafts of every form (/report, /alert, /info, …): one row per draft, the only copy.
 
-The row holds the answers so far (JSON payload), the step on screen and whether that step is
-being edited from the summary. The form runtime (bot/forms/) writes it before it asks the next
+The row holds the answers so far (JSON payload) and the step on screen (its `editing` column
+is no longer used). The form runtime (bot/forms/) writes it before it asks the next
 question; due work drops rows idle for DRAFT_IDLE and tells their owners, once.
 """
 
@@ -25,8 +25,7 @@ class DraftRow:
     state: str
     record_id: int | None
     payload: dict[str, Any]
-    step: str | None
-    editing: bool
+    step: str  # empty for a row from before the runtime (0100_form_draft_payload.sql)
 
 
 def _draft(row: Row) -> DraftRow:
@@ -41,8 +40,7 @@ def _draft(row: Row) -> DraftRow:
         row["state"],
         row["record_id"],
         json.loads(row["payload"] or "{}"),
-        row["step"],
-        bool(row["editing"]),
+        row["step"] or "",
     )
 
 
@@ -75,31 +73,17 @@ async def open_draft(
 
 
 async def save_draft(
-    tx: Tx, form: str, token: str, payload: dict[str, Any], step: str, editing: bool, now: datetime
+    tx: Tx, form: str, token: str, payload: dict[str, Any], step: str, now: datetime
 ) -> bool:
     """Store an open draft's answers and step; False if it is no longer open."""
     return (
         await tx.changes(
-            "UPDATE form_drafts SET payload = ?, step = ?, editing = ?, updated_at = ?"
+            "UPDATE form_drafts SET payload = ?, step = ?, updated_at = ?"
             " WHERE form = ? AND token = ? AND state = 'open'",
-            (_json(payload), step, int(editing), to_db_time(now), form, token),
+            (_json(payload), step, to_db_time(now), form, token),
         )
         == 1
     )
-
-
-async def touch_draft(
-    db: Database, form: str, token: str, person_id: int, chat_id: int, now: datetime
-) -> None:
-    """Mirror a draft kept in user_data (a form not on the runtime yet); closed rows stay closed."""
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO form_drafts (form, token, person_id, chat_id, updated_at)"
-            " VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(form, token) DO UPDATE SET updated_at = excluded.updated_at"
-            " WHERE form_drafts.state = 'open'",
-            (form, token, person_id, chat_id, to_db_time(now)),
-        )
 
 
 async def open_of(db: Database | Tx, form: str, person_id: int) -> DraftRow | None:

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.alert import TOP_LEVEL, Alert
-from bot.domain.vocab import CATEGORY_KEYS, LEVEL_KEYS, RESOLUTION_KEYS, role, severity
+from bot.domain.alert import TOP_LEVEL, Alert, AlertDraft
+from bot.domain.vocab import ALERT_STATE_KEYS as STATE_KEYS
+from bot.domain.vocab import (
+    CATEGORY_KEYS,
+    LEVEL_KEYS,
+    RESOLUTION_KEYS,
+    SEVERITY_KEYS,
+    role,
+    severity,
+)
 from bot.i18n import Translator
 from bot.views.evidence import Evidence, follows_line
 
@@ -183,3 +192,69 @@ def timeline_text(t: Translator, alert: Alert, events: Sequence[Any]) -> str:
             ).rstrip(" ·")
         )
     return "\n".join(lines)
+
+
+LISTED = 30  # alerts listed (and buttons) in /alerts
+
+
+def _age(t: Translator, delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return t("alert.age_min", n=minutes)
+    if minutes < 48 * 60:
+        return t("alert.age_hours", n=minutes // 60)
+    return t("alert.age_days", n=minutes // 1440)
+
+
+def list_text(t: Translator, alerts: Sequence[Alert], now: datetime) -> str:
+    """Return /alerts: how many are unresolved, then the first LISTED with age and state."""
+    lines = [t("alert.list_head", n=len(alerts))]
+    for a in alerts[:LISTED]:
+        line = t(
+            "alert.list_line",
+            ref=a.ref,
+            village=a.village,
+            age=_age(t, now - a.created_at),
+            severity=t(SEVERITY_KEYS[a.severity]),
+            state=t(STATE_KEYS[a.state]),
+        )
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def mine_text(t: Translator, alerts: Sequence[Alert]) -> str:
+    """Return the liaison's recent alerts, each with its time, category and state."""
+    lines = [t("alert.mine_head")]
+    for a in alerts:
+        line = t(
+            "alert.mine_line",
+            ref=a.ref,
+            time=t.datetime(a.created_at),
+            category=t(CATEGORY_KEYS.get(a.category, "alert.cat.other")),
+            state=t(STATE_KEYS[a.state]),
+        )
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def draft_text(t: Translator, form: AlertDraft) -> str:
+    """Return the summary of an alert being written, before it is sent."""
+    located = form.latitude is not None and form.longitude is not None
+    where = [
+        form.place_text,
+        t("alert.card.location", lat=f"{form.latitude:.5f}", lon=f"{form.longitude:.5f}")
+        if located
+        else None,
+    ]
+    what = form.description or ""
+    if form.voice_file_id:
+        what = (what + "\n" if what else "") + t("alert.card.voice")
+    return t(
+        "alert.summary",
+        category=t(CATEGORY_KEYS[form.category or "other"]),
+        severity=t(SEVERITY_KEYS[form.severity or "low"]),
+        people=form.people_count if form.people_count is not None else "—",
+        place=" · ".join(x for x in where if x) or "—",
+        description=what or "—",
+        photos=len(form.photos),
+    )
