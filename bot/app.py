@@ -15,7 +15,7 @@ from telegram.warnings import PTBUserWarning
 from bot import charts
 from bot.context import BotContext
 from bot.deps import Deps
-from bot.forms.registry import questions_again
+from bot.forms.registry import dropped_notices, questions_again
 from bot.handlers import (
     alert,
     common,
@@ -78,7 +78,7 @@ DUE_WORK: tuple[Callable[[Scheduler], None], ...] = (
     quotas.register,  # quota reminders
     notice_work.register,  # notices: half-time reminders, deadline lists
     leave_work.register,  # substitutes of liaisons on leave: the weekly reminders
-    drafts.register,  # drop drafts of every form idle for 24 h
+    lambda scheduler: drafts.register(scheduler, dropped_notices()),  # idle 24 h: dropped
     housekeeping.register,  # forget done inbox rows after a week
 )
 

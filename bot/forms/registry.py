@@ -44,6 +44,11 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
     ]
 
 
+def dropped_notices() -> dict[str, str]:
+    """Return the locale key of the notice each form sends when its draft is dropped."""
+    return {form.name: form.keys["dropped"] for _, form in all_forms()}
+
+
 async def questions_again(app: Application, update: Update, since: datetime) -> list[Again]:
     """Return the current question of each form draft a cut-short update may have left unshown.
 

@@ -24,12 +24,19 @@ from bot.domain.forms import is_idle
 from bot.domain.people import Role
 from bot.forms.codec import Press, decode
 from bot.forms.steps import Done, Result, Stay, Step, Submit, Summary, say
-from bot.handlers.common import answer, button, guard, keyboard, safe_answer_query
+from bot.handlers.common import (
+    answer,
+    button,
+    confirm,
+    guard,
+    keyboard,
+    safe_answer_query,
+    send_confirmations,
+)
 from bot.pipeline import Again
 from bot.storage import drafts as store
 from bot.storage.db import to_db_time
 from bot.storage.drafts import DraftRow
-from bot.storage.outbox import Lane, enqueue
 
 END = ConversationHandler.END
 ACTIVE = "form"  # the one conversation state: the step itself lives in the draft row
@@ -281,7 +288,8 @@ class Form:
         draft = self.model.model_validate(row.payload)
         text, markup = self._render(context, row.token, row.step, draft)
         key = f"{self.name}:again:{row.token}:{to_db_time(row.updated_at)}"
-        return Again(chat_id, context.actor.id, _payload(text, markup), key)
+        payload = {"text": text} | ({"reply_markup": markup.to_dict()} if markup else {})
+        return Again(chat_id, context.actor.id, payload, key)
 
     def _editable(self, draft: Any) -> list[str]:
         names = self.summary.edit if self.summary else ()
@@ -291,30 +299,18 @@ class Form:
         self, update: Update, context: BotContext, row: DraftRow, draft: Any
     ) -> object:
         """Store the record, close the draft and queue the confirmation, in one transaction."""
-        deps, chat = context.deps, update.effective_chat
-        assert context.actor is not None and chat is not None
-        now = deps.clock.now()
+        deps = context.deps
         async with deps.db.transaction() as tx:
             result = await self.submit(context, draft, tx)
             if isinstance(result, Done):
                 state = "submitted" if result.record_id is not None else "cancelled"
+                now = deps.clock.now()
                 await store.close_draft(tx, self.name, row.token, state, now, result.record_id)
-                # A confirmation survives an outage: it is queued with what it confirms.
-                await enqueue(
-                    tx,
-                    now,
-                    chat_id=chat.id,
-                    person_id=context.actor.id,
-                    payload=_payload(result.text, result.markup),
-                    dedup_key=f"{self.name}:done:{row.token}",
-                    lane=Lane.URGENT,
-                )
+                key = f"{self.name}:done:{row.token}"
+                await confirm(context, tx, result.text, result.markup, key)
         if isinstance(result, Stay):  # on the summary, or the last step of a form without one
             return await self._move(update, context, row, draft, row.step, result.note)
-        await safe_answer_query(update.callback_query)
-        deps.wake_outbox()
-        if deps.delivery is not None:
-            await deps.delivery.send_now(chat.id)
+        await send_confirmations(update, context)
         return END
 
     # --- wiring -------------------------------------------------------------------------
@@ -358,10 +354,3 @@ class Form:
             lines.append(f"    {SUMMARY} --> [*]: Submit")
         lines.append("    %% every step: Cancel and /cancel end it")
         return "\n".join(lines) + "\n"
-
-
-def _payload(text: str, markup: InlineKeyboardMarkup | dict[str, Any] | None) -> dict[str, Any]:
-    """Return a sendMessage payload for the outbox."""
-    if isinstance(markup, InlineKeyboardMarkup):
-        markup = markup.to_dict()
-    return {"text": text} | ({"reply_markup": markup} if markup else {})

@@ -212,7 +212,11 @@ def conversation(
 
 
 async def confirm(
-    context: BotContext, tx: Tx, text: str, markup: dict[str, Any] | None = None
+    context: BotContext,
+    tx: Tx,
+    text: str,
+    markup: dict[str, Any] | None = None,
+    dedup_key: str | None = None,
 ) -> None:
     """Queue the confirmation of the actor's own action in the transaction that did it.
 
@@ -222,9 +226,15 @@ async def confirm(
     actor = context.actor
     assert actor is not None and actor.telegram_id is not None
     payload: dict[str, Any] = {"text": text, **({"reply_markup": markup} if markup else {})}
-    now = context.deps.clock.now()
-    chat = actor.telegram_id
-    await enqueue(tx, now, chat_id=chat, person_id=actor.id, payload=payload, lane=Lane.URGENT)
+    await enqueue(
+        tx,
+        context.deps.clock.now(),
+        chat_id=actor.telegram_id,
+        person_id=actor.id,
+        payload=payload,
+        dedup_key=dedup_key,
+        lane=Lane.URGENT,
+    )
 
 
 async def send_confirmations(update: Update, context: BotContext) -> None:

@@ -12,27 +12,15 @@ from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import drafts as repo
 from bot.storage.outbox import Lane, enqueue
 
-# The notice each form sends when its draft is dropped.
-NOTICES = {
-    "report": "report.draft_dropped",
-    "alert": "alert.draft_dropped",
-    "alert_action": "alert.action_dropped",
-    "alert_update": "alert.update_dropped",
-    "info": "info.expired",
-    "info_return": "info.review.return_dropped",
-    "register": "register.draft_dropped",
-    "register_visit": "register.draft_dropped",
-    "notice": "notice.draft_dropped",
-    "notice_reply": "notice.draft_dropped",
-    "leave": "leave.draft_dropped",
-}
 
+async def drop_stale_drafts(tick: Tick, notices: dict[str, str]) -> None:
+    """Drop open drafts idle for 24 h and queue each owner's notice (once).
 
-async def drop_stale_drafts(tick: Tick) -> None:
-    """Drop open drafts idle for 24 h and queue each owner's notice (once)."""
+    `notices`: the locale key of each form's notice (bot/forms/registry.py dropped_notices).
+    """
     deps = tick.deps
     for row in await repo.stale_drafts(deps.db, tick.now - DRAFT_IDLE):
-        key = NOTICES.get(row.form)
+        key = notices.get(row.form)
         person = await deps.people.get(row.person_id)
         if key is None or person is None:
             continue
@@ -51,6 +39,6 @@ async def drop_stale_drafts(tick: Tick) -> None:
                 )
 
 
-def register(scheduler: Scheduler) -> None:
+def register(scheduler: Scheduler, notices: dict[str, str]) -> None:
     """Register the 24 h idle-draft drop with the scheduler."""
-    scheduler.register("form_drafts", drop_stale_drafts)
+    scheduler.register("form_drafts", lambda tick: drop_stale_drafts(tick, notices))
