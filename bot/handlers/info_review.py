@@ -50,11 +50,8 @@ async def pressed(
         await refuse(update, context, "common.stale")
         return None
     sub = await submissions(context).get(numbers[0])
-    if sub is None or actor is None:
-        allowed = False
-    else:
-        allowed = sub.person_id == actor.id if own else may_act_on(actor, sub.township_id)
-    if sub is None or not allowed:
+    mine = sub is not None and actor is not None and sub.person_id == actor.id
+    if sub is None or not (mine if own else may_act_on(actor, sub.township_id)):
         await refuse(update, context, "common.not_allowed")
         return None
     return sub, numbers

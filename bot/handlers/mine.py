@@ -9,10 +9,10 @@ from bot.context import BotContext
 from bot.domain import report as dom
 from bot.domain.calendar import due_at, shift_week, week_number
 from bot.domain.people import Role
+from bot.domain.vocab import REPORT_STATE_KEYS as STATE_KEYS
 from bot.forms import codec
 from bot.handlers.common import answer, button, guard, keyboard, may_act_on, refuse
 from bot.handlers.leave import leave_lines
-from bot.handlers.report import STATE_KEYS
 from bot.storage import reports as repo
 from bot.storage.leave import current_leaves
 from bot.views.patrol import report_text

@@ -1,6 +1,6 @@
 """The register in the weekly patrol: the report form offers the village's register entries
-(past their visit rhythm first, then venues, then by category) and stores the choices as visits;
-a one-tap normal week counts as visiting the entries of the previous report."""
+(past their visit rhythm first, then venues, then by category) and stores the choices as visits
+(a one-tap normal week: the entries the previous report visited)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.config import Policy
 from bot.context import BotContext
 from bot.domain.people import Person
 from bot.domain.register import past_rhythm
+from bot.domain.report import Report
 from bot.forms import Multi, parse_int
 from bot.i18n import Translator
 from bot.register_io import categories
@@ -89,16 +90,7 @@ def _ids(values: list[str]) -> list[int]:
     return [i for i in found if i is not None]
 
 
-async def record(
-    tx: Tx,
-    draft: Any,
-    *,
-    report_id: int,
-    week: str,
-    patrol_date: date,
-    actor: Person,
-    now: datetime,
-) -> None:
+async def record(tx: Tx, draft: Any, report: Report, actor: Person, now: datetime) -> None:
     """Store the entries chosen in the form as visits of the report (an edit replaces them)."""
     if draft.entries is None or actor.village_id is None:
         return
@@ -106,35 +98,9 @@ async def record(
         tx,
         _ids(draft.entries),
         village_id=actor.village_id,
-        report_id=report_id,
+        report_id=report.id,
         person_id=actor.id,
-        week=week,
-        visited_on=patrol_date,
-        now=now,
-    )
-
-
-async def repeat_last(
-    tx: Tx,
-    *,
-    last_report_id: int,
-    report_id: int,
-    week: str,
-    patrol_date: date,
-    actor: Person,
-    now: datetime,
-) -> None:
-    """A one-tap normal week visits what the previous report visited."""
-    if actor.village_id is None:
-        return
-    entry_ids = await store.report_visits(tx, last_report_id)
-    await store.record_visits(
-        tx,
-        entry_ids,
-        village_id=actor.village_id,
-        report_id=report_id,
-        person_id=actor.id,
-        week=week,
-        visited_on=patrol_date,
+        week=report.week,
+        visited_on=report.patrol_date,
         now=now,
     )

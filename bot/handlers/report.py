@@ -17,13 +17,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import BotContext
 from bot.domain import report as dom
 from bot.domain.calendar import week_number
-from bot.domain.report import Outcome, Report
-from bot.forms import (
-    EDIT,
-    END,
-    codec,
-)
-from bot.handlers import patrol_register
+from bot.domain.report import Err, Outcome, Report
+from bot.forms import EDIT, END, codec
 from bot.handlers.common import (
     answer,
     button,
@@ -41,21 +36,15 @@ from bot.handlers.report_form import (
     last_was_normal,
     normal_label,
     offered,
+    store_report,
     today,
 )
 from bot.i18n import Translator
-from bot.reminders import findings
 from bot.reminders.weekly import REPORT_START
 from bot.storage import drafts as store
+from bot.storage import register as register_store
 from bot.storage import reports as repo
 from bot.views.patrol import ReportDraft, report_text
-
-STATE_KEYS = {
-    "on_time": "report.state.on_time",
-    "late": "report.state.late",
-    "missing": "report.state.missing",
-    "pending": "report.state.pending",
-}
 
 
 def _stored_rows(t: Translator, context: BotContext, report: Report) -> list[list[Any]]:
@@ -131,63 +120,46 @@ async def full_form(update: Update, context: BotContext) -> object:
 
 
 async def one_tap(update: Update, context: BotContext) -> object:
-    """ "rpn:<week>": file the week as normal, with last report's places and households."""
+    """ "rpn:<week>": file the week as normal, with last report's places, households and visits."""
     deps, actor, t = context.deps, context.actor, context.t
     week = await _week_from(update, context, "rpn")
     if week is None or actor is None:
         return END
     query = update.callback_query
-    assert query is not None
-    existing = await repo.report_for(deps.db, actor.village_id or 0, week)
-    if existing is not None:
-        await safe_answer_query(
-            query, t("report.already_submitted", ref=existing.reference), alert=True
-        )
-        return END
     last = await repo.latest_before(deps.db, actor.village_id or 0, week)
     if last is None or last.outcome != Outcome.NORMAL:  # the short form instead
         await safe_answer_query(query)
         draft = await fresh(context, actor, [week])
         return await REPORT.begin(update, context, draft, note=t("forms.report.needs_form"))
-    now = deps.clock.now()
-    days = dom.patrol_days(week, today(context))
-    form = dom.ReportForm(
+    visits = await register_store.report_visits(deps.db, last.id)
+    draft = ReportDraft(
         week=week,
-        patrol_date=days[-1],
+        date=dom.patrol_days(week, today(context))[-1].isoformat(),  # the latest day so far
         places=last.places,
         visited=last.visited,
         outcome=Outcome.NORMAL,
+        entries=[f"e{i}" for i in visits],
     )
     async with deps.db.transaction() as tx:
-        late = dom.is_late(week, now, deps.policy, deps.tz)
-        report_id, created = await repo.create_report(
-            tx, person=actor, form=form, late=late, now=now, files=[]
-        )
-        open_draft = await store.open_of(tx, REPORT.name, actor.id)
-        if open_draft is not None:  # the form this tap replaces is done
-            await store.close_draft(tx, REPORT.name, open_draft.token, "submitted", now, report_id)
-        report = await repo.get_report(tx, report_id)
-        assert report is not None
-        text = t("forms.report.filed", ref=report.reference) + "\n\n" + report_text(t, report, [])
-        rows = [[b.to_dict() for b in row] for row in _stored_rows(t, context, report)]
+        found = await store_report(context, tx, draft)
+        assert not isinstance(found, Err)  # last report's answers are valid ones
+        report, created = found
         if created:
-            await patrol_register.repeat_last(
-                tx,
-                last_report_id=last.id,
-                report_id=report_id,
-                week=week,
-                patrol_date=form.patrol_date,
-                actor=actor,
-                now=now,
-            )
-            await findings.report_stored(deps, tx, report_id, now)
-            await confirm(context, tx, text, {"inline_keyboard": rows} if rows else None)
+            open_draft = await store.open_of(tx, REPORT.name, actor.id)
+            if open_draft is not None:  # the form this tap replaces is done
+                now = deps.clock.now()
+                await store.close_draft(
+                    tx, REPORT.name, open_draft.token, "submitted", now, report.id
+                )
+            text = t("forms.report.filed", ref=report.reference)
+            rows = [[b.to_dict() for b in r] for r in _stored_rows(t, context, report)]
+            markup = {"inline_keyboard": rows} if rows else None
+            await confirm(context, tx, text + "\n\n" + report_text(t, report, []), markup)
     if not created:
         await safe_answer_query(
             query, t("report.already_submitted", ref=report.reference), alert=True
         )
         return END
-    await safe_answer_query(query)
     await send_confirmations(update, context)
     return END
 
@@ -260,6 +232,3 @@ def get_handlers() -> list[BaseHandler]:
     entries: list[BaseHandler] = [CommandHandler("report", REPORT.guarded(start))]
     entries += [CallbackQueryHandler(REPORT.guarded(f), pattern=p) for p, f in buttons.items()]
     return [REPORT.conversation(entries)]
-
-
-__all__ = ["STATE_KEYS", "get_handlers", "report_text"]

@@ -195,13 +195,17 @@ def _summary(context: BotContext, draft: ReportDraft) -> str:
     return text + "\n\n" + t("report.confirm")
 
 
-async def _submit(context: BotContext, draft: ReportDraft, tx: Tx) -> Done | Stay:
-    """Store the report (or the edit of a stored one); the runtime closes the draft."""
-    deps, actor, t = context.deps, context.actor, context.t
+async def store_report(
+    context: BotContext, tx: Tx, draft: ReportDraft
+) -> tuple[Report, bool] | Err:
+    """Store a new report (or the edit of a stored one) with its register visits, findings
+    to the commissioners (issue 9); return it and whether it was stored (False: someone of the
+    village was quicker, or the edit came too late)."""
+    deps, actor = context.deps, context.actor
     assert actor is not None
     form = dom.form_from_draft(draft.model_dump(mode="json"))
     if isinstance(form, Err):
-        return Stay(t(ERR_KEYS[form]))
+        return form
     now = deps.clock.now()
     if draft.report_id is None:
         late = dom.is_late(form.week, now, deps.policy, deps.tz)
@@ -227,22 +231,24 @@ async def _submit(context: BotContext, draft: ReportDraft, tx: Tx) -> Done | Sta
         )
     report = await repo.get_report(tx, report_id)
     assert report is not None
+    if stored:
+        await patrol_register.record(tx, draft, report, actor, now)
+        await findings.report_stored(deps, tx, report_id, now)
+    return report, bool(stored)
+
+
+async def _submit(context: BotContext, draft: ReportDraft, tx: Tx) -> Done | Stay:
+    """Store the report (or the edit of a stored one); the runtime closes the draft."""
+    t = context.t
+    found = await store_report(context, tx, draft)
+    if isinstance(found, Err):
+        return Stay(t(ERR_KEYS[found]))
+    report, stored = found
     if not stored and draft.report_id is None:  # someone of the village was quicker
         at = t.datetime(report.submitted_at)
         return Done(None, t("report.already_by", name=report.person, at=at))
     if not stored:
         return Done(None, t("report.not_saved"))
-    # Findings go to the township's commissioners with the report (issue 9).
-    await patrol_register.record(
-        tx,
-        draft,
-        report_id=report_id,
-        week=form.week,
-        patrol_date=form.patrol_date,
-        actor=actor,
-        now=now,
-    )
-    await findings.report_stored(deps, tx, report_id, now)
     text = t(
         "report.submitted" if draft.report_id is None else "report.updated", ref=report.reference
     )
