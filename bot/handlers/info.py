@@ -18,7 +18,6 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.domain.info import (
-    KIND_KEYS,
     KINDS,
     MAX_BODY,
     MAX_DOCUMENT_BYTES,
@@ -166,10 +165,7 @@ async def _submit(context: BotContext, draft: InfoDraft, tx: Tx) -> Done | Stay:
         if await repo.resubmit(tx, now, sid, actor.id, valid.title, valid.body) is None:
             return Done(None, context.t("info.revise_not_possible"))
     else:
-        files = [
-            Attachment(f["kind"], f["file_id"], f.get("file_unique_id"), f.get("meta") or {})
-            for f in draft.files
-        ]
+        files = [Attachment(**f) for f in draft.files]
         sid = await repo.create(
             tx,
             now,
@@ -340,6 +336,3 @@ def get_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(mine_open, pattern=r"^info:m:"),
         CallbackQueryHandler(mine_list, pattern=r"^mine:i$"),
     ]
-
-
-__all__ = ["KIND_KEYS", "get_handlers"]

@@ -34,8 +34,8 @@ from bot.handlers.report_form import (
     changeable,
     fresh,
     last_was_normal,
-    normal_label,
     offered,
+    one_taps,
     store_report,
     today,
 )
@@ -92,8 +92,7 @@ async def _show_existing(
     if offer:
         rows.append([button(t("report.btn.prev_week", n=week_number(offer)), f"rpf:{offer}")])
         if await last_was_normal(context, actor, offer):
-            current = dom.current_week(context.deps.clock.now(), context.deps.tz)
-            rows.append([button(normal_label(t, offer, current), f"rpn:{offer}")])
+            rows += [[button(label, data)] for label, data in one_taps(context, [offer])]
     rows.append([button(t("report.btn.close"), "rpc")])
     await answer(update, context, head + "\n\n" + report_text(t, report, files), keyboard(*rows))
     return END

@@ -28,7 +28,6 @@ from bot.forms import (
 )
 from bot.handlers import patrol_register
 from bot.handlers.common import may_act_on
-from bot.i18n import Translator
 from bot.reminders import findings
 from bot.storage import reports as repo
 from bot.storage.db import Tx
@@ -62,18 +61,15 @@ def today(context: BotContext) -> date:
     return context.deps.clock.now().astimezone(context.deps.tz).date()
 
 
-def normal_label(t: Translator, week: str, current: str) -> str:
-    if week == current:
-        return t("forms.report.normal_this_week")
-    return t("forms.report.normal_week", n=week_number(week))
-
-
-def _one_taps(context: BotContext, draft: ReportDraft, weeks: list[str]) -> list[tuple[str, str]]:
-    """Return the one-tap normal-week buttons for these weeks (links out of the form)."""
-    current = dom.current_week(context.deps.clock.now(), context.deps.tz)
-    return [
-        (normal_label(context.t, w, current), f"rpn:{w}") for w in weeks if w in draft.normal_weeks
-    ]
+def one_taps(context: BotContext, weeks: list[str]) -> list[tuple[str, str]]:
+    """Return (label, data) of the one-tap normal-week button of each of these weeks."""
+    t, current = context.t, dom.current_week(context.deps.clock.now(), context.deps.tz)
+    label = lambda w: (  # noqa: E731
+        t("forms.report.normal_this_week")
+        if w == current
+        else t("forms.report.normal_week", n=week_number(w))
+    )
+    return [(label(w), f"rpn:{w}") for w in weeks]
 
 
 def _ask_week(context: BotContext, draft: ReportDraft) -> str:
@@ -280,7 +276,7 @@ REPORT = Form(
             _ask_week,
             _week_options,
             when=lambda d: len(d.weeks) > 1,  # last week is still offered (late)
-            links=lambda c, d: _one_taps(c, d, d.weeks),
+            links=lambda c, d: one_taps(c, d.normal_weeks),
         ),
         Choice(
             "date",
@@ -288,7 +284,7 @@ REPORT = Form(
             _date_options,
             apply=_choose_date,
             columns=3,
-            links=lambda c, d: _one_taps(c, d, [d.week or ""]) if d.report_id is None else [],
+            links=lambda c, d: one_taps(c, [w for w in d.normal_weeks if w == d.week]),
             label="report.f.date",
         ),
         Multi(
