@@ -20,7 +20,7 @@ def main() -> None:
     sys.argv = ["liaison-bot", *args]
     from bot.__main__ import main as bot_main
 
-    profiler = cProfile.Profile(time.process_time)
+    profiler = cProfile.Profile(time.thread_time)
     try:
         profiler.runcall(bot_main)
     except SystemExit:

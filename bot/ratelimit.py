@@ -4,7 +4,8 @@ Telegram allows about 30 new messages a second overall, one a second per chat an
 minute per group; other calls (edits, answering a button) are not counted. One limiter is
 shared by replies (through PTB's rate-limiter hook) and the outbox (through `slot`), so a
 fan-out runs at the ceiling and still never delays an alert or a reply by more than one
-free slot: waiters are served by lane, not by arrival.
+free slot: waiters are served by lane, not by arrival, the urgent lane keeps a slot of its
+own (`reserve`), and the other lanes start their sends evenly spaced over the second.
 
 A slot counts from the moment a request starts until one period after its answer arrived.
 Telegram sees the request somewhere in between, so its own count over any period can never
@@ -31,7 +32,11 @@ log = logging.getLogger(__name__)
 
 # Lanes, best first. The outbox's lanes share these numbers (bot.storage.outbox.Lane).
 URGENT, NORMAL, BULK = 0, 1, 2
-REPLY = URGENT  # a person waiting for an answer is as urgent as an alert
+# A person waiting for an answer to what they just did goes first of all. Telegram's ~30 a
+# second is its limit for bulk notifications: replies alone are not held to it (they follow
+# people's own taps, and a 429 is waited out), but while a bulk send is under way they take
+# their place in the same count, so that the sum stays within it.
+REPLY = -1
 
 _NOT_COUNTED_SENDS = frozenset({"sendChatAction"})
 _COUNTED_EXTRA = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
@@ -59,6 +64,7 @@ class SendLimiter(BaseRateLimiter[dict[str, Any]]):
         overall: int = 30,
         period: float = 1.0,
         per_chat_interval: float = 1.0,
+        reserve: int = 1,
         group_max: int = 20,
         group_period: float = 60.0,
         max_retries: int = 5,
@@ -67,6 +73,15 @@ class SendLimiter(BaseRateLimiter[dict[str, Any]]):
         self.overall = overall
         self.period = period
         self.per_chat_interval = per_chat_interval
+        # Slots only the urgent lane (replies, alerts, confirmations) may take: a person who
+        # uses the bot during a fan-out finds one free instead of waiting for the next second.
+        self.reserve = max(0, min(reserve, overall - 1))
+        # Sends of the other lanes start evenly spaced, not in a burst at each second's start,
+        # so a slot ages out every 1/overall s and an urgent send never waits long for one.
+        self.spacing = period / max(1, overall - self.reserve)
+        self._last_paced_start = float("-inf")
+        self._bulk_in_flight = 0
+        self._bulk_seen_at = float("-inf")  # when the last bulk send was answered
         self.group_max = group_max
         self.group_period = group_period
         self.max_retries = max_retries
@@ -138,7 +153,8 @@ class SendLimiter(BaseRateLimiter[dict[str, Any]]):
         """Wait for room for one call, hold it while the call runs, then count it.
 
         Replies (pace_chat=False) may follow each other in a chat quickly, as Telegram allows
-        short bursts there; the outbox keeps to one message a second per chat.
+        short bursts there; the outbox keeps to one message a second per chat (except the
+        urgent lane's confirmations and alerts).
         """
         if chat_id is None or not counts_as_message(method):
             yield
@@ -154,7 +170,7 @@ class SendLimiter(BaseRateLimiter[dict[str, Any]]):
                 try:
                     yield
                 finally:
-                    self._release(key)
+                    self._release(key, lane)
         finally:
             if not lock.locked() and self._chat_locks.get(key) is lock:
                 del self._chat_locks[key]
@@ -174,21 +190,32 @@ class SendLimiter(BaseRateLimiter[dict[str, Any]]):
                 return
             await asyncio.sleep(wait)
 
+    def _bulk_under_way(self) -> bool:
+        return self._bulk_in_flight > 0 or self._now() - self._bulk_seen_at < self.period
+
     async def _overall_room(self, lane: int) -> None:
+        if lane == REPLY and not self._waiters and not self._bulk_under_way():
+            self._in_flight += 1  # no broadcast to share the second with: answer at once
+            return
         me = (lane, next(self._arrivals))
         heapq.heappush(self._waiters, me)
         try:
             while True:
                 timeout: float | None = None
                 if self._waiters[0] == me:
-                    timeout = self._wait_for_room()
-                    if timeout <= 0:
+                    limit = self.overall if lane <= URGENT else self.overall - self.reserve
+                    timeout = self._wait_for_room(limit)
+                    if lane > URGENT:
+                        spaced = self._last_paced_start + self.spacing - self._now()
+                        timeout = None if timeout is None else max(timeout, spaced)
+                    if timeout is not None and timeout <= 0:
                         heapq.heappop(self._waiters)
                         self._in_flight += 1
+                        if lane > URGENT:
+                            self._last_paced_start = self._now()
+                            self._bulk_in_flight += 1
                         self._pulse()  # the next in line may find room too
                         return
-                    if self._in_flight >= self.overall:
-                        timeout = None  # nothing ages out before an answer arrives
                 await self._wait_pulse(timeout)
         except BaseException:
             if me in self._waiters:
@@ -197,19 +224,26 @@ class SendLimiter(BaseRateLimiter[dict[str, Any]]):
                 self._pulse()
             raise
 
-    def _wait_for_room(self) -> float:
-        """Return 0 when a slot is free now, else how long until the oldest one ages out."""
+    def _wait_for_room(self, limit: int) -> float | None:
+        """Return 0 when fewer than `limit` slots are taken, else how long until enough of
+        them age out; None when only an answer still to come can free one."""
         now = self._now()
         window = self._window
         while window and now - window[0] >= self.period:
             window.popleft()
-        if self._in_flight + len(window) < self.overall:
+        excess = self._in_flight + len(window) - limit  # slots that must free first, minus one
+        if excess < 0:
             return 0.0
-        return window[0] + self.period - now if window else 1.0
+        if excess >= len(window):
+            return None  # nothing ages out before an answer arrives
+        return window[excess] + self.period - now
 
-    def _release(self, key: int | str) -> None:
+    def _release(self, key: int | str, lane: int) -> None:
         now = self._now()
         self._in_flight -= 1
+        if lane > URGENT:
+            self._bulk_in_flight -= 1
+            self._bulk_seen_at = now
         self._window.append(now)
         if self.per_chat_interval > 0:
             free_at = now + self.per_chat_interval

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.emulator import FakeUser
+from bot.emulator.api import iter_buttons
 from bot.storage.submissions import SubmissionRepo
 from tests.conftest import Env
 
@@ -287,10 +288,17 @@ async def test_edit_from_the_summary_returns_to_the_summary(env: Env, case: Case
     await case.edit_answer(user)
     summary = user.last_message()
     assert case.edited in summary["text"] and case.submit in str(summary["reply_markup"])
+    submit = next(b for b in iter_buttons(summary) if b["text"] == case.submit)
     calls = await user.press(case.submit)
     assert await _states(env, case.form) == ["submitted"]
-    # The confirmation went through the outbox, at once.
-    assert [c for c in calls if c.method == "sendMessage"]
+    # The summary card became the confirmation through the outbox, at once: no Submit on it.
+    card = int(summary["message_id"])
+    assert [
+        c for c in calls if c.method == "editMessageText" and int(c.params["message_id"]) == card
+    ]
+    assert not [c for c in calls if c.method == "sendMessage"]
+    assert case.submit not in str((env.api.message(user.chat_id, card) or {}).get("reply_markup"))
     assert await env.db.fetchval("SELECT COUNT(*) FROM outbox WHERE chat_id = ?", (user.chat_id,))
-    calls = await user.press(case.submit)  # pressed again: nothing is stored twice
+    # The old button pressed again (a second tap, a forged one): nothing is stored twice.
+    calls = await user.press_data(submit["callback_data"], card)
     assert _popup(calls) and await _states(env, case.form) == ["submitted"]

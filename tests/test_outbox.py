@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.storage.outbox import OutboxRepo, enqueue
+from bot.storage.outbox import OR_SEND, OutboxRepo, enqueue
 from tests.conftest import Env
 
 
@@ -133,3 +133,54 @@ async def test_failure_notice_speaks_the_commissioners_telegram_language(env: En
     await env.deliver()
     notices = [t for t in env.api.texts(boss.id) if "could not be delivered" in t]
     assert len(notices) == 1 and "blocked the bot" in notices[0]
+
+
+async def test_an_edit_that_cannot_be_applied_arrives_as_a_new_message(env: Env) -> None:
+    """A confirmation edits the card pressed; if that card is gone, it is sent anew, once."""
+    liaison = await env.bind("王建国")
+    async with env.db.transaction() as tx:
+        await enqueue(
+            tx,
+            env.clock.now(),
+            chat_id=liaison.id,
+            payload={"text": "已提交，编号 1", "message_id": 99_999, OR_SEND: True},
+            method="editMessageText",
+        )
+    await env.deliver()
+    await env.deliver()
+    edits = [c for c in env.api.calls if c.method == "editMessageText"]
+    assert edits and edits[0].status == 400  # no such message in the chat
+    sent = [
+        c
+        for c in env.api.calls
+        if c.method == "sendMessage" and c.params["text"] == "已提交，编号 1"
+    ]
+    assert len(sent) == 1 and "message_id" not in sent[0].params and OR_SEND not in sent[0].params
+    assert (await OutboxRepo(env.db).counts()) == {"sent": 1}
+
+
+async def test_an_edit_without_the_fallback_mark_fails_for_good(env: Env) -> None:
+    """An ordinary edit (an alert card's copy) of a message that is gone is not re-sent, and
+    nobody is told the person cannot be reached: they can."""
+    boss = await env.bind("冯兴敏")
+    liaison = await env.bind("王建国")
+    mark = len(env.api.calls)
+    async with env.db.transaction() as tx:
+        await enqueue(
+            tx,
+            env.clock.now(),
+            chat_id=liaison.id,
+            payload={"text": "已签收", "message_id": 99_999},
+            method="editMessageText",
+        )
+    await env.deliver()
+    assert not [
+        c for c in env.api.calls if c.method == "sendMessage" and "已签收" in c.params["text"]
+    ]
+    assert (await OutboxRepo(env.db).counts()).get("failed") == 1
+    await env.deliver()
+    assert not [
+        c
+        for c in env.api.calls[mark:]
+        if c.method == "sendMessage" and c.params["chat_id"] == boss.id
+    ]

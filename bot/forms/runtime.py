@@ -307,7 +307,9 @@ class Form:
                 now = deps.clock.now()
                 await store.close_draft(tx, self.name, row.token, state, now, result.record_id)
                 key = f"{self.name}:done:{row.token}"
-                await confirm(context, tx, result.text, result.markup, key)
+                # The card pressed (the summary) becomes the confirmation.
+                card = update.callback_query.message if update.callback_query else None
+                await confirm(context, tx, result.text, result.markup, key, card=card)
         if isinstance(result, Stay):  # on the summary, or the last step of a form without one
             return await self._move(update, context, row, draft, row.step, result.note)
         await send_confirmations(update, context)

@@ -7,7 +7,14 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -23,11 +30,12 @@ from bot.context import BotContext
 from bot.domain.leave import STAND_IN
 from bot.domain.people import Person, Role, covers
 from bot.domain.report import current_week
+from bot.domain.text import MAX_TEXT
 from bot.i18n import language_from_telegram
 from bot.logs import handler_var
 from bot.storage import leave as leave_store
 from bot.storage.db import Tx
-from bot.storage.outbox import Lane, enqueue
+from bot.storage.outbox import OR_SEND, Lane, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -217,21 +225,31 @@ async def confirm(
     text: str,
     markup: dict[str, Any] | None = None,
     dedup_key: str | None = None,
+    *,
+    card: MaybeInaccessibleMessage | None = None,
 ) -> None:
     """Queue the confirmation of the actor's own action in the transaction that did it.
 
     An outage then delays it and never loses it (README, "Which replies go through the
-    outbox"); send_confirmations() sends it at once after the commit.
+    outbox"); send_confirmations() sends it at once after the commit. Given the `card` the
+    person pressed (a form's summary), the confirmation replaces it: no button is left on it
+    to press twice, and the chat gets one message fewer (Telegram's 30 a second counts new
+    messages). A card that can no longer be edited gets the confirmation as a new message.
     """
     actor = context.actor
     assert actor is not None and actor.telegram_id is not None
     payload: dict[str, Any] = {"text": text, **({"reply_markup": markup} if markup else {})}
+    method = "sendMessage"
+    if card is not None and card.chat.id == actor.telegram_id and len(text) <= MAX_TEXT:
+        method = "editMessageText"
+        payload |= {"message_id": card.message_id, OR_SEND: True}
     await enqueue(
         tx,
         context.deps.clock.now(),
         chat_id=actor.telegram_id,
         person_id=actor.id,
         payload=payload,
+        method=method,
         dedup_key=dedup_key,
         lane=Lane.URGENT,
     )

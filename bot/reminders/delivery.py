@@ -20,9 +20,17 @@ from telegram.warnings import PTBUserWarning
 from bot.clock import Clock
 from bot.domain.people import Role
 from bot.i18n import I18n
-from bot.ratelimit import SendLimiter, retry_seconds
+from bot.ratelimit import SendLimiter, counts_as_message, retry_seconds
 from bot.storage.db import Database
-from bot.storage.outbox import FILE_KEY, NEW_ROWS, Lane, OutboxItem, OutboxRepo, enqueue
+from bot.storage.outbox import (
+    FILE_KEY,
+    NEW_ROWS,
+    OR_SEND,
+    Lane,
+    OutboxItem,
+    OutboxRepo,
+    enqueue,
+)
 from bot.storage.people import PeopleRepo
 
 log = logging.getLogger(__name__)
@@ -189,7 +197,10 @@ class DeliveryWorker:
     def _slot(self, item: OutboxItem, lane: int) -> AbstractAsyncContextManager[None]:
         if self.limiter is None:
             return contextlib.nullcontext()
-        return self.limiter.slot(item.chat_id, item.method, lane)
+        # An urgent row (a confirmation answering a tap, an alert) is not held back by the
+        # one-a-second pace in its chat: Telegram allows short bursts there, like replies, and
+        # a 429 still holds the chat. Reminders and notices keep the pace.
+        return self.limiter.slot(item.chat_id, item.method, lane, pace_chat=lane != Lane.URGENT)
 
     async def _send(self, item: OutboxItem, lane: int) -> bool:
         """Make one attempt; return True when the row is done (sent or failed for good).
@@ -201,6 +212,7 @@ class DeliveryWorker:
             "chat_id": item.chat_id,
             **await self.repo.with_reply(item.payload),
         }
+        or_send = params.pop(OR_SEND, False)
         upload = params.get("photo")
         if isinstance(upload, dict) and FILE_KEY in upload:
             # A stored upload (a digest chart): send its bytes; gone means nothing to send.
@@ -237,6 +249,9 @@ class DeliveryWorker:
             if "not modified" in exc.message.lower():
                 await self.repo.mark_sent(item.id, self.clock.now(), None)
                 return True
+            if or_send:
+                await self.repo.as_new_message(item, self.clock.now(), exc.message)
+                return False
             await self._fail(item, exc)
             return True
         except Forbidden as exc:
@@ -265,6 +280,8 @@ class DeliveryWorker:
             await self.repo.mark_failed(tx, item.id, now, f"{type(exc).__name__}: {exc.message}")
             if person is None or item.ref_kind == FAILURE_NOTICE or person.township_id is None:
                 return
+            if not counts_as_message(item.method):
+                return  # an edit of a message since deleted: the person is still reachable
             for boss in await self.people.in_township(
                 person.township_id, (Role.COMMISSIONER,), tx=tx
             ):

@@ -26,6 +26,9 @@ class Lane(IntEnum):
 # A payload key naming the outbox row this message replies to (evidence after its card);
 # the worker turns it into reply_parameters once that row's message id is known.
 REPLY_TO_ROW = "reply_to_outbox"
+# In an editMessageText payload: when the message cannot be edited (deleted, too old), send
+# the text as a new message instead; what the row says must reach the person either way.
+OR_SEND = "or_send"
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,17 @@ class OutboxRepo:
                 "UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, last_error = NULL"
                 " WHERE id = ?",
                 (to_db_time(now), message_id, item_id),
+            )
+
+    async def as_new_message(self, item: OutboxItem, now: datetime, error: str) -> None:
+        """Turn an edit that could not be applied into a new message, due now."""
+        drop = ("message_id", OR_SEND)
+        payload = {k: v for k, v in item.payload.items() if k not in drop}
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET state = 'pending', method = 'sendMessage', payload = ?,"
+                " not_before = ?, last_error = ? WHERE id = ?",
+                (json.dumps(payload, ensure_ascii=False), to_db_time(now), error[:500], item.id),
             )
 
     async def retry_at(self, item_id: int, when: datetime, error: str) -> None:

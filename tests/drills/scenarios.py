@@ -143,7 +143,7 @@ async def kill(stage: Stage, cycles: int, seed: int = 1) -> Figures:
     duplicates = sum(n - 1 for n in per_cycle.values() if n > 1)
     cards = [t for t in stage.sends(COMMISSIONER) if "演练" in t]
     card_counts = _count(re.findall(r"演练\d{4}号", "\n".join(cards)))
-    confirmations = _count(_REF.findall("\n".join(stage.sends(liaison.id))))
+    confirmations = _count(_REF.findall("\n".join(stage.shown(liaison.id))))
     repeats = sum(n - 1 for n in card_counts.values()) + sum(n - 1 for n in confirmations.values())
     unanswered = _unanswered_taps(stage)
     return Figures(
@@ -181,7 +181,7 @@ async def outage(stage: Stage, seconds: float, alerts: int = 4) -> Figures:
     bosses = {COMMISSIONER, LEADER}
 
     def failing(method: str, params: dict[str, Any]) -> bool:
-        if not method.startswith("send"):
+        if not method.startswith(("send", "edit")):  # a confirmation edits the summary card
             return False
         chat = int(params.get("chat_id") or 0)
         return chat in bosses or "已上报，编号" in str(params.get("text") or "")
@@ -206,13 +206,13 @@ async def outage(stage: Stage, seconds: float, alerts: int = 4) -> Figures:
 
     def all_in() -> bool:
         return len([t for t in stage.sends(COMMISSIONER) if "演练" in t]) >= alerts and all(
-            _REF.search("\n".join(stage.sends(u.id))) for u in liaisons
+            _REF.search("\n".join(stage.shown(u.id))) for u in liaisons
         )
 
     waited = await stage.wait_for(all_in, timeout=max(60.0, seconds * 2))
     await stage.settle(quiet=1.0)
     cards = _count(re.findall(r"演练\d{4}号", "\n".join(stage.sends(COMMISSIONER))))
-    confirmations = [len(_REF.findall("\n".join(stage.sends(u.id)))) for u in liaisons]
+    confirmations = [len(_REF.findall("\n".join(stage.shown(u.id)))) for u in liaisons]
     with _db(stage) as conn:
         inversions = _order_inversions(conn)
     conn.close()

@@ -121,3 +121,9 @@ class Stage:
     def sends(self, chat_id: int) -> list[str]:
         """Return the texts of successful sendMessage calls to a chat, in order."""
         return [c.text or "" for c in self.api.sent(chat_id, "sendMessage") if c.ok]
+
+    def shown(self, chat_id: int) -> list[str]:
+        """Return the texts a chat was shown, new or edited in (a form's summary card turns
+        into its confirmation), in order."""
+        shows = ("sendMessage", "editMessageText")
+        return [c.text or "" for c in self.api.sent(chat_id) if c.method in shows and c.ok]
