@@ -30,7 +30,7 @@ from bot.notify import notify, refresh_copies, send_evidence
 from bot.reminders.scheduler import Scheduler, Tick
 from bot.storage import alerts as repo
 from bot.storage.db import Tx, to_db_time
-from bot.storage.outbox import Lane, enqueue
+from bot.storage.outbox import Lane
 from bot.views import alert as view
 from bot.views.evidence import Evidence
 
@@ -38,13 +38,6 @@ if TYPE_CHECKING:
     from bot.deps import Deps
 
 log = logging.getLogger(__name__)
-
-# Kept importable from here while the handlers move to bot.views.alert.
-card_text = view.card_text
-card_markup = view.card_markup
-card_payload = view.card_payload
-alert_button = view.alert_button
-__all__ = ["alert_button", "card_markup", "card_payload", "card_text", "enqueue"]
 
 # Alerts whose cards go before any bulk send (reminders, digests) still queued; an alert
 # that climbs a level is as urgent as these whatever its severity.
@@ -197,42 +190,18 @@ async def escalate(
     assert fresh is not None
     minutes = int((now - alert.created_at).total_seconds() // 60)
 
-    def head(t: Translator) -> str:
-        if by is None:
-            return t("alert.head.auto", ref=fresh.ref, minutes=minutes)
-        return t("alert.head.manual", ref=fresh.ref, name=by.name, reason=reason or "—")
-
+    name = by.name if by else None
+    head = lambda t: view.climb_head(t, fresh, minutes, name, reason)  # noqa: E731
     told = await _send_cards(deps, tx, fresh, new, now, head, Lane.URGENT)
     # Whoever already holds the alert hears who it went to now (never that it went to them).
     others = [await reachable(deps, tx, pid) for pid in sorted(held)]
-
-    def climbed(t: Translator, _p: Person) -> str:
-        names = view.names_label(t, _who(told))
-        if not told:
-            return t("alert.climbed.nobody", ref=fresh.ref, village=fresh.village, minutes=minutes)
-        if by is None:
-            return t(
-                "alert.climbed.auto",
-                ref=fresh.ref,
-                village=fresh.village,
-                minutes=minutes,
-                names=names,
-            )
-        return t(
-            "alert.climbed.manual",
-            ref=fresh.ref,
-            village=fresh.village,
-            name=by.name,
-            names=names,
-            reason=reason or "—",
-        )
 
     await notify(
         deps,
         tx,
         now,
         [p for p in others if p is not None and (by is None or p.id != by.id)],
-        climbed,
+        lambda t, _p: view.climbed_text(t, fresh, minutes, _who(told), name, reason),
         key=lambda p: f"alert:{alert.id}:climbed:{level}:{p.id}",
         lane=Lane.URGENT,
     )
@@ -298,19 +267,7 @@ async def forward_update(
     people = [p for p in [await reachable(deps, tx, pid) for pid in targets] if p is not None]
 
     def render(t: Translator, _p: Person) -> dict[str, Any]:
-        return {
-            "text": t(
-                "alert.update_msg",
-                ref=alert.ref,
-                village=alert.village,
-                name=actor.name,
-                text=text or "—",
-                photos=len(photos),
-            ),
-            "reply_markup": {
-                "inline_keyboard": [[view.alert_button(t, "alert.btn.timeline", "tl", alert)]]
-            },
-        }
+        return view.update_payload(t, alert, actor.name, text, len(photos))
 
     key = f"alert:{alert.id}:upd:{event_id}"
     sent = await notify(deps, tx, now, people, render, key=lambda p: f"{key}:{p.id}")
@@ -348,17 +305,7 @@ async def remind_followup(tick: Tick) -> None:
         hours = int((due - since).total_seconds() // 3600)
 
         def render(t: Translator, _p: Person, alert: Alert = alert, hours: int = hours) -> dict:
-            return {
-                "text": t("alert.followup", ref=alert.ref, village=alert.village, hours=hours),
-                "reply_markup": {
-                    "inline_keyboard": [
-                        [
-                            view.alert_button(t, "alert.btn.resolve", "res", alert),
-                            view.alert_button(t, "alert.btn.timeline", "tl", alert),
-                        ]
-                    ]
-                },
-            }
+            return view.followup_payload(t, alert, hours)
 
         follow_key: str = f"alert:{alert.id}:follow:{to_db_time(since)}:{n}"
         async with deps.db.transaction() as tx:

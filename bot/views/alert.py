@@ -137,6 +137,63 @@ def card_markup(t: Translator, alert: Alert) -> dict[str, Any]:
     return {"inline_keyboard": rows}
 
 
+def climb_head(
+    t: Translator, alert: Alert, minutes: int, by: str | None, reason: str | None
+) -> str:
+    """Return the head of the card an alert brings to the level it climbed to."""
+    if by is None:
+        return t("alert.head.auto", ref=alert.ref, minutes=minutes)
+    return t("alert.head.manual", ref=alert.ref, name=by, reason=reason or "—")
+
+
+def climbed_text(
+    t: Translator,
+    alert: Alert,
+    minutes: int,
+    told: Sequence[dict[str, Any]],
+    by: str | None,
+    reason: str | None,
+) -> str:
+    """Return what those holding an alert hear when it climbs: whom it went to (or nobody)."""
+    key = "alert.climbed.auto" if by is None else "alert.climbed.manual"
+    return t(
+        key if told else "alert.climbed.nobody",
+        ref=alert.ref,
+        village=alert.village,
+        minutes=minutes,
+        names=names_label(t, told),
+        name=by,
+        reason=reason or "—",
+    )
+
+
+def update_payload(t: Translator, alert: Alert, name: str, text: str, photos: int) -> dict:
+    """Return a liaison's update as forwarded to whoever handles the alert (outbox payload)."""
+    return {
+        "text": t(
+            "alert.update_msg",
+            ref=alert.ref,
+            village=alert.village,
+            name=name,
+            text=text or "—",
+            photos=photos,
+        ),
+        "reply_markup": {"inline_keyboard": [[alert_button(t, "alert.btn.timeline", "tl", alert)]]},
+    }
+
+
+def followup_payload(t: Translator, alert: Alert, hours: int) -> dict[str, Any]:
+    """Return the daily reminder to resolve an acknowledged alert (outbox payload)."""
+    buttons = [
+        alert_button(t, "alert.btn.resolve", "res", alert),
+        alert_button(t, "alert.btn.timeline", "tl", alert),
+    ]
+    return {
+        "text": t("alert.followup", ref=alert.ref, village=alert.village, hours=hours),
+        "reply_markup": {"inline_keyboard": [buttons]},
+    }
+
+
 def card_payload(
     t: Translator, alert: Alert, head: str | None = None, evidence: Evidence | None = None
 ) -> dict[str, Any]:
