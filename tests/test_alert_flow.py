@@ -177,7 +177,12 @@ async def test_resolve_reopen_and_updates(env):
     # Liaison update from /mine reaches the acknowledger.
     await liaison.press_data("mine:a", liaison.last_message())
     await liaison.press("A-1")
-    await liaison.press("补充进展")
+    mine = liaison.last_message()
+    await liaison.press("时间线", mine)  # the liaison sees the timeline of their own alert
+    assert "上报" in liaison.texts()[-1] and "签收" in liaison.texts()[-1]
+    calls = await comm.press_data("al:mtl:1", comm.last_message())  # not the liaison's view
+    assert any(c.method == "answerCallbackQuery" and c.params.get("show_alert") for c in calls)
+    await liaison.press("补充进展", mine)
     await liaison.send("双方已经坐下来谈")
     await liaison.send_photo()
     await liaison.press("发送进展")

@@ -26,7 +26,7 @@ from bot.domain.vocab import ALERT_STATE_KEYS as STATE_KEYS
 from bot.domain.vocab import CATEGORY_KEYS, SEVERITY_KEYS
 from bot.forms import END, Choice, Collect, Done, Form, Invalid, Stay, Summary, Text, codec, fixed
 from bot.handlers import alert_desk
-from bot.handlers.alert_desk import TEXT_ERRORS, alert_in_scope, limited, timeline_text
+from bot.handlers.alert_desk import TEXT_ERRORS, alert_in_scope, limited
 from bot.handlers.common import (
     answer,
     button,
@@ -258,15 +258,6 @@ async def mine_open(update: Update, context: BotContext) -> None:
     await answer(update, context, alert_view.card_text(t, alert), keyboard(*rows))
 
 
-@guard(Role.LIAISON)
-async def mine_timeline(update: Update, context: BotContext) -> None:
-    """The liaison's view of the timeline of their alert."""
-    alert = await alert_in_scope(update, context, "mtl", (Role.LIAISON,))
-    if alert is None:
-        return
-    await answer(update, context, await timeline_text(context, alert))
-
-
 def _update_text(context: BotContext, draft: UpdateDraft, message: Message) -> Stay:
     text = f"{draft.text}\n{message.text or ''}".strip()
     if error := check_text(text, MAX_DESCRIPTION):
@@ -360,6 +351,5 @@ def get_handlers() -> list[BaseHandler]:
         updates,
         *alert_desk.get_handlers(),
         CallbackQueryHandler(mine_open, pattern=r"^al:mine:"),
-        CallbackQueryHandler(mine_timeline, pattern=r"^al:mtl:"),
         CallbackQueryHandler(mine_alerts, pattern=r"^mine:a$"),
     ]

@@ -118,16 +118,17 @@ async def on_reopen(update: Update, context: BotContext) -> None:
 
 @guard()
 async def on_timeline(update: Update, context: BotContext) -> None:
-    """Show every event of an alert with its time."""
-    alert = await alert_in_scope(update, context, "tl")
+    """Show every event of an alert with its time: to those who hold it (al:tl), and to its
+    liaison from /mine (al:mtl)."""
+    query = update.callback_query
+    assert query is not None
+    mine = (query.data or "").startswith("al:mtl:")
+    roles = (Role.LIAISON,) if mine else OVERSIGHT
+    alert = await alert_in_scope(update, context, "mtl" if mine else "tl", roles)
     if alert is None:
         return
-    await answer(update, context, await timeline_text(context, alert))
-
-
-async def timeline_text(context: BotContext, alert: Alert) -> str:
     events = await repo.events(context.deps.db, alert.id)
-    return alert_view.timeline_text(context.t, alert, events)
+    await answer(update, context, alert_view.timeline_text(context.t, alert, events))
 
 
 @guard(*OVERSIGHT)
@@ -249,7 +250,7 @@ def get_handlers() -> list[BaseHandler]:
         ),
         CommandHandler("alerts", alerts_command, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(on_ack, pattern=r"^al:ack:"),
-        CallbackQueryHandler(on_timeline, pattern=r"^al:tl:"),
+        CallbackQueryHandler(on_timeline, pattern=r"^al:m?tl:"),
         CallbackQueryHandler(on_reopen, pattern=r"^al:reo:"),
         CallbackQueryHandler(on_open, pattern=r"^al:open:"),
     ]
