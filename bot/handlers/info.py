@@ -38,8 +38,8 @@ from bot.forms import Choice, Collect, Done, Form, Invalid, Stay, Summary, Text
 from bot.handlers import info_review
 from bot.handlers.common import answer, button, guard, keyboard, refuse, safe_answer_query
 from bot.handlers.info_review import notify_reviewers, pressed, show_list, submissions
+from bot.storage.attachments import Attachment
 from bot.storage.db import Tx
-from bot.storage.submissions import Attachment
 
 END = ConversationHandler.END
 

@@ -299,9 +299,9 @@ async def review_open(update: Update, context: BotContext) -> None:
     else:
         markup = _review_markup(t, sub, 0)
     for f in files:
-        if f.kind == "photo":
+        if f.kind == "photo" and f.file_id:
             await context.bot.send_photo(chat.id, f.file_id)
-        else:
+        elif f.file_id:
             await context.bot.send_document(chat.id, f.file_id)
     parts = split_text(text)
     for part in parts[:-1]:

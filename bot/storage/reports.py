@@ -9,6 +9,8 @@ from typing import Any
 
 from bot.domain.people import Person
 from bot.domain.report import Outcome, Report, ReportForm, snapshot
+from bot.storage import attachments as files
+from bot.storage.attachments import Attachment
 from bot.storage.db import Database, Row, Tx, from_db_time, to_db_time
 from bot.storage.people import PERSON_COLUMNS, person_from_row
 
@@ -67,16 +69,6 @@ class VillageWeek:
     submitted_at: datetime | None
     liaisons: list[Person]  # active liaisons of the village
     joined_at: datetime | None = None  # when its first liaison was put on the roster
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A Telegram file (or a location) attached to a record."""
-
-    kind: str  # photo | voice | location
-    file_id: str | None
-    file_unique_id: str | None
-    meta: dict[str, Any]
 
 
 JOINED = (
@@ -171,36 +163,14 @@ async def village_reports(db: Database, village_id: int, since_week: str) -> dic
 
 async def attachments(db: Database | Tx, report_id: int) -> list[Attachment]:
     """Return the files and locations attached to a report."""
-    rows = await db.fetchall(
-        "SELECT kind, file_id, file_unique_id, meta FROM attachments"
-        " WHERE owner_kind = 'report' AND owner_id = ? ORDER BY id",
-        (report_id,),
-    )
-    return [
-        Attachment(r["kind"], r["file_id"], r["file_unique_id"], json.loads(r["meta"] or "{}"))
-        for r in rows
-    ]
+    return await files.of(db, "report", report_id)
 
 
 async def _replace_attachments(
     tx: Tx, report_id: int, items: list[Attachment], now: datetime
 ) -> None:
-    await tx.execute(
-        "DELETE FROM attachments WHERE owner_kind = 'report' AND owner_id = ?", (report_id,)
-    )
-    for a in items:
-        await tx.execute(
-            "INSERT INTO attachments (owner_kind, owner_id, kind, file_id, file_unique_id, meta,"
-            " created_at) VALUES ('report', ?, ?, ?, ?, ?, ?)",
-            (
-                report_id,
-                a.kind,
-                a.file_id,
-                a.file_unique_id,
-                json.dumps(a.meta, ensure_ascii=False),
-                to_db_time(now),
-            ),
-        )
+    await files.remove(tx, "report", report_id)
+    await files.add(tx, now, "report", report_id, items)
 
 
 def _fields(form: ReportForm) -> tuple[Any, ...]:
@@ -310,9 +280,7 @@ async def withdraw_report(tx: Tx, report_id: int, person_id: int, now: datetime)
             json.dumps(dict(row), ensure_ascii=False),
         ),
     )
-    await tx.execute(
-        "DELETE FROM attachments WHERE owner_kind = 'report' AND owner_id = ?", (report_id,)
-    )
+    await files.remove(tx, "report", report_id)
     await tx.execute("DELETE FROM weekly_report_history WHERE report_id = ?", (report_id,))
     await tx.execute("DELETE FROM weekly_reports WHERE id = ?", (report_id,))
     return True

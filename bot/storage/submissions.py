@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Policy
 from bot.domain.quotas import Counted, QuotaProgress, progress, rule_period
+from bot.storage import attachments as files
+from bot.storage.attachments import Attachment
 from bot.storage.db import Database, Row, Tx, from_db_time, to_db_time
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
@@ -36,14 +36,6 @@ class Submission:
     village: str | None = None
     township: str | None = None
     person: str | None = None
-
-
-@dataclass(frozen=True)
-class Attachment:
-    kind: str  # "photo" | "document"
-    file_id: str
-    file_unique_id: str | None
-    meta: dict[str, Any]
 
 
 _SELECT = """
@@ -116,19 +108,7 @@ class SubmissionRepo:
             (township_id, village_id, person_id, kind, title, body, at, at),
         )
         await _add_version(tx, sid, 1, title, body, at)
-        for a in attachments:
-            await tx.execute(
-                "INSERT INTO attachments (owner_kind, owner_id, kind, file_id, file_unique_id,"
-                " meta, created_at) VALUES ('submission', ?, ?, ?, ?, ?, ?)",
-                (
-                    sid,
-                    a.kind,
-                    a.file_id,
-                    a.file_unique_id,
-                    json.dumps(a.meta, ensure_ascii=False),
-                    at,
-                ),
-            )
+        await files.add(tx, now, "submission", sid, attachments)
         return sid
 
     async def get(self, submission_id: int, tx: Tx | None = None) -> Submission | None:
@@ -139,26 +119,12 @@ class SubmissionRepo:
 
     async def attachments(self, submission_id: int) -> list[Attachment]:
         """Return a submission's photos and documents in the order they were sent."""
-        rows = await self.db.fetchall(
-            "SELECT kind, file_id, file_unique_id, meta FROM attachments"
-            " WHERE owner_kind = 'submission' AND owner_id = ? ORDER BY id",
-            (submission_id,),
-        )
-        return [
-            Attachment(r["kind"], r["file_id"], r["file_unique_id"], json.loads(r["meta"] or "{}"))
-            for r in rows
-        ]
+        return await files.of(self.db, "submission", submission_id)
 
     @staticmethod
     async def count_attachments(tx: Tx, submission_id: int) -> int:
         """Return how many files a submission has (inside a transaction)."""
-        return int(
-            await tx.fetchval(
-                "SELECT COUNT(*) FROM attachments WHERE owner_kind = 'submission' AND owner_id = ?",
-                (submission_id,),
-            )
-            or 0
-        )
+        return await files.count(tx, "submission", submission_id)
 
     async def of_person(self, person_id: int, limit: int = 10) -> list[Submission]:
         """Return a person's latest submissions, newest first."""

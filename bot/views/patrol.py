@@ -12,7 +12,7 @@ from bot.domain import report as dom
 from bot.domain.calendar import week_monday, week_number
 from bot.domain.report import PLACES, Outcome, Report
 from bot.i18n import Translator
-from bot.storage import reports as repo
+from bot.storage.attachments import Attachment
 
 PLACE_KEYS = {
     "religious": "report.place.religious",
@@ -52,7 +52,7 @@ class ReportDraft(BaseModel):
     base_version: int | None = None
 
     @classmethod
-    def of(cls, report: Report, files: list[repo.Attachment]) -> ReportDraft:
+    def of(cls, report: Report, files: list[Attachment]) -> ReportDraft:
         """Return a stored report as a draft (to show or edit it)."""
         photos = [
             {"file_id": a.file_id, "file_unique_id": a.file_unique_id}
@@ -85,20 +85,18 @@ class ReportDraft(BaseModel):
             base_version=report.version,
         )
 
-    def files(self) -> list[repo.Attachment]:
+    def files(self) -> list[Attachment]:
         """Return the evidence to store with the report."""
         if self.outcome != Outcome.ISSUES:
             return []
-        files = [
-            repo.Attachment("photo", p["file_id"], p["file_unique_id"], {}) for p in self.photos
-        ]
+        files = [Attachment("photo", p["file_id"], p["file_unique_id"], {}) for p in self.photos]
         if self.voice:
             v = self.voice
             files.append(
-                repo.Attachment("voice", v["file_id"], v["file_unique_id"], v.get("meta") or {})
+                Attachment("voice", v["file_id"], v["file_unique_id"], v.get("meta") or {})
             )
         if self.location:
-            files.append(repo.Attachment("location", None, None, self.location))
+            files.append(Attachment("location", None, None, self.location))
         return files
 
 
@@ -160,7 +158,7 @@ def summary_text(t: Translator, draft: ReportDraft, *, village: str) -> str:
     return "\n".join(lines)
 
 
-def report_text(t: Translator, report: Report, files: list[repo.Attachment]) -> str:
+def report_text(t: Translator, report: Report, files: list[Attachment]) -> str:
     """Return a stored report for reading, with who submitted it and when."""
     head = summary_text(t, ReportDraft.of(report, files), village=report.village)
     by = t("report.by", name=report.person, at=t.datetime(report.submitted_at))
