@@ -168,6 +168,7 @@ def build_application(
         deps.clock,
         deps.i18n,
         limiter=limiter,
+        retry_seconds=settings.outbox_retry_seconds,
     )
     deps.scheduler = Scheduler(deps)
     for add_due_work in DUE_WORK:

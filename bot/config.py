@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Seconds between scheduler ticks (reminders, escalations, digests are checked this often).
     # Process tests shorten it; the container health check expects a heartbeat within 180 s.
     tick_seconds: float = Field(20, gt=0, le=60)
+    # First pause before a send Telegram failed (5xx, timeout) is tried again; it doubles per
+    # attempt up to 5 minutes. Process tests shorten it so an outage ends in seconds.
+    outbox_retry_seconds: float = Field(5, gt=0, le=60)
 
     @field_validator("bot_api_url")
     @classmethod

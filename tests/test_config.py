@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Policy, Settings, load_policy, load_settings
+from bot.reminders.delivery import backoff
 
 
 def test_policy_defaults_match_the_product_spec() -> None:
@@ -83,4 +84,15 @@ def test_tick_seconds_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings(_env_file=None).tick_seconds == 0.5
     monkeypatch.setenv("TICK_SECONDS", "600")
     with pytest.raises(ConfigError, match="TICK_SECONDS"):
+        load_settings()
+
+
+def test_outbox_retry_seconds_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).outbox_retry_seconds == 5
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 9)] == [5, 10, 20, 300]
+    monkeypatch.setenv("OUTBOX_RETRY_SECONDS", "0.25")
+    assert Settings(_env_file=None).outbox_retry_seconds == 0.25
+    assert [backoff(n, 0.25).total_seconds() for n in (1, 2, 3)] == [0.25, 0.5, 1]
+    monkeypatch.setenv("OUTBOX_RETRY_SECONDS", "0")
+    with pytest.raises(ConfigError, match="OUTBOX_RETRY_SECONDS"):
         load_settings()

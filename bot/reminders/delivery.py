@@ -51,9 +51,10 @@ REPLAN_AFTER = 1.0
 IDLE_CHECK = 5.0
 
 
-def backoff(attempts: int) -> timedelta:
-    """Return the pause before the next attempt: 5 s, 10 s, 20 s … capped at 5 minutes."""
-    return min(timedelta(seconds=5 * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
+def backoff(attempts: int, first: float = 5.0) -> timedelta:
+    """Return the pause before the next attempt: 5 s, 10 s, 20 s … (from `first`) capped at
+    5 minutes."""
+    return min(timedelta(seconds=first * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
 class DeliveryWorker:
@@ -74,6 +75,7 @@ class DeliveryWorker:
         *,
         limiter: SendLimiter | None = None,
         max_in_flight: int = 16,
+        retry_seconds: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
@@ -84,6 +86,7 @@ class DeliveryWorker:
         self.i18n = i18n
         self.limiter = limiter
         self.max_in_flight = max_in_flight
+        self.retry_seconds = retry_seconds  # the first pause of the backoff
         self._monotonic = monotonic
         self._busy: set[int] = set()  # chats with a row in hand
         self._tasks: set[asyncio.Task[None]] = set()
@@ -259,7 +262,7 @@ class DeliveryWorker:
             return True
         except (NetworkError, TelegramError) as exc:
             # NetworkError covers timeouts, refused connections and 5xx answers.
-            when = self.clock.now() + backoff(item.attempts + 1)
+            when = self.clock.now() + backoff(item.attempts + 1, self.retry_seconds)
             log.warning("outbox %s: %s, retry at %s", item.id, type(exc).__name__, when)
             await self.repo.retry_at(item.id, when, f"{type(exc).__name__}: {exc}")
             return False

@@ -192,12 +192,13 @@ async def outage(stage: Stage, seconds: float, alerts: int = 4) -> Figures:
     for n, liaison in enumerate(liaisons):
         for _ in range(12):
             seen = shown_step(stage, liaison.id)
-            if seen == SUMMARY:
-                await act(liaison, seen, n)
-                await stage.settle()
-                break
             await act(liaison, seen, n)
-            await stage.settle()
+            if seen == SUMMARY:
+                await stage.settle()  # the card and the confirmation fail: nothing to see
+                break
+            # The next question shows (the liaison's own chat is not down); a missed answer
+            # is simply asked again by the next round.
+            await stage.wait_for(lambda s=seen, u=liaison: shown_step(stage, u.id) != s, PATIENCE)
     remaining = seconds - (time.monotonic() - started)
     if remaining > 0:
         await asyncio.sleep(remaining)
@@ -226,6 +227,7 @@ async def outage(stage: Stage, seconds: float, alerts: int = 4) -> Figures:
             "confirmations_once": sum(1 for n in confirmations if n == 1),
             "confirmations_missing": sum(1 for n in confirmations if n == 0),
             "order_inversions": inversions,
+            "failed_sends": down.hits,
             "delivered_after_s": round(waited, 1),
             "since_raise_s": round(ended - started + waited, 1),
         },

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,10 @@ class Stage:
         self.api = FakeBotAPI(enforce_limits=enforce_limits)
         self.server = FakeBotServer(self.api)
         self.driver = PushOnly(self.api)
-        self.env = {"LIAISON_FAKE_NOW": MONDAY, "LOG_LEVEL": "INFO", **env}
+        self.env = {"LOG_LEVEL": "INFO", **env}
         self.bot: BotProcess | None = None
         self.restarts = 0
+        self._began: float | None = None  # time.monotonic() of the first start
 
     async def __aenter__(self) -> Stage:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -72,9 +74,22 @@ class Stage:
             self.bot.ensure_stopped()
         self.server.stop()
 
+    def now(self) -> str:
+        """Return the bot's time for a start: MONDAY plus the real time since the first start.
+
+        A restarted process goes on from where the killed one was, as the wall clock would;
+        starting every process at MONDAY again would make each new one wait until its clock
+        passed the rows the last one queued (their due time is in its future).
+        """
+        if self._began is None:
+            self._began = time.monotonic()
+        elapsed = timedelta(seconds=time.monotonic() - self._began)
+        return (datetime.fromisoformat(MONDAY) + elapsed).isoformat()
+
     async def start(self) -> None:
         """Start the bot and wait until it polls."""
-        self.bot = BotProcess(self.db_path, self.server, self.log_path, **self.env)
+        env = {"LIAISON_FAKE_NOW": self.now(), **self.env}
+        self.bot = BotProcess(self.db_path, self.server, self.log_path, **env)
         await self.bot.start(timeout=30)
 
     async def kill_and_restart(self) -> None:
