@@ -20,7 +20,8 @@ async def test_onboarding_through_the_real_process(tmp_path: Path) -> None:
     codes = import_roster(db_path, ROSTER)
     api = FakeBotAPI()
     with FakeBotServer(api) as server:
-        bot = BotProcess(db_path, server, tmp_path / "bot.log")
+        # A fresh interpreter (not the fork server): the start-up with its imports as deployed.
+        bot = BotProcess(db_path, server, tmp_path / "bot.log", fresh=True)
         try:
             await bot.start()
             driver = ServerDriver(server, timeout=15)

@@ -12,13 +12,13 @@ import asyncio
 import json
 import signal
 import sqlite3
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.emulator import FakeBotAPI, FakeBotServer, FakeUser, ServerDriver
+from bot.emulator import Call, FakeBotAPI, FakeBotServer, FakeUser, ServerDriver
 from tests.botproc import BotProcess, import_roster
 from tests.conftest import ROSTER
 
@@ -51,8 +51,10 @@ async def wait_processed(db_path: Path, update_id: int, timeout: float = 10) -> 
         await asyncio.sleep(0.05)
 
 
-async def answered(api: FakeBotAPI, action: Awaitable[Any], method: str) -> list[Any]:
-    """Do an action and return the calls made for it once one of `method` is among them.
+async def answered(
+    api: FakeBotAPI, action: Awaitable[Any], until: Callable[[Call], bool]
+) -> list[Call]:
+    """Do an action and return the calls made for it once one meeting `until` is among them.
 
     The bot acknowledges an update (durable inbox) before it answers it, so the driver's quiet
     period can end before a loaded machine gets to the answer: wait for the answer itself.
@@ -61,12 +63,16 @@ async def answered(api: FakeBotAPI, action: Awaitable[Any], method: str) -> list
     await action
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 15
-    while not any(c.method == method for c in api.calls_since(mark)):
+    while not any(until(c) for c in api.calls_since(mark)):
         if loop.time() > deadline:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)  # the rest of the answer (an edit after the popup)
+            raise AssertionError(f"no such answer in 15 s: {api.calls_since(mark)}")
+        await asyncio.sleep(0.02)
     return api.calls_since(mark)
+
+
+def method(name: str) -> Callable[[Call], bool]:
+    """Match a call of one Bot API method."""
+    return lambda call: call.method == name
 
 
 async def test_kill9_between_answers_keeps_the_form(tmp_path: Path) -> None:
@@ -107,7 +113,9 @@ async def test_kill9_between_answers_keeps_the_form(tmp_path: Path) -> None:
             # --- run 2: the same message goes on: the first place is still ticked.
             bot = runs[1]
             await bot.start()
-            calls = await answered(api, user.press("民间信仰点", message_id), "editMessageText")
+            calls = await answered(
+                api, user.press("民间信仰点", message_id), method("editMessageText")
+            )
             edits = [c for c in calls if c.method == "editMessageText"]
             assert edits, f"no edit after the restart: {calls}\n{bot.log()}"
             assert "✅ 宗教活动场所" in edits[-1].buttons and "✅ 民间信仰点" in edits[-1].buttons
@@ -121,20 +129,26 @@ async def test_kill9_between_answers_keeps_the_form(tmp_path: Path) -> None:
             # --- run 3: answer the outcome, check the summary, submit.
             bot = runs[2]
             await bot.start()
-            calls = await answered(api, user.press("一切正常", message_id), "editMessageText")
+            calls = await answered(
+                api, user.press("一切正常", message_id), method("editMessageText")
+            )
             summary = next(c for c in calls if c.method == "editMessageText")
             text = summary.text or ""
             assert "📋 巡查报告 W48-方庄村" in text, text
             assert "2026年11月23日" in text, text
             assert "宗教活动场所" in text and "民间信仰点" in text, text
             assert "走访户数（人）：10" in text and "结果：一切正常" in text, text
-            calls = await answered(api, user.press("提交", message_id), "sendMessage")
-            assert any("已提交，编号 W48-方庄村" in (c.text or "") for c in calls), calls
+            # The summary card becomes the confirmation (an edit of the same message).
+            calls = await answered(
+                api,
+                user.press("提交", message_id),
+                lambda c: "已提交，编号 W48-方庄村" in (c.text or ""),
+            )
             # The stale form message is harmless now: a second Submit stores nothing more.
             assert summary.reply_markup is not None
             submit_data = summary.reply_markup["inline_keyboard"][0][0]["callback_data"]
             calls = await answered(
-                api, user.press_data(submit_data, message_id), "answerCallbackQuery"
+                api, user.press_data(submit_data, message_id), method("answerCallbackQuery")
             )
             answers = [c for c in calls if c.method == "answerCallbackQuery"]
             assert answers and "已经提交了" in str(answers[-1].params.get("text")), calls
