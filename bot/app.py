@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot import charts
@@ -48,6 +48,7 @@ from bot.reminders.delivery import DeliveryWorker
 from bot.reminders.scheduler import Scheduler
 from bot.storage import facts
 from bot.storage.persistence import SQLitePersistence
+from bot.transport import JSONRequest
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,8 @@ def build_application(
         # BOT_API_URL serves both methods and file downloads (self-hosted Bot API servers).
         base_url=settings.method_base_url,
         base_file_url=settings.file_base_url,
-        request=request or HTTPXRequest(connection_pool_size=32, read_timeout=15),
-        get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+        request=request or JSONRequest(connection_pool_size=32, read_timeout=15),
+        get_updates_request=get_updates_request or JSONRequest(connection_pool_size=1),
         rate_limiter=limiter,
     )
     builder: Any = (
