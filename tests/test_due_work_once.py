@@ -67,8 +67,8 @@ async def test_later_ticks_of_a_moment_write_nothing(env: Env) -> None:
     for moment in (local(2026, 11, 24, 9, 0), local(2026, 11, 25, 9, 0)):  # reminder, overdue
         await at(env, moment)  # the moment's pass: queued and sent
         env.clock.set(moment + timedelta(minutes=20))
-        await env.db.writer.set_trace_callback(statements.append)
+        env.db.writer.set_trace_callback(statements.append)
         for work in (weekly.send_reminders, weekly.send_overdue):
             await work(Tick(env.clock.now(), env.deps))
-        await env.db.writer.set_trace_callback(None)
+        env.db.writer.set_trace_callback(None)
     assert not [s for s in statements if s.startswith("BEGIN")], statements
