@@ -141,3 +141,41 @@ async def test_persistence_keeps_lone_surrogates_and_skips_unchanged_rows(tmp_pa
         await p.update_user_data(7, {"draft": "fine"})
         assert p.take() == {}
         assert (await p.get_user_data())[7]["draft"] == "fine"
+
+
+async def test_a_write_waiting_for_another_process_never_holds_up_the_loop(
+    tmp_path: Path,
+) -> None:
+    """While another process writes (a CLI import), our transaction waits in a thread."""
+    async with Database(tmp_path / "db.sqlite3") as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (x INTEGER)")
+        other = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+
+        async def write() -> None:
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO t VALUES (2)")
+
+        writer = asyncio.create_task(write())
+        ticks = 0
+        while ticks < 20:  # the loop keeps turning while the write waits for the lock
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not writer.done()
+        other.execute("COMMIT")
+        other.close()
+        await asyncio.wait_for(writer, timeout=10)
+        assert [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")] == [1, 2]
+
+
+async def test_statements_report_rows_and_ids(tmp_path: Path) -> None:
+    async with Database(tmp_path / "db.sqlite3") as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER)")
+            assert await tx.execute("INSERT INTO t (x) VALUES (5)") == 1
+            assert await tx.execute("INSERT INTO t (x) VALUES (5)") == 2
+            assert await tx.execute("UPDATE t SET x = 6") == 2
+            assert await tx.changes("DELETE FROM t WHERE id = 1") == 1
+            assert await tx.fetchval("SELECT x FROM t") == 6
