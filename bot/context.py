@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -38,8 +38,3 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     @t.setter
     def t(self, value: Translator) -> None:
         self._t = value
-
-
-def drafts(context: Any) -> dict:
-    """Return the user's draft store (JSON-safe dict persisted with user_data)."""
-    return context.user_data.setdefault("drafts", {})

@@ -1,6 +1,6 @@
 """The form runtime's rules, checked once for each form built on it (/alert, /info, /report,
-the reviewer's "return with a comment", resolving an alert from its card, and a liaison's
-update to an alert)."""
+the reviewer's "return with a comment", the follow-up note on a report's findings, resolving
+an alert from its card, and a liaison's update to an alert)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from bot.emulator import FakeUser
 from bot.emulator.api import iter_buttons
+from bot.storage.db import to_db_time
 from bot.storage.submissions import SubmissionRepo
 from tests.conftest import Env
 
@@ -64,6 +65,22 @@ async def _alert_pressed(env: Env, user: FakeUser, data: str, *then: str) -> Any
         await env.deliver()
     await user.press_data(data, user.last_message())
     return await _steps(user, *then)
+
+
+async def _followup_pressed(env: Env, user: FakeUser) -> Any:
+    """Press "已跟进" on a report of 王建国 asking the township to follow up (stored once)."""
+    rid = await env.db.fetchval("SELECT id FROM weekly_reports")
+    if rid is None:
+        me = await env.on_roster("王建国")
+        now = to_db_time(env.clock.now())
+        async with env.db.transaction() as tx:
+            rid = await tx.execute(
+                "INSERT INTO weekly_reports (village_id, township_id, week, person_id, patrol_date,"
+                " places, visited, outcome, findings, dispute, submitted_at, updated_at) VALUES"
+                " (?, ?, '2026-W48', ?, '2026-11-23', '[]', 1, 'issues', '两组争水', 1, ?, ?)",
+                (me.village_id, me.township_id, me.id, now, now),
+            )
+    return await user.press_data(f"fu:done:{rid}", user.last_message())
 
 
 async def _return_pressed(env: Env, user: FakeUser) -> Any:
@@ -141,6 +158,20 @@ RETURN = Case(
     reprompt="不超过1000字",
     restarts=False,
 )
+# A township officer's note on how a report's findings were followed up: one text, no summary.
+FOLLOWUP = Case(
+    "followup",
+    "",
+    "取消",
+    "已取消",
+    "没写完的跟进情况已超过24小时",
+    person="冯兴敏",
+    other="赵志强",
+    open=_followup_pressed,
+    wrong="长" * 1001,
+    reprompt="不超过1000字",
+    restarts=False,
+)
 # Resolving an alert from its card: the level, then a note; no summary.
 RESOLVE = Case(
     "alert_action",
@@ -164,7 +195,7 @@ UPDATE = Case(
     reprompt="",
     restarts=False,
 )
-RULES = [*CASES, RETURN, RESOLVE, UPDATE]
+RULES = [*CASES, RETURN, FOLLOWUP, RESOLVE, UPDATE]
 
 
 def _popup(calls: list) -> str:

@@ -214,3 +214,11 @@ def report_state(report_late: bool | None) -> str:
 def snapshot(form: ReportForm) -> dict[str, Any]:
     """Return a JSON-safe snapshot of the report fields for the history table."""
     return form.model_dump(mode="json")
+
+
+class FollowupDraft(BaseModel):
+    """A township officer's note on how a report's findings were followed up."""
+
+    report_id: int
+    ref: str
+    note: str | None = None

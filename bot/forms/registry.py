@@ -19,6 +19,7 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
     from bot.handlers import (
         alert,
         alert_desk,
+        followups,
         info,
         info_review,
         leave,
@@ -33,6 +34,7 @@ def all_forms() -> list[tuple[ModuleType, Form]]:
         (alert, alert.ALERT),
         (alert, alert.UPDATE),
         (alert_desk, alert_desk.ACTION),
+        (followups, followups.FOLLOWUP),
         (info, info.INFO),
         (info_review, info_review.RETURN),
         (notice, notice.NOTICE),

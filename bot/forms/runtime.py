@@ -55,8 +55,8 @@ class Form:
     steps: Sequence[Step]
     summary: Summary | None = None  # None: submitted as soon as the last step is answered
     submit: Submit
-    # cancelled, dropped, cancel, use_buttons; with a summary: submit, edit, ask_edit; optional:
-    # old_button, not_yours
+    # cancelled, dropped, cancel; use_buttons (for steps without `wrong`); with a summary:
+    # submit, edit, ask_edit; optional: old_button, not_yours
     keys: dict[str, str]
     roles: tuple[Role, ...] = (Role.LIAISON,)
     already: Callable[[BotContext, int], Awaitable[str]] | None = None  # a submitted draft's button

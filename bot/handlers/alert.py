@@ -315,7 +315,6 @@ UPDATE = Form(
         "cancelled": "alert.cancelled",
         "dropped": "alert.update_dropped",
         "cancel": "alert.btn.cancel",
-        "use_buttons": "alert.err.update",
     },
 )
 

@@ -2,27 +2,21 @@
 
 The card itself is sent by bot/reminders/findings.py when a report with issues is stored.
 Every button checks the presser's role and township again (callback data is never trusted).
-"Followed up" asks for a note (state NOTE of the "followup" conversation), then records it,
-updates every copy and tells the liaison.
+"Followed up" asks for a note (the "followup" form, declared on bot/forms/; followup.mmd is
+generated from it), then records it, updates every copy and tells the liaison.
 """
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext, drafts
+from bot.context import BotContext
 from bot.domain.alert import CATEGORIES, MAX_NOTE, SEVERITIES, AlertDraft, check_text
 from bot.domain.people import Person, Role
-from bot.domain.report import Report
+from bot.domain.report import FollowupDraft, Report
 from bot.domain.vocab import CATEGORY_KEYS, SEVERITY_KEYS
+from bot.forms import END, Done, Form, Invalid, Text
 from bot.handlers.common import answer, button, guard, keyboard, may_act_on, refuse
 from bot.notify import notify
 from bot.reminders import escalation, findings
@@ -32,9 +26,6 @@ from bot.storage import reports as reports_repo
 from bot.storage.db import Tx
 
 OVERSIGHT = (Role.COMMISSIONER, Role.LEADER, Role.COUNTY)
-END = ConversationHandler.END
-NOTE = "NOTE"
-DRAFT = "followup"
 
 
 async def _report(update: Update, context: BotContext, index: int = 2) -> Report | None:
@@ -66,58 +57,62 @@ async def on_read(update: Update, context: BotContext) -> None:
     await update.callback_query.answer(context.t("findings.read_done"))
 
 
-# --- Followed up (with a note) ------------------------------------------------------------
+# --- Followed up (with a note; declared, bot/forms/ walks it) ------------------------------
 
 
-@guard(*OVERSIGHT, end_conversation=True)
-async def start_done(update: Update, context: BotContext) -> str | int:
-    """Followed up: ask what was done."""
+def _note(text: str) -> str | Invalid:
+    if check_text(text, MAX_NOTE):
+        return Invalid("findings.err.note", {"limit": MAX_NOTE})
+    return text.strip()
+
+
+async def _followed_up(context: BotContext, draft: FollowupDraft, tx: Tx) -> Done:
+    """Record the note on the report as stored now, update every copy, tell the liaison."""
+    deps, actor, t = context.deps, context.actor, context.t
+    report = await reports_repo.get_report(tx, draft.report_id)
+    if report is None or actor is None or not may_act_on(actor, report.township_id):
+        return Done(None, t("common.not_allowed"))
+    now, note = deps.clock.now(), draft.note or ""
+    if not await store.mark_followed_up(tx, report.id, actor.id, now, note):
+        return Done(None, t("findings.already_done"))
+    await store.mark_read(tx, report.id, actor.id, now)
+    await findings.refresh(deps, tx, report.id, now)
+    await _tell_liaisons(context, tx, report, actor, note)
+    return Done(report.id, t("findings.done", ref=report.reference))
+
+
+FOLLOWUP = Form(
+    name="followup",
+    prefix="fun",
+    model=FollowupDraft,
+    roles=OVERSIGHT,
+    steps=[
+        Text(
+            "note",
+            lambda c, d: c.t("findings.ask_note", ref=d.ref),
+            _note,
+            wrong=lambda c, d: c.t("findings.err.note", limit=MAX_NOTE),
+        )
+    ],
+    submit=_followed_up,
+    keys={
+        "cancelled": "findings.cancelled",
+        "dropped": "findings.note_dropped",
+        "cancel": "findings.btn.cancel",
+    },
+)
+
+
+async def start_done(update: Update, context: BotContext) -> object:
+    """Followed up: ask what was done, unless someone already has."""
     report = await _report(update, context)
     if report is None:
         return END
     if await store.followup(context.deps.db, report.id) is not None:
         await refuse(update, context, "findings.already_done")
         return END
-    drafts(context)[DRAFT] = {"id": report.id}
-    t = context.t
-    await answer(
-        update,
-        context,
-        t("findings.ask_note", ref=report.reference),
-        keyboard([button(t("findings.btn.cancel"), "fu:cancel")]),
-    )
-    return NOTE
-
-
-@guard(*OVERSIGHT, end_conversation=True)
-async def on_note(update: Update, context: BotContext) -> str | int:
-    """The follow-up note: record it, update every copy, tell the liaison."""
-    data = drafts(context).get(DRAFT)
-    message = update.effective_message
-    if not data or message is None:
-        return END
-    t, deps, actor = context.t, context.deps, context.actor
-    assert actor is not None
-    text = (message.text or "").strip()
-    if check_text(text, MAX_NOTE):
-        await answer(update, context, t("findings.err.note", limit=MAX_NOTE))
-        return NOTE
-    report = await reports_repo.get_report(deps.db, int(data["id"]))
-    drafts(context).pop(DRAFT, None)
-    if report is None or not may_act_on(actor, report.township_id):
-        await refuse(update, context, "common.not_allowed")
-        return END
-    now = deps.clock.now()
-    async with deps.db.transaction() as tx:
-        done = await store.mark_followed_up(tx, report.id, actor.id, now, text)
-        if done:
-            await store.mark_read(tx, report.id, actor.id, now)
-            await findings.refresh(deps, tx, report.id, now)
-            await _tell_liaisons(context, tx, report, actor, text)
-    deps.wake_outbox()
-    key = "findings.done" if done else "findings.already_done"
-    await answer(update, context, t(key, ref=report.reference))
-    return END
+    draft = FollowupDraft(report_id=report.id, ref=report.reference)
+    return await FOLLOWUP.begin(update, context, draft)
 
 
 async def _tell_liaisons(
@@ -133,16 +128,6 @@ async def _tell_liaisons(
         lambda t, _p: t("findings.told_liaison", ref=report.reference, name=actor.name, note=note),
         key=lambda p: f"report:{report.id}:followed:{p.id}",
     )
-
-
-@guard(*OVERSIGHT, end_conversation=True)
-async def cancel(update: Update, context: BotContext) -> int:
-    """Cancel the follow-up note."""
-    drafts(context).pop(DRAFT, None)
-    await answer(
-        update, context, context.t("findings.cancelled"), edit=update.callback_query is not None
-    )
-    return END
 
 
 # --- Open as alert --------------------------------------------------------------------------
@@ -268,18 +253,8 @@ async def followups_command(update: Update, context: BotContext) -> None:
 
 def get_handlers() -> list[BaseHandler]:
     """Return the findings buttons, the follow-up note conversation and /followups."""
-    note = ConversationHandler(
-        entry_points=[CallbackQueryHandler(start_done, pattern=r"^fu:done:\d+$")],
-        states={
-            NOTE: [
-                MessageHandler(filters.TEXT & ~filters.COMMAND, on_note),
-                CallbackQueryHandler(cancel, pattern=r"^fu:cancel$"),
-            ]
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-        name="followup",
-        persistent=True,
-        allow_reentry=True,
+    note = FOLLOWUP.conversation(
+        [CallbackQueryHandler(FOLLOWUP.guarded(start_done), pattern=r"^fu:done:\d+$")]
     )
     return [
         note,
