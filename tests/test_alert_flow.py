@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from bot.storage import alerts as repo
 from tests.conftest import make_env
+from tests.steps import report_with_issues
 
 
 async def raise_alert(user, severity_label: str = "紧急", what: str = "两家因宅基地争吵") -> list:
@@ -266,18 +267,8 @@ async def test_wrong_inputs_reprompt_and_keep_answers(env):
 
 
 async def test_from_weekly_report_links_both_records(env):
-    from bot.storage.db import to_db_time
-
     liaison, _comm, *_ = await bind_all(env)
-    me = await env.person("王建国")
-    now = to_db_time(env.clock.now())
-    async with env.db.transaction() as tx:
-        report_id = await tx.execute(
-            "INSERT INTO weekly_reports (village_id, township_id, week, person_id, patrol_date,"
-            " places, visited, outcome, findings, dispute, submitted_at, updated_at)"
-            " VALUES (?, ?, '2026-W48', ?, '2026-11-23', '[]', 1, 'issues', '两组争水', 1, ?, ?)",
-            (me.village_id, me.township_id, me.id, now, now),
-        )
+    report_id = await report_with_issues(env)
     msg = liaison.last_message()
     other = await env.bind("李秀英")
     calls = await other.press_data(f"alert:fromreport:{report_id}", other.last_message())

@@ -12,9 +12,9 @@ import pytest
 
 from bot.emulator import FakeUser
 from bot.emulator.api import iter_buttons
-from bot.storage.db import to_db_time
 from bot.storage.submissions import SubmissionRepo
 from tests.conftest import Env
+from tests.steps import report_with_issues
 
 Steps = Callable[[FakeUser], Awaitable[Any]]
 
@@ -69,17 +69,7 @@ async def _alert_pressed(env: Env, user: FakeUser, data: str, *then: str) -> Any
 
 async def _followup_pressed(env: Env, user: FakeUser) -> Any:
     """Press "已跟进" on a report of 王建国 asking the township to follow up (stored once)."""
-    rid = await env.db.fetchval("SELECT id FROM weekly_reports")
-    if rid is None:
-        me = await env.on_roster("王建国")
-        now = to_db_time(env.clock.now())
-        async with env.db.transaction() as tx:
-            rid = await tx.execute(
-                "INSERT INTO weekly_reports (village_id, township_id, week, person_id, patrol_date,"
-                " places, visited, outcome, findings, dispute, submitted_at, updated_at) VALUES"
-                " (?, ?, '2026-W48', ?, '2026-11-23', '[]', 1, 'issues', '两组争水', 1, ?, ?)",
-                (me.village_id, me.township_id, me.id, now, now),
-            )
+    rid = await env.db.fetchval("SELECT id FROM weekly_reports") or await report_with_issues(env)
     return await user.press_data(f"fu:done:{rid}", user.last_message())
 
 
