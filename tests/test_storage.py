@@ -171,11 +171,10 @@ async def test_a_write_waiting_for_another_process_never_holds_up_the_loop(
 
 
 async def test_statements_report_rows_and_ids(tmp_path: Path) -> None:
-    async with Database(tmp_path / "db.sqlite3") as db:
-        async with db.transaction() as tx:
-            await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER)")
-            assert await tx.execute("INSERT INTO t (x) VALUES (5)") == 1
-            assert await tx.execute("INSERT INTO t (x) VALUES (5)") == 2
-            assert await tx.execute("UPDATE t SET x = 6") == 2
-            assert await tx.changes("DELETE FROM t WHERE id = 1") == 1
-            assert await tx.fetchval("SELECT x FROM t") == 6
+    async with Database(tmp_path / "db.sqlite3") as db, db.transaction() as tx:
+        await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER)")
+        assert await tx.execute("INSERT INTO t (x) VALUES (5)") == 1
+        assert await tx.execute("INSERT INTO t (x) VALUES (5)") == 2
+        assert await tx.execute("UPDATE t SET x = 6") == 2
+        assert await tx.changes("DELETE FROM t WHERE id = 1") == 1
+        assert await tx.fetchval("SELECT x FROM t") == 6
