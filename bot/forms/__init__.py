@@ -11,9 +11,9 @@ Declare a form::
             Collect(name="photos", ask=..., accept={"photo": add}, done_label=..., flow=False),
         ],
         summary=Summary(render=render_alert, edit=("category", "people_count")),  # None: the
-        # last answer submits at once (a one-question form: a reviewer's comment)
+        # last answer submits at once (short forms: a reviewer's comment, resolving an alert)
         submit=submit_alert,   # async (context, draft, tx) -> Done(record_id, text) | Stay(note)
-        keys={...},  # cancelled, dropped, submit, edit, cancel, ask_edit, use_buttons, old_button
+        keys={...},  # cancelled, dropped (also the sweep's notice), cancel, use_buttons; ...
     )
     handlers = [ALERT.conversation([CommandHandler("alert", ALERT.guarded(start))])]
 
