@@ -14,6 +14,7 @@ from bot.domain import report as dom
 from bot.domain.calendar import due_at, shift_week, week_number
 from bot.domain.people import Person
 from bot.domain.report import PLACES, Err, Outcome, Report
+from bot.domain.vocab import week_label
 from bot.forms import (
     Choice,
     Collect,
@@ -37,7 +38,6 @@ from bot.views.patrol import (
     ReportDraft,
     evidence_text,
     summary_text,
-    week_label,
 )
 
 ERR_KEYS = {

@@ -3,14 +3,14 @@ stored report turned into one) and its summary."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from bot.domain import report as dom
-from bot.domain.calendar import week_monday, week_number
 from bot.domain.report import PLACES, Outcome, Report
+from bot.domain.vocab import week_label
 from bot.i18n import Translator
 from bot.storage.attachments import Attachment
 
@@ -120,16 +120,6 @@ def evidence_text(t: Translator, draft: ReportDraft) -> str:
     if draft.location:
         parts.append(t("report.ev.location"))
     return t("common.list_sep").join(parts) or t("report.ev.none")
-
-
-def week_label(t: Translator, week: str) -> str:
-    monday = week_monday(week)
-    return t(
-        "report.week_label",
-        n=week_number(week),
-        start=t.date(monday, "short"),
-        end=t.date(monday + timedelta(days=6), "short"),
-    )
 
 
 def summary_text(t: Translator, draft: ReportDraft, *, village: str) -> str:

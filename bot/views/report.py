@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.domain.report import PLACES, Outcome, Report
+from bot.domain.report import Outcome, Report
 from bot.domain.vocab import role, week_label
 from bot.i18n import Translator
 from bot.views.evidence import Evidence, follows_line
-
-PLACE_KEYS = {p: f"report.place.{p}" for p in PLACES}
+from bot.views.patrol import PLACE_KEYS
 
 
 def report_evidence(report: Report, files: Sequence[Any]) -> Evidence:
