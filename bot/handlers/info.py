@@ -277,10 +277,9 @@ async def mine_list(update: Update, context: BotContext) -> None:
 async def mine_open(update: Update, context: BotContext) -> None:
     """Show one of the liaison's submissions; a returned one can be revised."""
     t = context.t
-    found = await pressed(update, context, "m", own=True)
-    if found is None:
+    sub = await pressed(update, context, "m", own=True)
+    if sub is None:
         return
-    sub = found[0]
     text = t(
         "info.mine.detail",
         ref=reference(sub.id),
@@ -299,10 +298,9 @@ async def mine_open(update: Update, context: BotContext) -> None:
 
 async def start_revise(update: Update, context: BotContext) -> object:
     """Start revising a returned submission: the summary with its title and body to edit."""
-    found = await pressed(update, context, "rev", own=True)
-    if found is None:
+    sub = await pressed(update, context, "rev", own=True)
+    if sub is None:
         return END
-    sub = found[0]
     if sub.state != "returned":
         await refuse(update, context, "info.revise_not_possible")
         return END

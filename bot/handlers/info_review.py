@@ -40,12 +40,13 @@ def submissions(context: BotContext) -> SubmissionRepo:
 
 
 async def pressed(
-    update: Update, context: BotContext, tag: str, n: int = 1, *, own: bool = False
-) -> tuple[Submission, list[int]] | None:
-    """Load the submission a pressed "info:<tag>:<id>[:<version>]" names, with the numbers;
-    refuse it when forged, out of the actor's scope or (own=True) someone else's."""
+    update: Update, context: BotContext, tag: str, *, own: bool = False, pending: bool = False
+) -> Submission | None:
+    """Load the submission a pressed "info:<tag>:<id>" names (pending=True: "…:<id>:<version>"
+    while that version waits for review); refuse it when forged, out of the actor's scope,
+    (own=True) someone else's, or (pending=True) reviewed already."""
     query, actor = update.callback_query, context.actor
-    numbers = codec.ids(query.data if query else None, "info", tag, n)
+    numbers = codec.ids(query.data if query else None, "info", tag, 2 if pending else 1)
     if numbers is None:
         await refuse(update, context, "common.stale")
         return None
@@ -54,7 +55,10 @@ async def pressed(
     if sub is None or not (mine if own else may_act_on(actor, sub.township_id)):
         await refuse(update, context, "common.not_allowed")
         return None
-    return sub, numbers
+    if pending and (sub.state != "pending" or sub.version != numbers[1]):
+        await safe_answer_query(query, context.t("info.review.already"), alert=True)
+        return None
+    return sub
 
 
 async def show_list(
@@ -123,18 +127,6 @@ async def notify_reviewers(context: BotContext, tx: Tx, now: datetime, sub: Subm
 # --- Adopt and Return ----------------------------------------------------------------------
 
 
-async def _pending(update: Update, context: BotContext, tag: str) -> Submission | None:
-    """Load the submission of an "info:<tag>:<id>:<version>" button while that version waits."""
-    found = await pressed(update, context, tag, 2)
-    if found is None:
-        return None
-    sub, (_, version) = found
-    if sub.state != "pending" or sub.version != version:
-        await safe_answer_query(update.callback_query, context.t("info.review.already"), alert=True)
-        return None
-    return sub
-
-
 def _outcome(
     t: Translator, sub: Submission, names: dict[str, str], comment: str | None
 ) -> dict[str, Any] | str:
@@ -186,7 +178,7 @@ async def _record_review(
 @guard(*REVIEWERS)
 async def on_adopt(update: Update, context: BotContext) -> None:
     """Adopt a submission and tell the liaison."""
-    sub = await _pending(update, context, "ok")
+    sub = await pressed(update, context, "ok", pending=True)
     if sub is None:
         return
     async with context.deps.db.transaction() as tx:
@@ -251,7 +243,7 @@ RETURN = Form(
 
 async def start_return(update: Update, context: BotContext) -> object:
     """Ask the reviewer why the submission goes back."""
-    sub = await _pending(update, context, "ret")
+    sub = await pressed(update, context, "ret", pending=True)
     if sub is None:
         return END
     draft = ReturnDraft(sid=sub.id, version=sub.version, title=sub.title)
@@ -287,10 +279,9 @@ async def review_list(update: Update, context: BotContext) -> None:
 async def review_open(update: Update, context: BotContext) -> None:
     """Show one submission with its attachments and the Adopt / Return buttons."""
     t, chat = context.t, update.effective_chat
-    found = await pressed(update, context, "o")
-    if found is None or chat is None:
+    sub = await pressed(update, context, "o")
+    if sub is None or chat is None:
         return
-    sub = found[0]
     await safe_answer_query(update.callback_query)
     files = await submissions(context).attachments(sub.id)
     text, markup = _review_text(t, sub, len(files)), None

@@ -63,8 +63,7 @@ async def start(update: Update, context: BotContext) -> object:
     """/report and the reminder's button: resume, show this week's report, or a new form."""
     actor = context.actor
     assert actor is not None
-    if update.callback_query is not None:
-        await safe_answer_query(update.callback_query)
+    await safe_answer_query(update.callback_query)  # the reminder's button
     resumed = await REPORT.resume(update, context)
     if resumed is not None:
         return resumed
@@ -204,7 +203,6 @@ async def withdraw(update: Update, context: BotContext) -> object:
             again = {"text": t("forms.report.btn.again"), "callback_data": REPORT_START}
             text = t("forms.report.withdrawn", ref=report.reference)
             await confirm(context, tx, text, {"inline_keyboard": [[again]]})
-    await safe_answer_query(update.callback_query)
     await send_confirmations(update, context)
     return END
 
