@@ -37,14 +37,12 @@ def cli_env(db_path: Path, server: FakeBotServer | None = None, **extra: str) ->
 
 
 def cli(db_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    """Run one CLI command to completion."""
+    """Run one CLI command to completion (forked from the fork server, see BotProcess)."""
+    env = cli_env(db_path, **extra)
+    if os.environ.get("LIAISON_TEST_FRESH") != "1":
+        return fork_server().run(list(args), env, ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=cli_env(db_path, **extra),
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [*BOT, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
 
 

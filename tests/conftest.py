@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -135,6 +139,35 @@ def shared_i18n(zone: str) -> I18n:
     return I18n(ZoneInfo(zone))
 
 
+_TEMPLATE: list[Path] = []  # this process's migrated empty database, made once
+
+
+async def migrated_database(path: Path) -> Database:
+    """Open a database at `path` with every migration applied.
+
+    Migrating a new file takes about 30 ms, once per test it added up: the first call
+    migrates a template, later ones copy it (migrate() then finds nothing to do). An existing
+    file (a restart on the same database) is opened as it is.
+    """
+    if path.exists():
+        db = await Database(path).open()
+        await migrate(db)
+        return db
+    if not _TEMPLATE:
+        folder = tempfile.mkdtemp(prefix="liaison-template-")
+        atexit.register(shutil.rmtree, folder, True)
+        template = Path(folder) / "template.sqlite3"
+        db = await Database(template).open()
+        await migrate(db)
+        await db.close()  # the last connection to close checkpoints the WAL into the file
+        _TEMPLATE.append(template)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_TEMPLATE[0], path)
+    db = await Database(path).open()
+    await migrate(db)
+    return db
+
+
 async def make_env(
     tmp_path: Path, policy: Policy | None = None, start: datetime = MONDAY_0900, **api_kwargs: Any
 ) -> tuple[Env, Any]:
@@ -146,8 +179,7 @@ async def make_env(
         database_path=tmp_path / "bot.sqlite3",
         _env_file=None,
     )
-    db = await Database(settings.database_path).open()
-    await migrate(db)
+    db = await migrated_database(settings.database_path)
     deps = Deps(settings, policy or Policy(), db, clock, shared_i18n(settings.timezone))
     api = FakeBotAPI(clock=clock.timestamp, **api_kwargs)
     app = build_application(
@@ -175,10 +207,29 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     e.api.assert_no_violations()
 
 
+# The real-process tests in two groups of about equal length (some 30 s each on a quiet
+# machine); a module not named here goes to the second.
+PROCESS_GROUPS = {"tests/test_drills.py": "process-1", "tests/test_demo.py": "process-1"}
+OTHER_PROCESS_GROUP = "process-2"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run every real-process test on one xdist worker, one after another (`make test` uses
-    --dist loadgroup): they start bots and loopback servers and time their waits, so they
-    share a worker while the in-process tests spread over the others."""
+    """Run the real-process tests of one group on one xdist worker, one after another (`make
+    test` uses --dist loadgroup): they start bots and loopback servers and time their waits,
+    so a group shares a worker while the in-process tests spread over the others."""
     for item in items:
         if item.get_closest_marker("process") is not None:
-            item.add_marker(pytest.mark.xdist_group("process"))
+            group = PROCESS_GROUPS.get(item.nodeid.split("::")[0], OTHER_PROCESS_GROUP)
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: one worker per core, and one more per process group when the real-process
+    tests run along with the others: those mostly wait (on the bot, on timers), so the cores
+    stay busy with in-process tests meanwhile. PYTEST_XDIST_AUTO_NUM_WORKERS still decides."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    if "process" in (config.getoption("markexpr") or ""):
+        return None  # only one kind: xdist's default, a worker per core
+    groups = {OTHER_PROCESS_GROUP, *PROCESS_GROUPS.values()}
+    return len(os.sched_getaffinity(0)) + len(groups)

@@ -8,7 +8,8 @@ that runs the same `main(["run"])` as `python -m bot run`, with its own environm
 folder and log file, and it dies of SIGKILL like any other. Exit codes follow Popen's
 convention (-9 after SIGKILL).
 
-Protocol, one JSON object a line: the test sends {"argv", "env", "cwd", "log"}; the server
+Protocol, one JSON object a line: the test sends {"argv", "env", "cwd", "stdout", "stderr"}
+(files, appended to; the same one for both is fine); the server
 answers {"pid"} (or {"error"}), and later {"exit": pid, "code": code} when a child ended.
 When the test's side closes the pipe, the server kills its children and exits.
 """
@@ -24,6 +25,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 from pathlib import Path
@@ -50,10 +52,10 @@ def _child(request: dict[str, Any]) -> None:
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.close(log)
+        for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
+            opened = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(opened, fd)
+            os.close(opened)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
@@ -215,9 +217,18 @@ class ForkServer:
         """Tell whether the server still takes requests."""
         return self.proc.poll() is None
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> ForkedChild:
-        """Fork `python -m bot ARGV` with this environment, folder and log (appended to)."""
-        request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log)}
+    def spawn(
+        self, argv: list[str], env: dict[str, str], cwd: Path, log: Path, stderr: Path | None = None
+    ) -> ForkedChild:
+        """Fork `python -m bot ARGV` with this environment and folder, its output appended to
+        `log` (its errors too, unless `stderr` names another file)."""
+        request = {
+            "argv": argv,
+            "env": env,
+            "cwd": str(cwd),
+            "stdout": str(log),
+            "stderr": str(stderr or log),
+        }
         assert self.proc.stdin is not None
         with self._lock:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
@@ -226,6 +237,26 @@ class ForkServer:
         if "pid" not in answer:
             raise RuntimeError(f"fork server: {answer}")
         return ForkedChild(self, answer["pid"])
+
+    def run(
+        self, argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `python -m bot ARGV` to completion, like subprocess.run with text output."""
+        with tempfile.TemporaryDirectory(prefix="forkserver-") as folder:
+            out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+            child = self.spawn(argv, env, cwd, out, stderr=err)
+            try:
+                code = child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                raise
+            read = {"encoding": "utf-8", "errors": "replace"}
+            return subprocess.CompletedProcess(
+                argv,
+                code,
+                out.read_text(**read) if out.exists() else "",
+                err.read_text(**read) if err.exists() else "",
+            )
 
     def close(self) -> None:
         """Close the pipe: the server kills what is left of its children and exits."""
