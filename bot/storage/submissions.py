@@ -10,7 +10,8 @@ from bot.config import Policy
 from bot.domain.quotas import Counted, QuotaProgress, progress, rule_period
 from bot.storage import attachments as files
 from bot.storage.attachments import Attachment
-from bot.storage.db import Database, Row, Tx, from_db_time, to_db_time
+from bot.storage.db import Database, Tx, from_db_time, to_db_time
+from bot.storage.rows import record
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -45,28 +46,6 @@ LEFT JOIN villages v ON v.id = s.village_id
 JOIN townships t ON t.id = s.township_id
 JOIN people p ON p.id = s.person_id
 """
-
-
-def _submission(r: Row) -> Submission:
-    return Submission(
-        id=r["id"],
-        township_id=r["township_id"],
-        village_id=r["village_id"],
-        person_id=r["person_id"],
-        kind=r["kind"],
-        title=r["title"],
-        body=r["body"],
-        state=r["state"],
-        version=r["version"],
-        submitted_at=from_db_time(r["submitted_at"]),
-        updated_at=from_db_time(r["updated_at"]),
-        reviewed_at=from_db_time(r["reviewed_at"]),
-        reviewed_by=r["reviewed_by"],
-        review_comment=r["review_comment"],
-        village=r["village"],
-        township=r["township"],
-        person=r["person"],
-    )
 
 
 async def _add_version(
@@ -115,7 +94,7 @@ class SubmissionRepo:
         """Return one submission."""
         src = tx or self.db
         row = await src.fetchone(_SELECT + " WHERE s.id = ?", (submission_id,))
-        return _submission(row) if row else None
+        return record(Submission, row) if row else None
 
     async def attachments(self, submission_id: int) -> list[Attachment]:
         """Return a submission's photos and documents in the order they were sent."""
@@ -131,7 +110,7 @@ class SubmissionRepo:
         rows = await self.db.fetchall(
             _SELECT + " WHERE s.person_id = ? ORDER BY s.id DESC LIMIT ?", (person_id, limit)
         )
-        return [_submission(r) for r in rows]
+        return [record(Submission, r) for r in rows]
 
     async def pending(self, township_id: int | None) -> list[Submission]:
         """Return submissions waiting for review (one township, or all), oldest first."""
@@ -141,7 +120,7 @@ class SubmissionRepo:
             sql += " AND s.township_id = ?"
             params = (township_id,)
         rows = await self.db.fetchall(sql + " ORDER BY s.updated_at, s.id", params)
-        return [_submission(r) for r in rows]
+        return [record(Submission, r) for r in rows]
 
     async def review(
         self,
