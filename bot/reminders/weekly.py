@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 
 # The reminder's button; the report conversation takes it as an entry point.
 REPORT_START = "rpstart"
-# Reminders are queued this many per transaction: a fan-out to 10,000 liaisons never holds the
-# write lock long enough to stall replies or the outbox.
-ENQUEUE_CHUNK = 50
+# Reminders are queued this many per transaction (a few ms of work): a fan-out to 10,000
+# liaisons never holds the write lock, or the event loop, long enough to stall a reply.
+ENQUEUE_CHUNK = 20
 
 
 async def report_buttons(
