@@ -114,7 +114,7 @@ def build_application(
         # BOT_API_URL serves both methods and file downloads (self-hosted Bot API servers).
         base_url=settings.method_base_url,
         base_file_url=settings.file_base_url,
-        request=request or JSONRequest(connection_pool_size=8, read_timeout=15),
+        request=request or JSONRequest(connection_pool_size=4, read_timeout=15, pool_timeout=10),
         get_updates_request=get_updates_request or JSONRequest(connection_pool_size=1),
         rate_limiter=limiter,
     )

@@ -178,3 +178,14 @@ async def test_statements_report_rows_and_ids(tmp_path: Path) -> None:
         assert await tx.execute("UPDATE t SET x = 6") == 2
         assert await tx.changes("DELETE FROM t WHERE id = 1") == 1
         assert await tx.fetchval("SELECT x FROM t") == 6
+
+
+async def test_a_lookup_sees_every_commit_before_it(tmp_path: Path) -> None:
+    async with Database(tmp_path / "db.sqlite3") as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER)")
+        for n in range(3):
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO t (x) VALUES (?)", (n,))
+            row = await db.lookup("SELECT COUNT(*) FROM t")
+            assert row is not None and row[0] == n + 1

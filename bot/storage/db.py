@@ -20,7 +20,8 @@ def to_db_time(when: datetime) -> str:
     """Store instants as ISO-8601 UTC with seconds, so text order is time order."""
     if when.tzinfo is None:
         raise ValueError("naive datetime given to the database")
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is C code and, with microseconds, the same text as "%Y-%m-%dT%H:%M:%S.%fZ".
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @overload
@@ -33,7 +34,8 @@ def from_db_time(text: str | None) -> datetime | None:
     """Read an instant stored by to_db_time."""
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # fromisoformat reads the "Z" (Python 3.11) and is C code; strptime is pure Python.
+    return datetime.fromisoformat(text)
 
 
 class Tx:
@@ -135,6 +137,7 @@ class Database:
         self.path = Path(path)
         self._writer: sqlite3.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._looker: sqlite3.Connection | None = None  # inline point reads (lookup)
         # One write path: every transaction takes this lock, so writers never interleave.
         self._write_lock = asyncio.Lock()
         # Who hears of committed changes (Tx.signal), e.g. the outbox worker of new rows.
@@ -151,6 +154,8 @@ class Database:
         # In a thread: switching to WAL may wait for another process's lock.
         self._writer = await asyncio.to_thread(self._connect_writer)
         self._reader = await self._connect()
+        self._looker = sqlite3.connect(self.path, isolation_level=None, timeout=0)
+        self._looker.row_factory = sqlite3.Row
         return self
 
     def _connect_writer(self) -> sqlite3.Connection:
@@ -182,9 +187,10 @@ class Database:
             self._checkpoint = None
         if self._reader is not None:
             await self._reader.close()
-        if self._writer is not None:
-            self._writer.close()
-        self._reader = self._writer = None
+        for conn in (self._writer, self._looker):
+            if conn is not None:
+                conn.close()
+        self._reader = self._writer = self._looker = None
 
     async def __aenter__(self) -> Database:
         return await self.open()
@@ -231,6 +237,20 @@ class Database:
             self._checkpoint = asyncio.create_task(
                 _pragma(reader, "PRAGMA wal_checkpoint(PASSIVE)")
             )
+
+    async def lookup(self, sql: str, params: Params = ()) -> Row | None:
+        """Read one committed row by key, inline: for the point reads every update makes (who
+        is acting, their open draft), where the hop to the reader's thread is most of the
+        cost. Never for a query that scans: that belongs on fetchone's thread."""
+        assert self._looker is not None, "database is not open"
+        try:
+            # Stepped to the end: an unfinished statement would keep its snapshot open.
+            rows = self._looker.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return await self.fetchone(sql, params)  # a rare WAL recovery: wait off the loop
+        return rows[0] if rows else None
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         """Read one committed row."""

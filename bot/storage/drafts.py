@@ -88,11 +88,12 @@ async def save_draft(
 
 async def open_of(db: Database | Tx, form: str, person_id: int) -> DraftRow | None:
     """Return the person's open draft of a form."""
-    row = await db.fetchone(
+    sql = (
         "SELECT * FROM form_drafts WHERE form = ? AND person_id = ? AND state = 'open'"
-        " ORDER BY rowid DESC LIMIT 1",
-        (form, person_id),
+        " ORDER BY rowid DESC LIMIT 1"
     )
+    find = db.lookup if isinstance(db, Database) else db.fetchone
+    row = await find(sql, (form, person_id))
     return _draft(row) if row else None
 
 

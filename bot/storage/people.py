@@ -61,7 +61,7 @@ class PeopleRepo:
 
     async def by_telegram_id(self, telegram_id: int) -> Person | None:
         """Return the active person bound to a Telegram account."""
-        row = await self.db.fetchone(
+        row = await self.db.lookup(
             SELECT_PEOPLE + " WHERE p.telegram_id = ? AND p.active = 1", (telegram_id,)
         )
         return person_from_row(row) if row else None

@@ -56,7 +56,7 @@ class Inbox:
     async def seen(self, update_id: int) -> bool:
         """Return whether an update was processed before."""
         return bool(
-            await self.db.fetchval(
+            await self.db.lookup(
                 "SELECT 1 FROM inbox WHERE update_id = ? AND done_at IS NOT NULL", (update_id,)
             )
         )
