@@ -38,14 +38,17 @@ async def test_outage_drill(tmp_path: Path) -> None:
     assert v["order_inversions"] == 0, figures.line()
 
 
-async def test_burst_and_flood_drills(tmp_path: Path) -> None:
-    async with Stage(tmp_path / "burst", enforce_limits=True) as stage:
+async def test_burst_drill(tmp_path: Path) -> None:
+    async with Stage(tmp_path, enforce_limits=True) as stage:
         burst = await scenarios.burst(stage)
-    async with Stage(tmp_path / "flood", enforce_limits=True) as stage:
-        flood = await scenarios.flood(stage)
     print(burst.line())
-    print(flood.line())
     assert burst.values["answered"] == 10 and burst.values["errors_logged"] == 0, burst.line()
+
+
+async def test_flood_drill(tmp_path: Path) -> None:
+    async with Stage(tmp_path, enforce_limits=True) as stage:
+        flood = await scenarios.flood(stage)
+    print(flood.line())
     assert flood.values["group_answers"] <= 1, flood.line()
     assert flood.values["help_answered_in_s"] < 2.0, flood.line()
 

@@ -30,9 +30,17 @@ def docker_context() -> list[str]:
     return paths
 
 
+_BUILT: list[Path] = []  # the wheel, built once per process
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the wheel from the Docker build context (no network: --no-build-isolation)."""
+    """Build the wheel from the Docker build context (no network: --no-build-isolation).
+
+    Kept for the session: under xdist the module's fixture can be set up once per test.
+    """
+    if _BUILT and _BUILT[0].exists():
+        return _BUILT[0]
     context = tmp_path_factory.mktemp("context")
     for name in docker_context():
         source = ROOT / name
@@ -50,6 +58,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert done.returncode == 0, done.stderr
     (built,) = out.glob("liaison_bot-*.whl")
+    _BUILT[:] = [built]
     return built
 
 

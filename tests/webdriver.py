@@ -87,7 +87,7 @@ class Browser:
                     return
             except (OSError, WebDriverError):
                 pass
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise WebDriverError("chromedriver did not start")
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -142,7 +142,7 @@ class Browser:
                 return value
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what or script}")
-            time.sleep(0.1)
+            time.sleep(0.05)
 
     def quit(self) -> None:
         """End the session and chromedriver."""
