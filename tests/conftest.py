@@ -216,6 +216,13 @@ FIRST_PROCESS_GROUP = (
     "tests/test_demo.py",  # 16 s: Chromium
 )
 PROCESS_GROUPS = ("process-1", "process-2")
+# In-process tests that take seconds (mostly waiting on the real rate limiter): started first,
+# so that no worker begins one of them when the others are nearly done.
+START_FIRST = (
+    "tests/test_weekly_restarts.py::test_two_hundred_liaisons_reminded_at_once_without_429",
+    "tests/test_digest.py::test_sixty_village_township_digest_is_split_not_truncated",
+    "tests/test_outbox_order.py",
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into node ids
@@ -223,6 +230,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the real-process tests of one group on one xdist worker, one after another (`make
     test` uses --dist loadgroup): they start bots and loopback servers and time their waits,
     so two of them at most run at once while the in-process tests spread over the others."""
+    items.sort(key=lambda item: not item.nodeid.startswith(START_FIRST))  # stable
     for item in items:
         if item.get_closest_marker("process") is not None:
             first = item.nodeid.startswith(FIRST_PROCESS_GROUP)

@@ -185,7 +185,7 @@ class Page:
                 held = json.loads(_get(f"{self.url}/api/chat?chat={chat}&as={viewer}"))
                 if shown == held["messages"]:
                     return
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise AssertionError("the bot or the page did not settle")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import string
 from pathlib import Path
@@ -13,17 +14,25 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 
 
-def _literals() -> set[str]:
-    found: set[str] = set()
-    for path in (ROOT / "bot").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and KEY.match(node.value)
-            ):
-                found.add(node.value)
-    return found
+@functools.cache
+def _sources() -> tuple[tuple[str, tuple[ast.AST, ...]], ...]:
+    """Return every module of bot/: its path from the root and all the nodes of its tree
+    (parsed once per process: three tests read them)."""
+    found = []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found.append((str(path.relative_to(ROOT)), tuple(ast.walk(tree))))
+    return tuple(found)
+
+
+@functools.cache
+def _literals() -> frozenset[str]:
+    return frozenset(
+        node.value
+        for _, nodes in _sources()
+        for node in nodes
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and KEY.match(node.value)
+    )
 
 
 def _placeholders(text: str) -> set[str]:
@@ -67,20 +76,18 @@ def test_no_chinese_text_outside_locales() -> None:
     """User-facing strings live in locales/: no CJK string literals in the bot's code."""
     cjk = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
     offenders = []
-    for path in (ROOT / "bot").rglob("*.py"):
-        rel = str(path.relative_to(ROOT))
+    for rel, nodes in _sources():
         if rel in INPUT_VOCABULARY:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = {
             id(n.body[0].value)
-            for n in ast.walk(tree)
+            for n in nodes
             if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
             and n.body
             and isinstance(n.body[0], ast.Expr)
             and isinstance(n.body[0].value, ast.Constant)
         }
-        for node in ast.walk(tree):
+        for node in nodes:
             if (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
