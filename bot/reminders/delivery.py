@@ -93,14 +93,17 @@ class DeliveryWorker:
         self._bulk_in_flight = 0
         self._changed = asyncio.Event()  # a send finished, a row was queued, or stop
         self._wake = asyncio.Event()
-        self._urgent = False
+        # Counts urgent rows queued or sent: a pass stops starting bulk rows once it moves
+        # (a counter, not a flag one pass would clear under another: drain() beside the loop).
+        self._urgent_seq = 0
+        self._pass_seq = 0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         db.listeners[NEW_ROWS] = self._on_new_rows
 
     def _on_new_rows(self, lane: int) -> None:
         if lane == Lane.URGENT:
-            self._urgent = True
+            self._urgent_seq += 1
         self.wake()
 
     def wake(self) -> None:
@@ -146,7 +149,7 @@ class DeliveryWorker:
 
     async def _pass(self, budget: float) -> int:
         """Plan once and start rows in lane order; stop early for new urgent rows."""
-        self._urgent = False
+        seen = self._pass_seq = self._urgent_seq
         self._wake.clear()
         plan = await self.repo.heads(self.clock.now(), limit=PLAN_SIZE)
         deadline = self._monotonic() + budget
@@ -157,20 +160,21 @@ class DeliveryWorker:
             if item.chat_id in self._busy:
                 continue
             if item.chat_lane != Lane.URGENT:
-                if self._urgent or self._monotonic() > deadline:
+                if self._urgent_seq != seen or self._monotonic() > deadline:
                     break  # plan again: an urgent row or retries that fell due go first
-                if not await self._room_for_bulk():
+                if not await self._room_for_bulk(seen):
                     break
             self._start(item)
             started += 1
         return started
 
-    async def _room_for_bulk(self) -> bool:
-        """Wait until fewer than max_in_flight normal and bulk rows are in hand."""
+    async def _room_for_bulk(self, seen: int) -> bool:
+        """Wait until fewer than max_in_flight normal and bulk rows are in hand; False when
+        an urgent row came meanwhile (the pass plans again)."""
         while self._bulk_in_flight >= self.max_in_flight:
             self._changed.clear()
             await self._changed.wait()
-            if self._urgent or self._stopping:
+            if self._urgent_seq != seen or self._stopping:
                 return False
         return True
 
@@ -193,7 +197,7 @@ class DeliveryWorker:
             if bulk:
                 self._bulk_in_flight -= 1
             if item.chat_lane == Lane.URGENT:
-                self._urgent = True  # the chat's next row may be the alert this one escorted
+                self._urgent_seq += 1  # the chat's next row may be the alert this one escorted
             self._wake.set()  # the chat's next row may go now
             self._changed.set()
 
@@ -324,7 +328,7 @@ class DeliveryWorker:
                 log.exception("delivery pass failed")
             if self._stopping:
                 break
-            if started and (self._urgent or self._wake.is_set()):
+            if started and (self._urgent_seq != self._pass_seq or self._wake.is_set()):
                 continue
             # Nothing more to start now: wait for a new row, a finished send, or a retry's time.
             with contextlib.suppress(TimeoutError):
