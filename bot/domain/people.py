@@ -38,6 +38,11 @@ class Person:
         """Return the place a person belongs to, most specific first."""
         return self.village or self.township or ""
 
+    @property
+    def scope(self) -> int | None:
+        """Return the township whose lists this person sees; None: every township (county)."""
+        return None if self.role is Role.COUNTY else self.township_id
+
 
 def covers(person: Person, township_id: int | None, village_id: int | None = None) -> bool:
     """Return whether a person may see and act on data of this township/village.

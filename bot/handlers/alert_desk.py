@@ -136,7 +136,7 @@ async def alerts_command(update: Update, context: BotContext) -> None:
     """/alerts: unresolved alerts of the actor's scope, oldest first."""
     actor, t = context.actor, context.t
     assert actor is not None
-    scope = None if actor.role is Role.COUNTY else actor.township_id
+    scope = actor.scope
     items = await repo.open_alerts(context.deps.db, scope)
     if not items:
         await answer(update, context, t("alert.list_empty"))

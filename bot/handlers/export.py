@@ -85,7 +85,7 @@ async def start_export(update: Update, context: BotContext, span: Span) -> None:
     """Check the scope, say the file is coming, and build it in the background."""
     actor, t, chat = context.actor, context.t, update.effective_chat
     assert actor is not None and chat is not None
-    township_id = None if actor.role is Role.COUNTY else actor.township_id
+    township_id = actor.scope
     if actor.role is not Role.COUNTY and township_id is None:
         await refuse(update, context, "common.not_allowed")
         return

@@ -231,7 +231,7 @@ async def followups_command(update: Update, context: BotContext) -> None:
     """/followups: reports asking for follow-up that nobody has followed up, oldest first."""
     actor, t = context.actor, context.t
     assert actor is not None
-    scope = None if actor.role is Role.COUNTY else actor.township_id
+    scope = actor.scope
     items = await store.open_followups(context.deps.db, scope)
     if not items:
         await answer(update, context, t("findings.list_empty"))

@@ -26,7 +26,7 @@ async def overdue(update: Update, context: BotContext) -> None:
     assert actor is not None
     now = deps.clock.now()
     week = dom.current_week(now, deps.tz)
-    township = None if actor.role is Role.COUNTY else actor.township_id
+    township = actor.scope
     rows = [
         r
         for r in await repo.week_status(deps.db, week, township, due_at(week, deps.policy, deps.tz))

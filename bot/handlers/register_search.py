@@ -46,7 +46,7 @@ async def search(update: Update, context: BotContext, actor: Person, query: str)
     # A category's name (in any language) lists that category; anything else is matched
     # against names, phones, fields and villages.
     category = headings(list(cats(deps.policy).values()), deps.i18n.all()).category(query)
-    scope = None if actor.role is Role.COUNTY else actor.township_id
+    scope = actor.scope
     found, total = await store.search(
         deps.db, "" if category else query[:MAX_TEXT], township_id=scope, category=category
     )

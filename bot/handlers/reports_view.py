@@ -28,7 +28,7 @@ async def _week(update: Update, context: BotContext, week: str, *, edit: bool) -
     deps, actor, t = context.deps, context.actor, context.t
     assert actor is not None
     now = deps.clock.now()
-    scope = None if actor.role is Role.COUNTY else actor.township_id
+    scope = actor.scope
     due = due_at(week, deps.policy, deps.tz)
     rows = await repo.week_status(deps.db, week, scope, due)
     lines = [t("reports.head", week=week_label(t, week), due=t.datetime(due))]

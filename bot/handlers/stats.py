@@ -102,9 +102,7 @@ async def stats(update: Update, context: BotContext) -> None:
     actor = context.actor
     assert actor is not None
     # Who never bound the bot comes first, so the figures stay the last message on screen.
-    await unregistered.show(
-        update, context, None if actor.role is Role.COUNTY else actor.township_id
-    )
+    await unregistered.show(update, context, actor.scope)
     await show(update, context, span or choose("this_month", today(context)), None, edit=False)
 
 
