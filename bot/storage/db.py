@@ -102,12 +102,17 @@ async def _pragma(conn: aiosqlite.Connection, sql: str) -> None:
     await conn.execute_fetchall(sql)
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Return whether SQLite refused because another connection holds a lock."""
+    return exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 async def _begin(conn: sqlite3.Connection) -> None:
     """BEGIN IMMEDIATE at once, or, while another process writes, wait for it in a thread."""
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        if not _busy(exc):
             raise
         await asyncio.to_thread(_begin_waiting, conn)
 
@@ -254,7 +259,7 @@ class Database:
             # Stepped to the end: an unfinished statement would keep its snapshot open.
             rows = self._looker.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if not _busy(exc):
                 raise
             return await self.fetchone(sql, params)  # a rare WAL recovery: wait off the loop
         return rows[0] if rows else None
